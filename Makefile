@@ -1,0 +1,62 @@
+# ContactPulse. `make help` lists the targets. Every target sets up what it needs and is idempotent.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY_SYS ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+APT_STAMP := .cache/apt.installed
+APT_PACKAGES := prometheus prometheus-alertmanager kcat
+
+.PHONY: help setup demo test lint typecheck unit integration e2e bench kafka-up kafka-down kafka-jars schemas clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@$(PY_SYS) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed"; exit 1; }
+	@test -x $(PY) || $(PY_SYS) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+$(APT_STAMP):
+	@bash scripts/ensure-apt.sh $(APT_PACKAGES)
+	@mkdir -p $(dir $@) && touch $@
+
+setup: $(STAMP) $(APT_STAMP) kafka-jars ## virtualenv, Python packages, Debian packages, broker jars
+
+kafka-jars: ## fetch the Apache Kafka broker jars from Maven Central (cached in .cache/kafka)
+	@bash scripts/kafka.sh fetch
+
+kafka-up: $(STAMP) ## start the local Kafka broker (KRaft, 127.0.0.1:$${KAFKA_PORT:-9092}) and create the topics
+	@bash scripts/kafka.sh up
+
+kafka-down: ## stop the local Kafka broker
+	@bash scripts/kafka.sh down
+
+lint: $(STAMP) ## ruff
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP) ## mypy (strict)
+	$(VENV)/bin/mypy
+
+schemas: $(STAMP) ## re-export the contract's JSON Schema files
+	$(VENV)/bin/contactpulse export-schemas
+
+unit: $(STAMP) ## unit tests only
+	$(PY) -m pytest -q tests/unit
+
+test: setup ## everything CI runs: lint, types, schema drift, unit, integration and end-to-end tests
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/contactpulse export-schemas --check
+	$(PY) -m pytest -q tests
+
+bench: setup ## benchmarks: replay throughput and peak memory
+	$(PY) -m bench.replay_bench
+
+clean: kafka-down ## remove caches, the virtualenv and local data
+	rm -rf $(VENV) .cache var .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,60 @@
+"""The slim, internal form of a valid event that the fact computations walk.
+
+Times are integer microseconds since the Unix epoch (UTC): exact to compare,
+cheap to subtract, and stored as TIMESTAMPTZ by the sinks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas.events import LIFECYCLE_RANK, ContactEvent
+
+US = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: str
+    type: str
+    t: int  # event time, microseconds since epoch (UTC)
+    council: str
+    contact_id: str
+    source: str
+    channel: str | None = None
+    service: str | None = None
+    queue: str | None = None
+    site: str | None = None
+    customer_ref: str | None = None
+    agent_ref: str | None = None
+    resolution: str | None = None
+    rating: int | None = None
+
+    @property
+    def key(self) -> tuple[int, int, str]:
+        """The walk order: time, then lifecycle order, then id."""
+        return (self.t, LIFECYCLE_RANK[self.type], self.id)
+
+    @property
+    def contact(self) -> tuple[str, str]:
+        return (self.council, self.contact_id)
+
+
+def from_contract(ev: ContactEvent) -> Event:
+    d = ev.data
+    return Event(
+        id=ev.id,
+        type=ev.type.value,
+        t=round(ev.time.timestamp() * US),
+        council=d.council,
+        contact_id=d.contact_id,
+        source=ev.source,
+        channel=d.channel.value if d.channel is not None else None,
+        service=d.service,
+        queue=d.queue,
+        site=d.site,
+        customer_ref=d.customer_ref,
+        agent_ref=d.agent_ref,
+        resolution=getattr(d, "resolution", None),
+        rating=getattr(d, "rating", None),
+    )

@@ -1,0 +1,1 @@
+"""Contract v1 models (../shared/contract/EVENTS.md) and per-contact fact models."""

@@ -1,0 +1,106 @@
+"""The ``contactpulse`` command: the composition root of every process.
+
+Each sub-command builds what it needs from one ``Settings`` object here and
+nowhere else; nothing connects or opens a file at import time. Bad arguments,
+config or files get a one-line message and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from services.errors import UserError
+from services.settings import CONFIG_ENV, ConfigError, Settings, load_settings
+
+EXIT_USAGE = 2
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    path = args.config or os.environ.get(CONFIG_ENV)
+    return load_settings(Path(path) if path else None)
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from services.replay_cli import run_replay
+
+    return run_replay(args.files, Path(args.db), _settings(args))
+
+
+def _cmd_pseudonymise(args: argparse.Namespace) -> int:
+    from pipelines.pseudonym import customer_ref
+
+    key = os.environ.get(args.key_env, "")
+    if not key:
+        raise UserError(f"set {args.key_env} to the pseudonym key (at least 16 bytes, kept secret)")
+    values = args.values or [line.strip() for line in sys.stdin if line.strip()]
+    for value in values:
+        print(customer_ref(args.kind, value, key.encode()))
+    return 0
+
+
+def _cmd_export_schemas(args: argparse.Namespace) -> int:
+    from schemas.export import drift, export
+
+    out = Path(args.out)
+    if args.check:
+        stale = drift(out)
+        if stale:
+            raise UserError(f"exported JSON Schema out of date: {', '.join(stale)} (run: contactpulse export-schemas)")
+        return 0
+    for path in export(out):
+        print(path)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from schemas.export import SCHEMA_DIR
+
+    parser = argparse.ArgumentParser(prog="contactpulse", description="Contact telemetry for councils' customer services.")
+    parser.add_argument("--config", help=f"TOML settings file (or set {CONFIG_ENV})")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("replay", help="validate JSONL event files and build the DuckDB tables")
+    p.add_argument("files", nargs="+", help="JSON Lines files of events, '-' for standard input")
+    p.add_argument("--db", required=True, help="DuckDB file to create or update")
+    p.set_defaults(func=_cmd_replay)
+
+    p = sub.add_parser("pseudonymise", help="turn phone numbers, emails or UPRNs into customer_ref pseudonyms")
+    p.add_argument("--kind", required=True, choices=["phone", "email", "uprn"])
+    p.add_argument("--key-env", default="CONTACTPULSE_PSEUDONYM_KEY", help="environment variable holding the key")
+    p.add_argument("values", nargs="*", help="identifiers (default: one per line on standard input)")
+    p.set_defaults(func=_cmd_pseudonymise)
+
+    p = sub.add_parser("export-schemas", help="write the contract's JSON Schema files")
+    p.add_argument("--out", default=str(SCHEMA_DIR))
+    p.add_argument("--check", action="store_true", help="fail if the files differ from the models")
+    p.set_defaults(func=_cmd_export_schemas)
+
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from pipelines.pseudonym import PseudonymError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (UserError, ConfigError, PseudonymError) as exc:
+        print(f"contactpulse: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("contactpulse: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""Broker checks and topic creation for scripts/kafka.sh and the tests (kafka-python admin client)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from services.settings import load_settings
+
+
+def ping(bootstrap: str, timeout_ms: int = 2000) -> bool:
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms)
+    except KafkaError:
+        return False
+    try:
+        admin.describe_cluster()
+        return True
+    except KafkaError:
+        return False
+    finally:
+        admin.close()
+
+
+def create_topics(bootstrap: str, topics: dict[str, int]) -> list[str]:
+    """Create the topics that are missing; return the names created."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        existing = set(admin.list_topics())
+        new = [NewTopic(name, num_partitions=n, replication_factor=1) for name, n in topics.items() if name not in existing]
+        if new:
+            try:
+                admin.create_topics(new)
+            except TopicAlreadyExistsError:
+                pass
+        return [t.name for t in new]
+    finally:
+        admin.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kafka_admin")
+    parser.add_argument("action", choices=["ping", "create-topics"])
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--partitions", type=int, default=None)
+    args = parser.parse_args(argv)
+    if args.action == "ping":
+        return 0 if ping(args.bootstrap) else 1
+    s = load_settings()
+    partitions = args.partitions or s.topic_partitions
+    created = create_topics(args.bootstrap, {s.events_topic: partitions, s.dlq_topic: 1})
+    for name in created:
+        print(f"kafka: created topic {name}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,106 @@
+"""One frozen settings object: environment variables (``CONTACTPULSE_*``) over an
+optional TOML file over the defaults of METRICS.md.
+
+Maps (``sl_seconds``, ``unit_costs``) are merged into the defaults key by key;
+set a channel to ``null`` in TOML/JSON to unset it (no threshold, cost unknown).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from pipelines.rules import DEFAULT_SL_SECONDS, DEFAULT_UNIT_COSTS, MetricRules
+from schemas.events import Channel
+
+CONFIG_ENV = "CONTACTPULSE_CONFIG"
+
+
+class ConfigError(ValueError):
+    """A bad setting, with a one-line message for the user."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CONTACTPULSE_", frozen=True, extra="forbid")
+
+    # metric rules (METRICS.md)
+    sl_seconds: dict[Channel, float] = Field(default_factory=lambda: dict(DEFAULT_SL_SECONDS))
+    short_abandon_seconds: float = Field(5.0, ge=0)
+    contact_timeout_seconds: float = Field(86400.0, gt=0)
+    fcr_window_days: int = Field(7, ge=1, le=366)
+    unit_costs: dict[Channel, float] = Field(default_factory=lambda: dict(DEFAULT_UNIT_COSTS))
+    queue_label_limit: int = Field(200, ge=1)
+
+    # Kafka
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    events_topic: str = "contact.events.v1"
+    dlq_topic: str = "contact.events.dlq.v1"
+    consumer_group: str = "contactpulse-consumer"
+    topic_partitions: int = Field(6, ge=1)
+
+    # live metrics endpoint
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(9464, ge=0, le=65535)
+
+    # the simulated partnership
+    councils: tuple[str, ...] = ("boston", "east-lindsey", "south-holland")
+
+    @field_validator("sl_seconds", "unit_costs", mode="before")
+    @classmethod
+    def _merge_defaults(cls, value: Any, info: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        base = dict(DEFAULT_SL_SECONDS if info.field_name == "sl_seconds" else DEFAULT_UNIT_COSTS)
+        base.update(value)
+        return {k: v for k, v in base.items() if v is not None}
+
+    @field_validator("sl_seconds", "unit_costs")
+    @classmethod
+    def _non_negative(cls, value: dict[Channel, float]) -> dict[Channel, float]:
+        bad = [k.value for k, v in value.items() if v < 0]
+        if bad:
+            raise ValueError(f"negative value for {', '.join(bad)}")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+        if settings_cls.model_config.get("toml_file"):
+            sources += (TomlConfigSettingsSource(settings_cls),)
+        return sources
+
+    def rules(self) -> MetricRules:
+        return MetricRules(
+            sl_seconds={k.value: v for k, v in self.sl_seconds.items()},
+            short_abandon_seconds=self.short_abandon_seconds,
+            contact_timeout_seconds=self.contact_timeout_seconds,
+            fcr_window_days=self.fcr_window_days,
+            unit_costs={k.value: v for k, v in self.unit_costs.items()},
+        )
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from env over ``config_file`` (TOML) over defaults; ConfigError if invalid."""
+    cls: type[Settings] = Settings
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"config file not found: {config_file}")
+        cls = type("FileSettings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": config_file}})
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"invalid setting {where}: {err['msg']}") from None
+    except ValueError as exc:  # e.g. a TOML syntax error
+        raise ConfigError(f"invalid config: {exc}") from None

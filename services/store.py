@@ -1,0 +1,192 @@
+"""The DuckDB store: one writer process per file (DuckDB's rule), readers open it read-only.
+
+Tables (see README "Data model"):
+- ``contact_events``: one row per distinct valid event (``id`` is the key);
+- ``contacts``: one row per contact, the facts of METRICS.md section 1;
+- ``rejected_events``: each distinct bad message with its reason;
+- ``watermarks``: the latest event time per council;
+- ``consumer_offsets``: the next offset per topic partition, written in the same
+  transaction as the batch's effects (the streaming consumer seeks to them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from operator import attrgetter
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.engine import ContactKey
+from pipelines.events import Event
+from pipelines.facts import OPEN, TIMED_OUT
+from schemas.facts import ContactFacts
+
+TS = pa.timestamp("us", tz="UTC")
+EVENT_COLUMNS = [f.name for f in dataclasses.fields(Event)]
+FACT_COLUMNS = [f.name for f in dataclasses.fields(ContactFacts)]
+_SQL_TYPES = {"str": "VARCHAR", "float": "DOUBLE", "int": "INTEGER", "bool": "BOOLEAN"}
+
+
+def _is_time(name: str) -> bool:
+    return name == "t" or name.endswith("_at")
+
+
+def _column_types(cls: type) -> dict[str, str]:
+    out = {}
+    for f in dataclasses.fields(cls):
+        base = str(f.type).split(" |")[0]
+        out[f.name] = "TIMESTAMPTZ" if _is_time(f.name) else _SQL_TYPES[base]
+    return out
+
+
+def _arrow_type(sql: str) -> pa.DataType:
+    return {"TIMESTAMPTZ": TS, "VARCHAR": pa.string(), "DOUBLE": pa.float64(), "INTEGER": pa.int32(), "BOOLEAN": pa.bool_()}[sql]
+
+
+EVENT_TYPES = {("time" if k == "t" else k): v for k, v in _column_types(Event).items()}
+FACT_TYPES = _column_types(ContactFacts)
+
+
+def _ddl() -> list[str]:
+    events = ", ".join(f"{k} {v}" for k, v in EVENT_TYPES.items())
+    facts = ", ".join(f"{k} {v}" for k, v in FACT_TYPES.items())
+    return [
+        f"CREATE TABLE IF NOT EXISTS contact_events ({events}, ingested_at TIMESTAMPTZ, PRIMARY KEY (id))",
+        f"CREATE TABLE IF NOT EXISTS contacts ({facts}, PRIMARY KEY (council, contact_id))",
+        "CREATE TABLE IF NOT EXISTS rejected_events (raw_sha256 VARCHAR PRIMARY KEY, reason VARCHAR NOT NULL, "
+        "detail VARCHAR, raw VARCHAR NOT NULL, origin VARCHAR, rejected_at TIMESTAMPTZ NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS watermarks (council VARCHAR PRIMARY KEY, watermark TIMESTAMPTZ NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS consumer_offsets (topic VARCHAR, partition INTEGER, next_offset BIGINT NOT NULL, "
+        "committed_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (topic, partition))",
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedMessage:
+    raw: bytes
+    reason: str
+    detail: str
+    origin: str  # "file.jsonl:12" or "topic/partition/offset"
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.raw).hexdigest()
+
+
+def _table(rows: Sequence[object], columns: Sequence[str], types: dict[str, str], names: Sequence[str]) -> pa.Table:
+    if rows:
+        cols = list(zip(*map(attrgetter(*columns), rows), strict=True))
+    else:
+        cols = [() for _ in columns]
+    return pa.table({n: pa.array(c, type=_arrow_type(types[n])) for n, c in zip(names, cols, strict=True)})
+
+
+class Store:
+    def __init__(self, path: Path | str, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.con = duckdb.connect(str(self.path), read_only=read_only)
+        if not read_only:
+            for stmt in _ddl():
+                self.con.execute(stmt)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- reads ---
+    def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        probe = pa.table({"id": pa.array(list(ids), type=pa.string())})
+        self.con.register("_probe", probe)
+        try:
+            rows = self.con.execute("SELECT e.id FROM contact_events e JOIN _probe p USING (id)").fetchall()
+        finally:
+            self.con.unregister("_probe")
+        return {r[0] for r in rows}
+
+    def load_events(self, keys: Iterable[ContactKey]) -> list[Event]:
+        keys = list(keys)
+        if not keys:
+            return []
+        probe = pa.table({"council": [k[0] for k in keys], "contact_id": [k[1] for k in keys]})
+        self.con.register("_keys", probe)
+        cols = ", ".join("epoch_us(time)" if c == "t" else c for c in EVENT_COLUMNS)
+        try:
+            rows = self.con.execute(
+                f"SELECT {cols} FROM contact_events JOIN _keys USING (council, contact_id)"
+            ).fetchall()
+        finally:
+            self.con.unregister("_keys")
+        return [Event(*r) for r in rows]
+
+    def watermarks(self) -> dict[str, int]:
+        rows = self.con.execute("SELECT council, epoch_us(watermark) FROM watermarks").fetchall()
+        return {c: w for c, w in rows}
+
+    def offsets(self, topic: str) -> dict[int, int]:
+        rows = self.con.execute("SELECT partition, next_offset FROM consumer_offsets WHERE topic = ?", [topic]).fetchall()
+        return {p: o for p, o in rows}
+
+    # --- the one write: a batch's effects in one transaction ---
+    def write_batch(
+        self,
+        events: Sequence[Event],
+        facts: Sequence[ContactFacts],
+        watermarks: dict[str, int],
+        rejected: Sequence[RejectedMessage] = (),
+        offsets: dict[tuple[str, int], int] | None = None,
+        contact_timeout_seconds: float = 86400.0,
+    ) -> None:
+        now = datetime.now(UTC)
+        ev = _table(events, EVENT_COLUMNS, EVENT_TYPES, list(EVENT_TYPES))
+        ft = _table(facts, FACT_COLUMNS, FACT_TYPES, FACT_COLUMNS)
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.register("_ev", ev)
+            con.register("_facts", ft)
+            con.execute("INSERT INTO contact_events SELECT *, ? FROM _ev", [now])
+            con.execute("DELETE FROM contacts USING _facts f WHERE contacts.council = f.council AND contacts.contact_id = f.contact_id")
+            con.execute("INSERT INTO contacts SELECT * FROM _facts")
+            for council, t in watermarks.items():
+                con.execute(
+                    "INSERT INTO watermarks VALUES (?, to_timestamp(0) + to_microseconds(?)) ON CONFLICT (council) "
+                    "DO UPDATE SET watermark = greatest(watermarks.watermark, excluded.watermark)",
+                    [council, t],
+                )
+            self._sweep_timeouts(contact_timeout_seconds)
+            for r in rejected:
+                con.execute(
+                    "INSERT INTO rejected_events VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    [r.sha256, r.reason, r.detail, r.raw.decode("utf-8", "replace"), r.origin, now],
+                )
+            for (topic, partition), offset in (offsets or {}).items():
+                con.execute(
+                    "INSERT OR REPLACE INTO consumer_offsets VALUES (?, ?, ?, ?)", [topic, partition, offset, now]
+                )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            con.unregister("_ev")
+            con.unregister("_facts")
+
+    def _sweep_timeouts(self, timeout_seconds: float) -> None:
+        """An open contact times out once its council's watermark is ``timeout`` past its last event."""
+        self.con.execute(
+            f"UPDATE contacts SET outcome = '{TIMED_OUT}' FROM watermarks w "
+            f"WHERE contacts.outcome = '{OPEN}' AND w.council = contacts.council "
+            "AND epoch_us(w.watermark) - epoch_us(contacts.last_event_at) >= ?",
+            [round(timeout_seconds * 1_000_000)],
+        )
