@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pipelines.events import Event
-from pipelines.facts import ContactFacts, ContactState
+from pipelines.facts import ContactState
 from pipelines.rules import MetricRules
+from schemas.facts import ContactFacts
 
 ContactKey = tuple[str, str]
 

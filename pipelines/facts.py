@@ -11,6 +11,7 @@ came in.
 from __future__ import annotations
 
 import bisect
+
 from pipelines.events import US, Event
 from pipelines.rules import MetricRules
 from schemas.facts import ContactFacts
@@ -28,10 +29,31 @@ class Walk:
     """The running walk over one contact's events in order: three intervals and the firsts/lasts."""
 
     __slots__ = (
-        "started", "queued_at", "answered_at", "ended_at", "wrapped_at", "answered",
-        "channel", "site", "customer_ref", "service", "queue", "last_queue", "agent_ref",
-        "wait", "wait_open", "served", "served_open", "hold", "hold_open", "hold_count",
-        "transfers", "resolution", "rating", "last_activity", "last_event",
+        "agent_ref",
+        "answered",
+        "answered_at",
+        "channel",
+        "customer_ref",
+        "ended_at",
+        "hold",
+        "hold_count",
+        "hold_open",
+        "last_activity",
+        "last_event",
+        "last_queue",
+        "queue",
+        "queued_at",
+        "rating",
+        "resolution",
+        "served",
+        "served_open",
+        "service",
+        "site",
+        "started",
+        "transfers",
+        "wait",
+        "wait_open",
+        "wrapped_at",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -190,7 +212,7 @@ def facts_of(council: str, contact_id: str, w: Walk, rules: MetricRules, waterma
 class ContactState:
     """One contact's distinct events in walk order, with the walk kept up to date."""
 
-    __slots__ = ("council", "contact_id", "events", "ids", "walk")
+    __slots__ = ("contact_id", "council", "events", "ids", "walk")
 
     def __init__(self, council: str, contact_id: str) -> None:
         self.council = council

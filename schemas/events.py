@@ -14,7 +14,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 CONTRACT_VERSION = "1"
@@ -110,6 +119,10 @@ class SurveyedData(ContactData):
     rating: Annotated[int, Field(ge=1, le=5)]
 
 
+def _as_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
 class _Envelope(BaseModel):
     """CloudEvents 1.0 attributes. Extension attributes are kept as extras."""
 
@@ -118,7 +131,7 @@ class _Envelope(BaseModel):
     specversion: Literal["1.0"]
     id: Text128
     source: Annotated[str, StringConstraints(min_length=1)]
-    time: Annotated[AwareDatetime, Field(ge=EARLIEST_TIME)]
+    time: Annotated[AwareDatetime, Field(ge=EARLIEST_TIME), AfterValidator(_as_utc)]
     subject: str | None = None
     datacontenttype: Literal["application/json"] | None = None
     data: ContactData

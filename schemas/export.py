@@ -22,7 +22,11 @@ def schemas() -> dict[str, dict[str, object]]:
         **event,
     }
     facts = TypeAdapter(ContactFacts).json_schema(mode="serialization")
-    facts = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "ContactPulse contact facts row", **facts}
+    facts = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "ContactPulse contact facts row",
+        **facts,
+    }
     return {
         f"contact-event.v{CONTRACT_VERSION}.schema.json": event,
         "contact-facts.schema.json": facts,

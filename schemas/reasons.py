@@ -74,8 +74,8 @@ def is_pii(value: Any) -> bool:
 def _classify(raw: bytes | str, exc: ValidationError) -> Rejected:
     try:
         obj = orjson.loads(raw)
-    except orjson.JSONDecodeError as err:
-        return Rejected(INVALID_JSON, str(err))
+    except orjson.JSONDecodeError as bad:
+        return Rejected(INVALID_JSON, str(bad))
     if not isinstance(obj, dict) or any(k not in obj for k in _CE_REQUIRED):
         return Rejected(NOT_CLOUDEVENT, "not a CloudEvents 1.0 object")
     if obj["specversion"] != SPECVERSION or not isinstance(obj["type"], str):
@@ -85,9 +85,8 @@ def _classify(raw: bytes | str, exc: ValidationError) -> Rejected:
     data = obj.get("data")
     if isinstance(data, dict) and is_pii(data.get("customer_ref")):
         return Rejected(PII, "customer_ref looks like an email address or a phone number")
-    errors = exc.errors(include_url=False)
-    err = min(errors, key=_rank)
-    return Rejected(_reason(err), f"{'.'.join(str(p) for p in err['loc'][1:])}: {err['msg']}"[:200])
+    first = min(exc.errors(include_url=False), key=_rank)
+    return Rejected(_reason(first), f"{'.'.join(str(p) for p in first['loc'][1:])}: {first['msg']}"[:200])
 
 
 def _rank(err: ErrorDetails) -> int:

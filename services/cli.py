@@ -59,7 +59,9 @@ def _cmd_export_schemas(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from schemas.export import SCHEMA_DIR
 
-    parser = argparse.ArgumentParser(prog="contactpulse", description="Contact telemetry for councils' customer services.")
+    parser = argparse.ArgumentParser(
+        prog="contactpulse", description="Contact telemetry for councils' customer services."
+    )
     parser.add_argument("--config", help=f"TOML settings file (or set {CONFIG_ENV})")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -47,7 +47,13 @@ def run_replay(files: list[str], db: Path, settings: Settings) -> int:
             raise UserError(f"cannot open {db}: {str(exc).splitlines()[0]}") from None
         if console.is_terminal:
             progress = stack.enter_context(
-                Progress(TextColumn("replaying"), BarColumn(), TextColumn("{task.completed:,} lines"), TimeElapsedColumn(), console=console)
+                Progress(
+                    TextColumn("replaying"),
+                    BarColumn(),
+                    TextColumn("{task.completed:,} lines"),
+                    TimeElapsedColumn(),
+                    console=console,
+                )
             )
             task = progress.add_task("replay", total=None)
             summary = replay(lines, store, settings.rules(), progress=lambda n: progress.update(task, completed=n))

@@ -27,11 +27,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CONTACTPULSE_", frozen=True, extra="forbid")
 
     # metric rules (METRICS.md)
-    sl_seconds: dict[Channel, float] = Field(default_factory=lambda: dict(DEFAULT_SL_SECONDS))
+    sl_seconds: dict[Channel, float] = Field(
+        default_factory=lambda: {Channel(k): v for k, v in DEFAULT_SL_SECONDS.items()}
+    )
     short_abandon_seconds: float = Field(5.0, ge=0)
     contact_timeout_seconds: float = Field(86400.0, gt=0)
     fcr_window_days: int = Field(7, ge=1, le=366)
-    unit_costs: dict[Channel, float] = Field(default_factory=lambda: dict(DEFAULT_UNIT_COSTS))
+    unit_costs: dict[Channel, float] = Field(
+        default_factory=lambda: {Channel(k): v for k, v in DEFAULT_UNIT_COSTS.items()}
+    )
     queue_label_limit: int = Field(200, ge=1)
 
     # Kafka

@@ -46,7 +46,13 @@ def _column_types(cls: type) -> dict[str, str]:
 
 
 def _arrow_type(sql: str) -> pa.DataType:
-    return {"TIMESTAMPTZ": TS, "VARCHAR": pa.string(), "DOUBLE": pa.float64(), "INTEGER": pa.int32(), "BOOLEAN": pa.bool_()}[sql]
+    return {
+        "TIMESTAMPTZ": TS,
+        "VARCHAR": pa.string(),
+        "DOUBLE": pa.float64(),
+        "INTEGER": pa.int32(),
+        "BOOLEAN": pa.bool_(),
+    }[sql]
 
 
 EVENT_TYPES = {("time" if k == "t" else k): v for k, v in _column_types(Event).items()}
@@ -80,10 +86,7 @@ class RejectedMessage:
 
 
 def _table(rows: Sequence[object], columns: Sequence[str], types: dict[str, str], names: Sequence[str]) -> pa.Table:
-    if rows:
-        cols = list(zip(*map(attrgetter(*columns), rows), strict=True))
-    else:
-        cols = [() for _ in columns]
+    cols = list(zip(*map(attrgetter(*columns), rows), strict=True)) if rows else [() for _ in columns]
     return pa.table({n: pa.array(c, type=_arrow_type(types[n])) for n, c in zip(names, cols, strict=True)})
 
 
@@ -134,7 +137,9 @@ class Store:
         return {c: w for c, w in rows}
 
     def offsets(self, topic: str) -> dict[int, int]:
-        rows = self.con.execute("SELECT partition, next_offset FROM consumer_offsets WHERE topic = ?", [topic]).fetchall()
+        rows = self.con.execute(
+            "SELECT partition, next_offset FROM consumer_offsets WHERE topic = ?", [topic]
+        ).fetchall()
         return {p: o for p, o in rows}
 
     # --- the one write: a batch's effects in one transaction ---
@@ -156,7 +161,10 @@ class Store:
             con.register("_ev", ev)
             con.register("_facts", ft)
             con.execute("INSERT INTO contact_events SELECT *, ? FROM _ev", [now])
-            con.execute("DELETE FROM contacts USING _facts f WHERE contacts.council = f.council AND contacts.contact_id = f.contact_id")
+            con.execute(
+                "DELETE FROM contacts USING _facts f "
+                "WHERE contacts.council = f.council AND contacts.contact_id = f.contact_id"
+            )
             con.execute("INSERT INTO contacts SELECT * FROM _facts")
             for council, t in watermarks.items():
                 con.execute(

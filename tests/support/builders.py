@@ -1,0 +1,40 @@
+"""Build raw contract events for tests: ``ev("contact.queued", 10, queue="revenues")``."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+_ids = itertools.count()
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "contact.started": {"channel": "phone"},
+    "contact.queued": {"channel": "phone", "queue": "revenues"},
+    "contact.transferred": {"queue": "benefits"},
+    "contact.wrapped_up": {"resolution": "resolved"},
+    "contact.surveyed": {"rating": 5},
+}
+
+
+def ev(
+    type_: str, at: float, contact: str = "C-1", council: str = "boston", id_: str | None = None, **data: Any
+) -> dict[str, Any]:
+    """One valid event ``at`` seconds after T0; data fields default to what the type requires."""
+    fields = {**DEFAULTS.get(type_, {}), **data}
+    return {
+        "specversion": "1.0",
+        "id": id_ or f"ev-{next(_ids)}",
+        "source": f"/{council}/telephony/cms",
+        "type": type_,
+        "time": (T0 + timedelta(seconds=at)).isoformat().replace("+00:00", "Z"),
+        "subject": contact,
+        "data": {"contact_id": contact, "council": council, **{k: v for k, v in fields.items() if v is not None}},
+    }
+
+
+def raw(event: dict[str, Any]) -> bytes:
+    return orjson.dumps(event)

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import pytest
+
+from pipelines.pseudonym import PseudonymError, customer_ref, normalise_email, normalise_phone, normalise_uprn
+from schemas.reasons import is_pii
+
+KEY = b"k" * 32
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [
+        ("07700 900123", "+447700900123"),
+        ("+44 7700 900123", "+447700900123"),
+        ("0044 7700 900123", "+447700900123"),
+        ("+44 (0)20 7946 0018", "+442079460018"),
+        ("(020) 7946-0018", "+442079460018"),
+        ("447700900123", "+447700900123"),
+        ("+1 415 555 0100", "+14155550100"),
+    ],
+)
+def test_phone_numbers_normalise_to_e164(raw: str, e164: str) -> None:
+    assert normalise_phone(raw) == e164
+
+
+@pytest.mark.parametrize("raw", ["", "hello", "12345", "0770 0900", "+44 7700 900123 999", "0800-CALL-NOW"])
+def test_bad_phone_numbers_are_refused(raw: str) -> None:
+    with pytest.raises(PseudonymError):
+        normalise_phone(raw)
+
+
+def test_email_and_uprn_normalise() -> None:
+    assert normalise_email("  Jo.Bloggs@Example.ORG ") == "jo.bloggs@example.org"
+    assert normalise_uprn(" 000100030123456 ".replace("000", "", 1)) == "100030123456"
+    with pytest.raises(PseudonymError):
+        normalise_email("not-an-email")
+    with pytest.raises(PseudonymError):
+        normalise_uprn("UPRN-12")
+
+
+def test_same_person_same_ref_and_refs_pass_the_contract() -> None:
+    a = customer_ref("phone", "07700 900123", KEY)
+    assert a == customer_ref("phone", "+44 7700 900123", KEY)
+    assert a != customer_ref("phone", "07700 900124", KEY)
+    assert a != customer_ref("phone", "07700 900123", b"another key of 16+ bytes")
+    assert customer_ref("email", "JO@example.org", KEY) == customer_ref("email", "jo@example.org ", KEY)
+    assert customer_ref("uprn", "100030123456", KEY) != customer_ref("phone", "+100030123456", KEY)
+    for ref in (a, customer_ref("email", "x@y.z", KEY), customer_ref("uprn", "1", KEY)):
+        assert len(ref) >= 22
+        assert set(ref) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        assert not is_pii(ref)
+
+
+def test_missing_or_short_key_is_a_clear_error() -> None:
+    with pytest.raises(PseudonymError, match="at least 16 bytes"):
+        customer_ref("phone", "07700 900123", b"")
+    with pytest.raises(PseudonymError, match="unknown identifier kind"):
+        customer_ref("nino", "AB123456C", KEY)

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from schemas.events import EventType
+from schemas.export import SCHEMA_DIR, drift, export, schemas
+
+
+def test_exported_files_match_the_models() -> None:
+    assert drift(SCHEMA_DIR) == [], "run: contactpulse export-schemas"
+
+
+def test_drift_is_detected(tmp_path: Path) -> None:
+    export(tmp_path)
+    assert drift(tmp_path) == []
+    name = next(iter(schemas()))
+    (tmp_path / name).write_text("{}")
+    assert drift(tmp_path) == [name]
+
+
+def test_event_schema_names_every_type_and_its_requirements() -> None:
+    schema = json.loads((SCHEMA_DIR / "contact-event.v1.schema.json").read_text())
+    defs = schema["$defs"]
+    assert {v["properties"]["type"]["const"] for k, v in defs.items() if k.endswith("Event")} == {
+        t.value for t in EventType
+    }
+    assert set(defs["QueuedData"]["required"]) >= {"contact_id", "council", "channel", "queue"}
+    assert "rating" in defs["SurveyedData"]["required"]
