@@ -46,18 +46,32 @@ class FactEngine:
             self.watermarks[council] = max(t, self.watermarks.get(council, t))
 
     def apply(self, events: Iterable[Event]) -> BatchResult:
-        """Apply new events; an id seen already (in this batch or before) is a duplicate."""
+        """Apply new events; an id seen already (in this batch or before) is a duplicate.
+
+        Events are grouped by contact first, so a contact whose events arrive
+        shuffled within the batch is sorted and walked once.
+        """
         result = BatchResult()
         batch_ids: set[str] = set()
+        by_contact: dict[ContactKey, list[Event]] = {}
         for e in events:
-            if e.id in batch_ids or not self._state(e).add(e):
+            if e.id in batch_ids:
                 result.duplicates += 1
                 continue
             batch_ids.add(e.id)
-            result.accepted.append(e)
-            result.touched.add(e.contact)
-            if e.t > self.watermarks.get(e.council, e.t - 1):
-                self.watermarks[e.council] = e.t
+            by_contact.setdefault((e.council, e.contact_id), []).append(e)
+        for key, group in by_contact.items():
+            state = self.states.get(key)
+            if state is None:
+                state = self.states[key] = ContactState(*key)
+            fresh = state.add_many(group)
+            result.duplicates += len(group) - len(fresh)
+            if fresh:
+                result.accepted.extend(fresh)
+                result.touched.add(key)
+                latest = fresh[-1].t
+                if latest > self.watermarks.get(key[0], latest - 1):
+                    self.watermarks[key[0]] = latest
         return result
 
     def facts(self, keys: Iterable[ContactKey]) -> list[ContactFacts]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from schemas.events import LIFECYCLE_RANK, ContactEvent
+from schemas.events import LIFECYCLE_RANK, ContactEvent, SurveyedData, WrappedUpData
 
 US = 1_000_000
 
@@ -42,9 +42,10 @@ class Event:
 
 def from_contract(ev: ContactEvent) -> Event:
     d = ev.data
+    typ = ev.type.value
     return Event(
         id=ev.id,
-        type=ev.type.value,
+        type=typ,
         t=round(ev.time.timestamp() * US),
         council=d.council,
         contact_id=d.contact_id,
@@ -55,6 +56,6 @@ def from_contract(ev: ContactEvent) -> Event:
         site=d.site,
         customer_ref=d.customer_ref,
         agent_ref=d.agent_ref,
-        resolution=getattr(d, "resolution", None),
-        rating=getattr(d, "rating", None),
+        resolution=d.resolution.value if isinstance(d, WrappedUpData) else None,
+        rating=d.rating if isinstance(d, SurveyedData) else None,
     )

@@ -209,6 +209,10 @@ def facts_of(council: str, contact_id: str, w: Walk, rules: MetricRules, waterma
     )
 
 
+def _key(e: Event) -> tuple[int, int, str]:
+    return e.key
+
+
 class ContactState:
     """One contact's distinct events in walk order, with the walk kept up to date."""
 
@@ -230,11 +234,33 @@ class ContactState:
             self.events.append(ev)
             self.walk.step(ev)
             return True
-        bisect.insort(self.events, ev, key=lambda e: e.key)
+        bisect.insort(self.events, ev, key=_key)
         self.walk = Walk()
         for e in self.events:
             self.walk.step(e)
         return True
+
+    def add_many(self, events: list[Event]) -> list[Event]:
+        """Apply several events at once (sorting once); return those that were not duplicates."""
+        fresh = []
+        for e in events:
+            if e.id not in self.ids:
+                self.ids.add(e.id)
+                fresh.append(e)
+        if not fresh:
+            return fresh
+        fresh.sort(key=_key)
+        if not self.events or _key(fresh[0]) >= _key(self.events[-1]):
+            self.events.extend(fresh)
+            for e in fresh:
+                self.walk.step(e)
+            return fresh
+        self.events.extend(fresh)
+        self.events.sort(key=_key)
+        self.walk = Walk()
+        for e in self.events:
+            self.walk.step(e)
+        return fresh
 
     def facts(self, rules: MetricRules, watermark: int | None) -> ContactFacts:
         return facts_of(self.council, self.contact_id, self.walk, rules, watermark)

@@ -6,8 +6,10 @@ because ids already stored are duplicates and rejected lines are keyed by conten
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO
@@ -42,6 +44,18 @@ def numbered_lines(name: str, stream: BinaryIO) -> Iterator[tuple[str, bytes]]:
             yield f"{name}:{n}", line.rstrip(b"\r\n")
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic GC rescans every live object as a batch grows (4x slower); events make no cycles."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def replay(
     lines: Iterable[tuple[str, bytes]],
     store: Store,
@@ -52,9 +66,23 @@ def replay(
     engine = FactEngine(rules)
     engine.restore_watermarks(store.watermarks())
     summary = ReplaySummary()
+    now = ingest_time or datetime.now(UTC)
+    with gc_paused():
+        _replay_lines(lines, store, engine, summary, now, progress)
+    summary.outcomes.update(dict(store.con.execute("SELECT outcome, count(*) FROM contacts GROUP BY 1").fetchall()))
+    return summary
+
+
+def _replay_lines(
+    lines: Iterable[tuple[str, bytes]],
+    store: Store,
+    engine: FactEngine,
+    summary: ReplaySummary,
+    now: datetime,
+    progress: Callable[[int], None] | None,
+) -> None:
     events: list[Event] = []
     rejected: list[RejectedMessage] = []
-    now = ingest_time or datetime.now(UTC)
 
     def flush() -> None:
         outcome = process_batch(engine, store, events, rejected)
@@ -78,5 +106,3 @@ def replay(
     flush()
     if progress:
         progress(summary.lines)
-    summary.outcomes.update(dict(store.con.execute("SELECT outcome, count(*) FROM contacts GROUP BY 1").fetchall()))
-    return summary
