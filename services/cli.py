@@ -19,15 +19,41 @@ from services.settings import CONFIG_ENV, ConfigError, Settings, load_settings
 EXIT_USAGE = 2
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _config_path(args: argparse.Namespace) -> Path | None:
     path = args.config or os.environ.get(CONFIG_ENV)
-    return load_settings(Path(path) if path else None)
+    return Path(path) if path else None
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(_config_path(args))
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
     from services.replay_cli import run_replay
 
     return run_replay(args.files, Path(args.db), _settings(args))
+
+
+def _cmd_consume(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from services.consumer import run
+
+    overrides = {
+        k: v
+        for k, v in {
+            "kafka_bootstrap": args.bootstrap,
+            "events_topic": args.topic,
+            "metrics_port": args.metrics_port,
+            "metrics_host": args.metrics_host,
+        }.items()
+        if v
+    }
+    settings = load_settings(_config_path(args), **overrides)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(run(settings, Path(args.db)))
+    return 0
 
 
 def _cmd_pseudonymise(args: argparse.Namespace) -> int:
@@ -69,6 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", help="JSON Lines files of events, '-' for standard input")
     p.add_argument("--db", required=True, help="DuckDB file to create or update")
     p.set_defaults(func=_cmd_replay)
+
+    p = sub.add_parser("consume", help="consume contact events from Kafka into DuckDB and serve /metrics")
+    p.add_argument("--db", required=True, help="DuckDB file (this process is its only writer)")
+    p.add_argument("--bootstrap", help="Kafka bootstrap servers (default from settings: 127.0.0.1:9092)")
+    p.add_argument("--topic", help="events topic (default contact.events.v1)")
+    p.add_argument("--metrics-host", help="bind address for /metrics (default 127.0.0.1)")
+    p.add_argument("--metrics-port", type=int, help="port for /metrics (default 9464)")
+    p.set_defaults(func=_cmd_consume)
 
     p = sub.add_parser("pseudonymise", help="turn phone numbers, emails or UPRNs into customer_ref pseudonyms")
     p.add_argument("--kind", required=True, choices=["phone", "email", "uprn"])

@@ -132,6 +132,10 @@ class Store:
             self.con.unregister("_keys")
         return [Event(*r) for r in rows]
 
+    def open_contacts(self) -> list[ContactKey]:
+        rows = self.con.execute("SELECT council, contact_id FROM contacts WHERE outcome = ?", [OPEN]).fetchall()
+        return [(c, i) for c, i in rows]
+
     def watermarks(self) -> dict[str, int]:
         rows = self.con.execute("SELECT council, epoch_us(watermark) FROM watermarks").fetchall()
         return {c: w for c, w in rows}

@@ -1,0 +1,121 @@
+"""Live state for the wallboard series (METRICS.md section 4), pure and free of Prometheus.
+
+``LiveBoard.update(facts, walk)`` is called for every contact a batch touched. It
+keeps who is waiting and on hold now (with when that started, so ages grow in
+wall-clock time at scrape) and returns the counter and histogram observations
+that the contact's change implies. Each contact counts at most once per counter.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from pipelines.facts import ABANDONED, HANDLED, Walk
+from schemas.facts import ContactFacts
+
+Labels = tuple[str, str, str]  # council, channel, queue
+OTHER = "other"
+UNKNOWN = "unknown"
+
+
+class QueueLabels:
+    """Bounds the queue label: beyond ``limit`` distinct queues per council, a queue becomes ``other``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.seen: dict[str, set[str]] = {}
+
+    def __call__(self, council: str, queue: str | None) -> str:
+        q = queue or UNKNOWN
+        known = self.seen.setdefault(council, set())
+        if q in known:
+            return q
+        if len(known) < self.limit:
+            known.add(q)
+            return q
+        return OTHER
+
+
+@dataclass(slots=True)
+class Observations:
+    offered: Counter[Labels] = field(default_factory=Counter)
+    answered: Counter[Labels] = field(default_factory=Counter)
+    abandoned: Counter[Labels] = field(default_factory=Counter)
+    short_abandoned: Counter[Labels] = field(default_factory=Counter)
+    answered_within_sl: Counter[Labels] = field(default_factory=Counter)
+    time_to_answer: list[tuple[Labels, float]] = field(default_factory=list)
+    hold: list[tuple[tuple[str, str], float]] = field(default_factory=list)
+    handle: list[tuple[tuple[str, str], float]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Counted:
+    offered: bool = False
+    answered: bool = False
+    abandoned: bool = False
+    within_sl: bool = False
+    ended: bool = False
+
+
+class LiveBoard:
+    def __init__(self, queue_label_limit: int = 200) -> None:
+        self.labels = QueueLabels(queue_label_limit)
+        self.waiting: dict[tuple[str, str], tuple[Labels, int]] = {}  # contact -> (labels, wait started at, us)
+        self.on_hold: dict[tuple[str, str], tuple[Labels, int]] = {}
+        self.counted: dict[tuple[str, str], _Counted] = {}
+
+    def update(self, facts: ContactFacts, walk: Walk, obs: Observations) -> None:
+        key = (facts.council, facts.contact_id)
+        channel = facts.channel or UNKNOWN
+        live_open = facts.outcome in ("open",)
+        current = (facts.council, channel, self.labels(facts.council, facts.last_queue))
+        if live_open and walk.wait_open is not None:
+            self.waiting[key] = (current, walk.wait_open)
+        else:
+            self.waiting.pop(key, None)
+        if live_open and walk.hold_open is not None:
+            self.on_hold[key] = (current, walk.hold_open)
+        else:
+            self.on_hold.pop(key, None)
+        self._count(key, facts, (facts.council, channel, self.labels(facts.council, facts.queue)), obs)
+
+    def _count(self, key: tuple[str, str], f: ContactFacts, entry: Labels, obs: Observations) -> None:
+        before = self.counted.get(key, _Counted())
+        offered = before.offered or f.queued_at is not None
+        answered = before.answered or (f.outcome == HANDLED and f.queued_at is not None)
+        abandoned = before.abandoned or f.outcome == ABANDONED
+        within = before.within_sl or bool(f.answered_within_sl)
+        ended = before.ended or f.ended_at is not None
+        if offered and not before.offered:
+            obs.offered[entry] += 1
+        if answered and not before.answered:
+            obs.answered[entry] += 1
+            if f.time_to_answer_seconds is not None:
+                obs.time_to_answer.append((entry, f.time_to_answer_seconds))
+        if abandoned and not before.abandoned:
+            (obs.short_abandoned if f.short_abandon else obs.abandoned)[entry] += 1
+        if within and not before.within_sl:
+            obs.answered_within_sl[entry] += 1
+        if ended and not before.ended and f.outcome == HANDLED:
+            obs.hold.append((entry[:2], f.hold_seconds))
+            obs.handle.append((entry[:2], f.handle_seconds or 0.0))
+        self.counted[key] = _Counted(offered, answered, abandoned, within, ended)
+
+    def forget(self, keys: Iterable[tuple[str, str]]) -> None:
+        for k in keys:
+            self.waiting.pop(k, None)
+            self.on_hold.pop(k, None)
+
+    def snapshot(self) -> tuple[dict[Labels, tuple[int, int]], dict[Labels, tuple[int, int]]]:
+        """Per label set: (how many, earliest start in us) for waiting and for on hold."""
+        return _group(self.waiting.values()), _group(self.on_hold.values())
+
+
+def _group(items: Iterable[tuple[Labels, int]]) -> dict[Labels, tuple[int, int]]:
+    out: dict[Labels, tuple[int, int]] = {}
+    for labels, since in items:
+        n, oldest = out.get(labels, (0, since))
+        out[labels] = (n + 1, min(oldest, since))
+    return out

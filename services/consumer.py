@@ -1,0 +1,126 @@
+"""``contactpulse consume``: the FastStream consumer on Kafka (wiring only; the work is in services.stream).
+
+Delivery: FastStream's manual ack policy (no auto-commit). Each partition's next
+offset is stored in DuckDB in the same transaction as the batch's effects, and
+the consumer seeks to the stored offsets whenever partitions are assigned, so a
+crash at any point replays at most the uncommitted batch, whose duplicates the
+store recognises. Dead letters are published before that transaction commits:
+a crash in between re-publishes them (at least once), never loses them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+from typing import Any
+
+from aiokafka import ConsumerRebalanceListener, TopicPartition
+from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.middlewares import AckPolicy
+from prometheus_client import CollectorRegistry, start_http_server
+
+from pipelines.engine import FactEngine
+from pipelines.live import LiveBoard
+from services.metrics import LiveCollector, PipelineMetrics
+from services.replay import gc_paused
+from services.settings import Settings
+from services.store import Store
+from services.stream import StreamProcessor
+
+log = logging.getLogger("contactpulse.consumer")
+MAX_RECORDS = 5000
+
+
+class SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
+    """On assignment, continue from the offsets committed with the data in DuckDB."""
+
+    def __init__(self, processor: StreamProcessor, topic: str) -> None:
+        self.processor = processor
+        self.topic = topic
+        self.subscriber: Any = None
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        consumer = self.subscriber.consumer
+        stored = self.processor.store.offsets(self.topic)
+        for tp in assigned:
+            if tp.partition in stored:
+                consumer.seek(tp, stored[tp.partition])
+            else:
+                await consumer.seek_to_beginning(tp)
+        log.info("assigned %s; resuming from stored offsets %s", sorted(tp.partition for tp in assigned), stored)
+
+
+async def _raw_batch(msg: KafkaMessage) -> Any:
+    """Keep the raw bytes: validity is decided by the contract, not by FastStream's JSON decoder."""
+    return [r.value for r in msg.raw_message]
+
+
+def build_broker(settings: Settings, processor: StreamProcessor) -> tuple[KafkaBroker, SeekToStoredOffsets]:
+    broker = KafkaBroker(settings.kafka_bootstrap, logger=log)
+    listener = SeekToStoredOffsets(processor, settings.events_topic)
+
+    async def handle(body: list[bytes], msg: KafkaMessage) -> None:
+        records = msg.raw_message
+        batch = processor.decode(records)
+        for dl in batch.dead_letters:
+            await broker.publish(dl.value, topic=settings.dlq_topic, key=dl.key, headers=dl.headers)
+        with gc_paused():
+            report = processor.commit(batch)
+        _update_lag(listener.subscriber.consumer, processor, batch.next_offsets)
+        await msg.ack()  # Kafka's own group offsets, for outside tools; DuckDB holds the truth
+        log.debug("batch %s", report)
+
+    subscriber = broker.subscriber(
+        settings.events_topic,
+        batch=True,
+        group_id=settings.consumer_group,
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+        max_records=MAX_RECORDS,
+        batch_timeout_ms=100,
+        listener=listener,
+        decoder=_raw_batch,
+    )
+    subscriber(handle)
+    listener.subscriber = subscriber
+    return broker, listener
+
+
+def _update_lag(consumer: Any, processor: StreamProcessor, next_offsets: dict[tuple[str, int], int]) -> None:
+    for (topic, partition), offset in next_offsets.items():
+        high = consumer.highwater(TopicPartition(topic, partition))
+        if high is not None:
+            processor.metrics.lag.labels(str(partition)).set(max(0, high - offset))
+
+
+async def run(settings: Settings, db: Path, stop: asyncio.Event | None = None) -> None:
+    registry = CollectorRegistry()
+    board = LiveBoard(settings.queue_label_limit)
+    metrics = PipelineMetrics(registry)
+    registry.register(LiveCollector(board))
+    store = Store(db)
+    processor = StreamProcessor(FactEngine(settings.rules()), store, metrics, board)
+    restored = processor.recover()
+    server, _thread = start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
+    log.info(
+        "consuming %s from %s; %d open contacts restored; metrics on http://%s:%d/metrics",
+        settings.events_topic, settings.kafka_bootstrap, restored, settings.metrics_host, settings.metrics_port,
+    )  # fmt: skip
+    broker, _ = build_broker(settings, processor)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with broker:
+            await broker.start()
+            await stop.wait()
+    finally:
+        server.shutdown()
+        store.close()
+        log.info("stopped cleanly")

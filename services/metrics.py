@@ -1,0 +1,133 @@
+"""Prometheus series of METRICS.md section 4: definitions, scrape-time gauges and updates.
+
+The registry is injected (tests use a fresh ``CollectorRegistry``). The waiting
+and on-hold gauges are computed at scrape time from the ``LiveBoard``, so the
+oldest wait keeps growing in wall-clock time while nothing happens.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from pipelines.live import LiveBoard, Observations
+
+CONTACT_LABELS = ("council", "channel", "queue")
+# seconds: every default sl_seconds value is a bucket edge; the scale is minutes and hours, not milliseconds
+WAIT_BUCKETS = (5, 10, 20, 30, 60, 90, 120, 180, 300, 600, 900, 1800, 3600, 7200, 14400, 86400, 432000)
+DURATION_BUCKETS = (30, 60, 120, 180, 300, 450, 600, 900, 1200, 1800, 2700, 3600, 7200)
+
+
+class PipelineMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        p = "contactpulse_"
+        self.offered = Counter(
+            p + "contacts_offered", "Contacts that entered the queue.", CONTACT_LABELS, registry=registry
+        )
+        self.answered = Counter(
+            p + "contacts_answered", "Offered contacts answered.", CONTACT_LABELS, registry=registry
+        )
+        self.abandoned = Counter(
+            p + "contacts_abandoned",
+            "Offered contacts abandoned, short abandons excluded.",
+            CONTACT_LABELS,
+            registry=registry,
+        )
+        self.short_abandoned = Counter(
+            p + "contacts_short_abandoned",
+            "Contacts abandoned within short_abandon_seconds.",
+            CONTACT_LABELS,
+            registry=registry,
+        )
+        self.within_sl = Counter(
+            p + "contacts_answered_within_sl",
+            "Contacts answered within sl_seconds[channel].",
+            CONTACT_LABELS,
+            registry=registry,
+        )
+        self.time_to_answer = Histogram(
+            p + "time_to_answer_seconds", "Time to answer of answered contacts.", CONTACT_LABELS,
+            buckets=WAIT_BUCKETS, registry=registry,
+        )  # fmt: skip
+        self.hold = Histogram(
+            p + "hold_seconds", "Hold time of handled contacts.", ("council", "channel"),
+            buckets=DURATION_BUCKETS, registry=registry,
+        )  # fmt: skip
+        self.handle = Histogram(
+            p + "handle_seconds", "Handle time of handled contacts (after-contact work known at the end).",
+            ("council", "channel"), buckets=DURATION_BUCKETS, registry=registry,
+        )  # fmt: skip
+        self.events = Counter(p + "events", "Events processed.", ("type",), registry=registry)
+        self.duplicates = Counter(p + "events_duplicate", "Events ignored as duplicates.", registry=registry)
+        self.rejected = Counter(p + "events_rejected", "Events dead-lettered.", ("reason",), registry=registry)
+        self.source_last = Gauge(
+            p + "source_last_event_timestamp_seconds", "Latest event time seen from each source.", ("source",),
+            registry=registry,
+        )  # fmt: skip
+        self.lag = Gauge(
+            p + "consumer_lag_messages", "Messages on the events topic not yet processed.", ("partition",),
+            registry=registry,
+        )  # fmt: skip
+        self.batch_committed = Gauge(
+            p + "batch_committed_timestamp_seconds", "Wall-clock time of the last batch committed to DuckDB.",
+            registry=registry,
+        )  # fmt: skip
+
+    def observe(self, obs: Observations) -> None:
+        for counter, counts in (
+            (self.offered, obs.offered),
+            (self.answered, obs.answered),
+            (self.abandoned, obs.abandoned),
+            (self.short_abandoned, obs.short_abandoned),
+            (self.within_sl, obs.answered_within_sl),
+        ):
+            for labels, n in counts.items():
+                counter.labels(*labels).inc(n)
+        for labels, value in obs.time_to_answer:
+            self.time_to_answer.labels(*labels).observe(value)
+        for short, value in obs.hold:
+            self.hold.labels(*short).observe(value)
+        for short, value in obs.handle:
+            self.handle.labels(*short).observe(value)
+
+
+class LiveCollector(Collector):
+    """Waiting and on-hold gauges, computed from the LiveBoard at each scrape."""
+
+    def __init__(self, board: LiveBoard, clock: Callable[[], float] = time.time) -> None:
+        self.board = board
+        self.clock = clock
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        waiting, on_hold = self.board.snapshot()
+        now = self.clock()
+        p = "contactpulse_"
+        w = GaugeMetricFamily(p + "queue_waiting", "Contacts waiting now.", labels=CONTACT_LABELS)
+        ts = GaugeMetricFamily(
+            p + "queue_oldest_queued_timestamp_seconds",
+            "Event time at which the longest-waiting contact in the queue started its current wait.",
+            labels=CONTACT_LABELS,
+        )
+        age = GaugeMetricFamily(
+            p + "queue_oldest_wait_seconds", "Age of the longest current wait, at scrape time.", labels=CONTACT_LABELS
+        )
+        h = GaugeMetricFamily(p + "on_hold", "Customers on hold now.", labels=CONTACT_LABELS)
+        hts = GaugeMetricFamily(
+            p + "on_hold_oldest_started_timestamp_seconds", "Event time at which the longest current hold started.",
+            labels=CONTACT_LABELS,
+        )  # fmt: skip
+        for labels, (n, oldest) in waiting.items():
+            w.add_metric(labels, n)
+            ts.add_metric(labels, oldest / 1e6)
+            age.add_metric(labels, max(0.0, now - oldest / 1e6))
+        for labels, (n, oldest) in on_hold.items():
+            h.add_metric(labels, n)
+            hts.add_metric(labels, oldest / 1e6)
+        yield from (w, ts, age, h, hts)
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        return iter(())
