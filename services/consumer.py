@@ -34,7 +34,11 @@ MAX_RECORDS = 5000
 
 
 class SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
-    """On assignment, continue from the offsets committed with the data in DuckDB."""
+    """On assignment, continue from the offsets committed with the data in DuckDB.
+
+    FastStream runs this listener as a task, so a batch may be fetched before the
+    seek lands; ``StreamProcessor.decode`` skips records below the stored offsets.
+    """
 
     def __init__(self, processor: StreamProcessor, topic: str) -> None:
         self.processor = processor
@@ -48,10 +52,8 @@ class SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
         consumer = self.subscriber.consumer
         stored = self.processor.store.offsets(self.topic)
         for tp in assigned:
-            if tp.partition in stored:
+            if tp.partition in stored:  # otherwise auto_offset_reset=earliest or the group's own offset
                 consumer.seek(tp, stored[tp.partition])
-            else:
-                await consumer.seek_to_beginning(tp)
         log.info("assigned %s; resuming from stored offsets %s", sorted(tp.partition for tp in assigned), stored)
 
 
@@ -104,7 +106,7 @@ async def run(settings: Settings, db: Path, stop: asyncio.Event | None = None) -
     metrics = PipelineMetrics(registry)
     registry.register(LiveCollector(board))
     store = Store(db)
-    processor = StreamProcessor(FactEngine(settings.rules()), store, metrics, board)
+    processor = StreamProcessor(FactEngine(settings.rules()), store, metrics, board, settings.events_topic)
     restored = processor.recover()
     server, _thread = start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
     log.info(

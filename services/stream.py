@@ -64,15 +64,21 @@ class CommitReport:
 
 
 class StreamProcessor:
-    def __init__(self, engine: FactEngine, store: Store, metrics: PipelineMetrics, board: LiveBoard) -> None:
+    def __init__(
+        self, engine: FactEngine, store: Store, metrics: PipelineMetrics, board: LiveBoard, topic: str
+    ) -> None:
         self.engine = engine
         self.store = store
         self.metrics = metrics
         self.board = board
+        self.topic = topic
+        # next offset per partition, as committed in DuckDB: a record below it was accounted for already
+        self.positions: dict[tuple[str, int], int] = {}
 
     def recover(self) -> int:
         """Restore watermarks and open contacts after a restart; returns the contacts restored."""
         self.engine.restore_watermarks(self.store.watermarks())
+        self.positions = {(self.topic, p): o for p, o in self.store.offsets(self.topic).items()}
         keys = self.store.open_contacts()
         self.engine.restore(self.store.load_events(keys))
         for facts in self.engine.facts(keys):
@@ -81,9 +87,12 @@ class StreamProcessor:
 
     def decode(self, records: Sequence[Record], ingest_time: datetime | None = None) -> Decoded:
         now = ingest_time or datetime.now(UTC)
-        out = Decoded(read=len(records))
+        out = Decoded()
         for r in records:
             tp = (r.topic, r.partition)
+            if r.offset < self.positions.get(tp, 0):
+                continue  # redelivered after a seek or restart: already in DuckDB
+            out.read += 1
             out.next_offsets[tp] = max(out.next_offsets.get(tp, 0), r.offset + 1)
             raw = r.value or b""
             try:
@@ -102,6 +111,7 @@ class StreamProcessor:
 
     def commit(self, batch: Decoded) -> CommitReport:
         outcome = process_batch(self.engine, self.store, batch.events, batch.rejected, batch.next_offsets)
+        self.positions.update(batch.next_offsets)
         m = self.metrics
         m.batch_committed.set(time.time())
         obs = Observations()

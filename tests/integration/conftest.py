@@ -1,0 +1,122 @@
+"""A real Apache Kafka broker (scripts/kafka.sh) on a test port, and a consumer process per test."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from services.kafka_admin import create_topics
+
+ROOT = Path(__file__).resolve().parents[2]
+PORT = int(os.environ.get("CONTACTPULSE_TEST_KAFKA_PORT", "19092"))
+BOOTSTRAP = f"127.0.0.1:{PORT}"
+
+
+@pytest.fixture(scope="session")
+def kafka() -> Iterator[str]:
+    env = {**os.environ, "KAFKA_PORT": str(PORT), "KAFKA_CONTROLLER_PORT": str(PORT + 1), "PYTHON": sys.executable}
+    subprocess.run(["bash", "scripts/kafka.sh", "up"], cwd=ROOT, env=env, check=True, timeout=180)
+    yield BOOTSTRAP
+    subprocess.run(["bash", "scripts/kafka.sh", "reset"], cwd=ROOT, env=env, check=False, timeout=60)
+
+
+@dataclass
+class Topics:
+    events: str
+    dlq: str
+    group: str
+
+
+@pytest.fixture
+def topics(kafka: str) -> Topics:
+    suffix = uuid.uuid4().hex[:8]
+    t = Topics(f"events-{suffix}", f"dlq-{suffix}", f"group-{suffix}")
+    create_topics(kafka, {t.events: 6, t.dlq: 1})
+    return t
+
+
+class Consumer:
+    def __init__(self, db: Path, topics: Topics, port: int) -> None:
+        self.db, self.topics, self.port = db, topics, port
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "CONTACTPULSE_KAFKA_BOOTSTRAP": BOOTSTRAP,
+            "CONTACTPULSE_EVENTS_TOPIC": self.topics.events,
+            "CONTACTPULSE_DLQ_TOPIC": self.topics.dlq,
+            "CONTACTPULSE_CONSUMER_GROUP": self.topics.group,
+            "CONTACTPULSE_METRICS_PORT": str(self.port),
+        }
+        log = (self.db.parent / "consumer.log").open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "consume", "--db", str(self.db)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+
+    def metrics(self) -> dict[str, float]:
+        """Sum of each series over its labels."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as r:
+            text = r.read().decode()
+        out: dict[str, float] = {}
+        for line in text.splitlines():
+            if line.startswith("contactpulse_"):
+                name = line.split("{")[0].split(" ")[0]
+                out[name] = out.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
+        return out
+
+    def read_total(self) -> float:
+        m = self.metrics()
+        return sum(
+            m.get(k, 0.0)
+            for k in (
+                "contactpulse_events_total",
+                "contactpulse_events_duplicate_total",
+                "contactpulse_events_rejected_total",
+            )
+        )
+
+    def wait_for(self, total: int, timeout: float = 120) -> dict[str, float]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.read_total() >= total:
+                    return self.metrics()
+            except OSError:
+                pass
+            assert self.proc is not None and self.proc.poll() is None, "consumer exited"
+            time.sleep(0.2)
+        raise AssertionError(f"consumer did not read {total} messages in {timeout} s")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def consumer_factory(tmp_path: Path, topics: Topics) -> Iterator[type[Consumer]]:
+    started: list[Consumer] = []
+
+    class Tracked(Consumer):
+        def start(self) -> None:
+            super().start()
+            started.append(self)
+
+    yield Tracked
+    for c in started:
+        c.stop(signal.SIGKILL)
