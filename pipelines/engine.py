@@ -23,7 +23,7 @@ ContactKey = tuple[str, str]
 class BatchResult:
     accepted: list[Event] = field(default_factory=list)
     duplicates: int = 0
-    touched: set[ContactKey] = field(default_factory=set)
+    touched: dict[ContactKey, None] = field(default_factory=dict)  # an ordered set: first touched first
 
 
 class FactEngine:
@@ -68,7 +68,7 @@ class FactEngine:
             result.duplicates += len(group) - len(fresh)
             if fresh:
                 result.accepted.extend(fresh)
-                result.touched.add(key)
+                result.touched[key] = None
                 latest = fresh[-1].t
                 if latest > self.watermarks.get(key[0], latest - 1):
                     self.watermarks[key[0]] = latest

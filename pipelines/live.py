@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from pipelines.facts import ABANDONED, HANDLED, Walk
+from pipelines.facts import ABANDONED, HANDLED, TIMED_OUT, Walk
 from schemas.facts import ContactFacts
 
 Labels = tuple[str, str, str]  # council, channel, queue
@@ -69,7 +69,7 @@ class LiveBoard:
     def update(self, facts: ContactFacts, walk: Walk, obs: Observations) -> None:
         key = (facts.council, facts.contact_id)
         channel = facts.channel or UNKNOWN
-        live_open = facts.outcome in ("open",)
+        live_open = facts.outcome != TIMED_OUT  # an interval still open means waiting or on hold now
         current = (facts.council, channel, self.labels(facts.council, facts.last_queue))
         if live_open and walk.wait_open is not None:
             self.waiting[key] = (current, walk.wait_open)

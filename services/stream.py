@@ -85,6 +85,20 @@ class StreamProcessor:
             self.board.update(facts, self.engine.states[(facts.council, facts.contact_id)].walk, Observations())
         return len(keys)
 
+    def _sweep_timed_out(self) -> None:
+        """A contact that times out leaves the live gauges even when no event touches it."""
+        limit = round(self.engine.rules.contact_timeout_seconds * US)
+        live = set(self.board.waiting) | set(self.board.on_hold)
+        gone = []
+        for key in live:
+            state = self.engine.states.get(key)
+            mark = self.engine.watermarks.get(key[0])
+            if state is None or (
+                mark is not None and state.walk.last_event is not None and mark - state.walk.last_event >= limit
+            ):
+                gone.append(key)
+        self.board.forget(gone)
+
     def decode(self, records: Sequence[Record], ingest_time: datetime | None = None) -> Decoded:
         now = ingest_time or datetime.now(UTC)
         out = Decoded()
@@ -118,6 +132,7 @@ class StreamProcessor:
         for facts in outcome.facts:
             self.board.update(facts, self.engine.states[(facts.council, facts.contact_id)].walk, obs)
         m.observe(obs)
+        self._sweep_timed_out()
         for e in outcome.accepted:
             m.events.labels(e.type).inc()
         latest: dict[str, int] = {}
