@@ -9,7 +9,7 @@ that the contact's change implies. Each contact counts at most once per counter.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from pipelines.facts import ABANDONED, HANDLED, TIMED_OUT, Walk
@@ -50,6 +50,18 @@ class Observations:
     handle: list[tuple[tuple[str, str], float]] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class DayTally:
+    """One (day, council, queue)'s figures for the wallboard: counts by ``queued_at``'s day."""
+
+    offered: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    short_abandoned: int = 0
+    within_sl: int = 0
+    tta_sum: float = 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class _Counted:
     offered: bool = False
@@ -60,8 +72,10 @@ class _Counted:
 
 
 class LiveBoard:
-    def __init__(self, queue_label_limit: int = 200) -> None:
+    def __init__(self, queue_label_limit: int = 200, day_of: Callable[[int], str] | None = None) -> None:
         self.labels = QueueLabels(queue_label_limit)
+        self.day_of = day_of or (lambda us: "all")  # maps queued_at (us) to the wallboard's day
+        self.days: dict[tuple[str, str, str], DayTally] = {}  # (day, council, queue) -> tally
         self.waiting: dict[tuple[str, str], tuple[Labels, int]] = {}  # contact -> (labels, wait started at, us)
         self.on_hold: dict[tuple[str, str], tuple[Labels, int]] = {}
         self.counted: dict[tuple[str, str], _Counted] = {}
@@ -88,20 +102,37 @@ class LiveBoard:
         abandoned = before.abandoned or f.outcome == ABANDONED
         within = before.within_sl or bool(f.answered_within_sl)
         ended = before.ended or f.ended_at is not None
+        tally = self._tally(f, entry) if f.queued_at is not None else DayTally()
         if offered and not before.offered:
             obs.offered[entry] += 1
+            tally.offered += 1
         if answered and not before.answered:
             obs.answered[entry] += 1
+            tally.answered += 1
             if f.time_to_answer_seconds is not None:
                 obs.time_to_answer.append((entry, f.time_to_answer_seconds))
+                tally.tta_sum += f.time_to_answer_seconds
         if abandoned and not before.abandoned:
             (obs.short_abandoned if f.short_abandon else obs.abandoned)[entry] += 1
+            if f.short_abandon:
+                tally.short_abandoned += 1
+            else:
+                tally.abandoned += 1
         if within and not before.within_sl:
             obs.answered_within_sl[entry] += 1
+            tally.within_sl += 1
         if ended and not before.ended and f.outcome == HANDLED:
             obs.hold.append((entry[:2], f.hold_seconds))
             obs.handle.append((entry[:2], f.handle_seconds or 0.0))
         self.counted[key] = _Counted(offered, answered, abandoned, within, ended)
+
+    def _tally(self, f: ContactFacts, entry: Labels) -> DayTally:
+        assert f.queued_at is not None
+        key = (self.day_of(f.queued_at), entry[0], entry[2])
+        tally = self.days.get(key)
+        if tally is None:
+            tally = self.days[key] = DayTally()
+        return tally
 
     def forget(self, keys: Iterable[tuple[str, str]]) -> None:
         for k in keys:
@@ -110,7 +141,7 @@ class LiveBoard:
 
     def snapshot(self) -> tuple[dict[Labels, tuple[int, int]], dict[Labels, tuple[int, int]]]:
         """Per label set: (how many, earliest start in us) for waiting and for on hold."""
-        return _group(self.waiting.values()), _group(self.on_hold.values())
+        return _group(list(self.waiting.values())), _group(list(self.on_hold.values()))
 
 
 def _group(items: Iterable[tuple[Labels, int]]) -> dict[Labels, tuple[int, int]]:

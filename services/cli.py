@@ -120,7 +120,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from services.simulator.cli import run
+
+    return run(args, _settings(args))
+
+
+def _register_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from services.simulator.cli import add_parser
+
+    add_parser(sub).set_defaults(func=_cmd_simulate)
+
+
+def _cmd_wallboard(args: argparse.Namespace) -> int:
+    from services.wallboard import run
+
+    settings = _settings(args)
+    url = args.url or f"http://{settings.metrics_host}:{settings.metrics_port}"
+    return run(url, args.minutes, once=args.once)
+
+
+def _register_wallboard(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("wallboard", help="live terminal wallboard: waits, holds, answered and abandoned today")
+    p.add_argument("--url", help="the consumer's HTTP address (default from settings: http://127.0.0.1:9464)")
+    p.add_argument("--minutes", type=float, help="stop after this many minutes")
+    p.add_argument("--once", action="store_true", help="print the board once and exit")
+    p.set_defaults(func=_cmd_wallboard)
+
+
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
+    _register_simulate,
+    _register_wallboard,
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -136,6 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("contactpulse: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `contactpulse simulate --out - | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -13,17 +13,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 
 from pipelines.engine import FactEngine
 from pipelines.live import LiveBoard
+from services.http import serve, uk_day
 from services.metrics import LiveCollector, PipelineMetrics
+from services.readers import snapshot_path
 from services.replay import gc_paused
 from services.settings import Settings
 from services.store import Store
@@ -62,7 +65,23 @@ async def _raw_batch(msg: KafkaMessage) -> Any:
     return [r.value for r in msg.raw_message]
 
 
-def build_broker(settings: Settings, processor: StreamProcessor) -> tuple[KafkaBroker, SeekToStoredOffsets]:
+class Snapshots:
+    """Publishes FILE.snapshot.duckdb for readers, at most every ``interval`` seconds, between batches."""
+
+    def __init__(self, store: Store, interval: float) -> None:
+        self.store, self.interval = store, interval
+        self.last = time.monotonic()
+
+    def maybe(self, force: bool = False) -> None:
+        if self.interval <= 0 or (not force and time.monotonic() - self.last < self.interval):
+            return
+        self.store.snapshot(snapshot_path(self.store.path))
+        self.last = time.monotonic()
+
+
+def build_broker(
+    settings: Settings, processor: StreamProcessor, snapshots: Snapshots
+) -> tuple[KafkaBroker, SeekToStoredOffsets]:
     broker = KafkaBroker(settings.kafka_bootstrap, logger=log)
     listener = SeekToStoredOffsets(processor, settings.events_topic)
 
@@ -73,6 +92,7 @@ def build_broker(settings: Settings, processor: StreamProcessor) -> tuple[KafkaB
             await broker.publish(dl.value, topic=settings.dlq_topic, key=dl.key, headers=dl.headers)
         with gc_paused():
             report = processor.commit(batch)
+        snapshots.maybe()
         _update_lag(listener.subscriber.consumer, processor, batch.next_offsets)
         await msg.ack()  # Kafka's own group offsets, for outside tools; DuckDB holds the truth
         log.debug("batch %s", report)
@@ -102,18 +122,20 @@ def _update_lag(consumer: Any, processor: StreamProcessor, next_offsets: dict[tu
 
 async def run(settings: Settings, db: Path, stop: asyncio.Event | None = None) -> None:
     registry = CollectorRegistry()
-    board = LiveBoard(settings.queue_label_limit)
+    board = LiveBoard(settings.queue_label_limit, day_of=uk_day)
     metrics = PipelineMetrics(registry)
     registry.register(LiveCollector(board))
     store = Store(db)
     processor = StreamProcessor(FactEngine(settings.rules()), store, metrics, board, settings.events_topic)
     restored = processor.recover()
-    server, _thread = start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
+    server = serve(settings.metrics_host, settings.metrics_port, registry, board, settings.rules().sl_seconds.get)
     log.info(
         "consuming %s from %s; %d open contacts restored; metrics on http://%s:%d/metrics",
         settings.events_topic, settings.kafka_bootstrap, restored, settings.metrics_host, settings.metrics_port,
     )  # fmt: skip
-    broker, _ = build_broker(settings, processor)
+    snapshots = Snapshots(store, settings.snapshot_seconds)
+    snapshots.maybe(force=True)
+    broker, _ = build_broker(settings, processor, snapshots)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -122,7 +144,9 @@ async def run(settings: Settings, db: Path, stop: asyncio.Event | None = None) -
         async with broker:
             await broker.start()
             await stop.wait()
+        snapshots.maybe(force=True)
     finally:
         server.shutdown()
+        server.server_close()
         store.close()
         log.info("stopped cleanly")

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(9464, ge=0, le=65535)
 
+    # readers: the consumer writes FILE.snapshot.duckdb this often (0 disables)
+    snapshot_seconds: float = Field(60.0, ge=0)
+
     # the simulated partnership
     councils: tuple[str, ...] = ("boston", "east-lindsey", "south-holland")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -106,6 +107,19 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def snapshot(self, target: Path) -> None:
+        """Write a consistent copy of the database for readers (DuckDB allows one writer, no readers beside it)."""
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.unlink(missing_ok=True)
+        row = self.con.execute("SELECT current_database()").fetchone()
+        assert row is not None
+        self.con.execute(f"ATTACH '{tmp}' AS _snap")
+        try:
+            self.con.execute(f'COPY FROM DATABASE "{row[0]}" TO _snap')
+        finally:
+            self.con.execute("DETACH _snap")
+        os.replace(tmp, target)
 
     # --- reads ---
     def existing_ids(self, ids: Iterable[str]) -> set[str]:

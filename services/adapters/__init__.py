@@ -1,0 +1,1 @@
+"""Adapters from source systems' own records to contract v1 events."""

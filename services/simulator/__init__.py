@@ -1,0 +1,1 @@
+"""`contactpulse simulate`: council contact traffic, calibrated on real contact-centre records."""
