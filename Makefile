@@ -16,8 +16,9 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	@$(PY_SYS) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed"; exit 1; }
 	@test -x $(PY) || $(PY_SYS) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	@echo "setup: installing Python packages into $(VENV) (log: $(VENV)/pip.log)"
+	@$(PY) -m pip install --upgrade pip > $(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
+	@$(PY) -m pip install -e '.[dev]' >> $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
 	@touch $@
 
 $(APT_STAMP):
@@ -34,6 +35,9 @@ kafka-up: $(STAMP) ## start the local Kafka broker (KRaft, 127.0.0.1:$${KAFKA_PO
 
 kafka-down: ## stop the local Kafka broker
 	@bash scripts/kafka.sh down
+
+demo: setup ## the main job: broker, simulated council traffic, consumer, DuckDB, metrics, wallboard (MINUTES=N to stop)
+	@DEMO_MINUTES=$(MINUTES) bash scripts/demo.sh
 
 lint: $(STAMP) ## ruff
 	$(VENV)/bin/ruff check .

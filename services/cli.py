@@ -148,7 +148,20 @@ def _register_wallboard(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     p.set_defaults(func=_cmd_wallboard)
 
 
+def _cmd_summary(args: argparse.Namespace) -> int:
+    from services.summary import run
+
+    return run(Path(args.db))
+
+
+def _register_summary(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("summary", help="one-screen summary per council (works while the consumer runs)")
+    p.add_argument("--db", required=True)
+    p.set_defaults(func=_cmd_summary)
+
+
 _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
+    _register_summary,
     _register_simulate,
     _register_wallboard,
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+import time
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
@@ -43,9 +44,20 @@ def create_topics(bootstrap: str, topics: dict[str, int]) -> list[str]:
         admin.close()
 
 
+def delete_topics(bootstrap: str, names: list[str]) -> None:
+    """Delete the topics that exist (the demo starts from empty topics)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        existing = [n for n in names if n in set(admin.list_topics())]
+        if existing:
+            admin.delete_topics(existing)
+    finally:
+        admin.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kafka_admin")
-    parser.add_argument("action", choices=["ping", "create-topics"])
+    parser.add_argument("action", choices=["ping", "create-topics", "recreate-topics"])
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--partitions", type=int, default=None)
     args = parser.parse_args(argv)
@@ -53,6 +65,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if ping(args.bootstrap) else 1
     s = load_settings()
     partitions = args.partitions or s.topic_partitions
+    if args.action == "recreate-topics":
+        delete_topics(args.bootstrap, [s.events_topic, s.dlq_topic])
+        for _ in range(50):  # deletion is asynchronous
+            try:
+                create_topics(args.bootstrap, {s.events_topic: partitions, s.dlq_topic: 1})
+                break
+            except KafkaError:
+                time.sleep(0.2)
+        return 0
     created = create_topics(args.bootstrap, {s.events_topic: partitions, s.dlq_topic: 1})
     for name in created:
         print(f"kafka: created topic {name}", file=sys.stderr)

@@ -29,6 +29,7 @@ from pipelines.facts import OPEN, TIMED_OUT
 from schemas.facts import ContactFacts
 
 TS = pa.timestamp("us", tz="UTC")
+MEASURES_SQL = Path(__file__).parent / "sql" / "measures.sql"
 EVENT_COLUMNS = [f.name for f in dataclasses.fields(Event)]
 FACT_COLUMNS = [f.name for f in dataclasses.fields(ContactFacts)]
 _SQL_TYPES = {"str": "VARCHAR", "float": "DOUBLE", "int": "INTEGER", "bool": "BOOLEAN"}
@@ -98,6 +99,7 @@ class Store:
         if not read_only:
             for stmt in _ddl():
                 self.con.execute(stmt)
+            self.con.execute(MEASURES_SQL.read_text(encoding="utf-8"))
 
     def close(self) -> None:
         self.con.close()

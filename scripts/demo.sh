@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# make demo: broker, topics, consumer, 28 days of simulated history, live traffic, wallboard; Ctrl-C stops all.
+#   DEMO_MINUTES=N (or `make demo MINUTES=N`) ends it by itself after N minutes.
+#   DEMO_UNDERSTAFF=revenues=0.3 runs the live traffic with that queue understaffed (an incident).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MINUTES="${DEMO_MINUTES:-}"
+VAR=var/demo
+DB="$VAR/contactpulse.duckdb"
+CP=.venv/bin/contactpulse
+PORT="${KAFKA_PORT:-9092}"
+export CONTACTPULSE_KAFKA_BOOTSTRAP="127.0.0.1:$PORT"
+mkdir -p "$VAR"
+pids=()
+
+cleanup() {
+  trap - EXIT INT TERM
+  echo; echo "demo: stopping"
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ -f "$DB" ]; then
+    echo "demo: the data stays in $DB"
+    "$CP" summary --db "$DB" || true
+  fi
+}
+trap cleanup EXIT INT TERM
+
+bash scripts/kafka.sh up
+.venv/bin/python -m services.kafka_admin recreate-topics --bootstrap "127.0.0.1:$PORT"
+rm -f "$DB" "$DB.wal" "${DB%.duckdb}.snapshot.duckdb"
+
+echo "demo: starting the consumer (log: $VAR/consumer.log, metrics: http://127.0.0.1:9464/metrics)"
+"$CP" consume --db "$DB" >"$VAR/consumer.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 60); do curl -sf http://127.0.0.1:9464/healthz >/dev/null && break; sleep 0.5; done
+
+echo "demo: backfilling the last 28 days of simulated council traffic"
+"$CP" simulate --mode history --days 28
+
+echo "demo: live traffic (volume x200${DEMO_UNDERSTAFF:+, understaffed: $DEMO_UNDERSTAFF})"
+live_args=(simulate --mode live)
+[ -n "$MINUTES" ] && live_args+=(--minutes "$MINUTES")
+[ -n "${DEMO_UNDERSTAFF:-}" ] && live_args+=(--understaff "$DEMO_UNDERSTAFF")
+"$CP" "${live_args[@]}" >"$VAR/simulate.log" 2>&1 &
+pids+=($!)
+
+wall_args=(wallboard)
+[ -n "$MINUTES" ] && wall_args+=(--minutes "$MINUTES")
+"$CP" "${wall_args[@]}" || true

@@ -1,0 +1,50 @@
+-- Period aggregates of METRICS.md section 3, as table macros stored in the database.
+-- Queue measures count contacts by queued_at; all others by started_at. Periods are UTC.
+-- period_counts(grain): additive counts and sums at the finest cut (council, channel, queue, service);
+-- grain is 'day', 'week' (ISO, Monday), 'month' or 'quarter'.
+CREATE OR REPLACE MACRO period_counts(grain) AS TABLE
+WITH q AS (
+    SELECT date_trunc(grain, queued_at::TIMESTAMP)::DATE AS period, council, channel, queue, service,
+           count(*) AS offered,
+           count(*) FILTER (WHERE outcome = 'handled') AS answered,
+           count(*) FILTER (WHERE outcome = 'abandoned' AND NOT short_abandon) AS abandoned,
+           count(*) FILTER (WHERE short_abandon) AS short_abandons,
+           count(*) FILTER (WHERE answered_within_sl) AS answered_within_sl,
+           sum(time_to_answer_seconds) FILTER (WHERE outcome = 'handled') AS tta_sum,
+           count(time_to_answer_seconds) FILTER (WHERE outcome = 'handled') AS tta_count
+    FROM contacts WHERE queued_at IS NOT NULL GROUP BY ALL
+), s AS (
+    SELECT date_trunc(grain, started_at::TIMESTAMP)::DATE AS period, council, channel, queue, service,
+           count(*) AS contacts,
+           count(*) FILTER (WHERE outcome = 'handled') AS handled,
+           sum(handle_seconds) FILTER (WHERE outcome = 'handled') AS handle_sum,
+           count(*) FILTER (WHERE outcome = 'handled' AND hold_count > 0) AS handled_with_hold,
+           sum(hold_seconds) FILTER (WHERE outcome = 'handled') AS hold_sum,
+           count(rating) AS ratings,
+           count(*) FILTER (WHERE rating >= 4) AS satisfied,
+           count(*) FILTER (WHERE channel IN ('web', 'webchat', 'chatbot', 'email', 'social')) AS digital
+    FROM contacts GROUP BY ALL
+)
+SELECT * FROM s FULL OUTER JOIN q USING (period, council, channel, queue, service);
+
+-- period_rollup(grain): per period, each council and the partnership ('partnership'), with the ratios.
+CREATE OR REPLACE MACRO period_rollup(grain) AS TABLE
+SELECT period,
+       coalesce(council, 'partnership') AS council,
+       sum(contacts) AS contacts,
+       sum(offered) AS offered,
+       sum(answered) AS answered,
+       sum(abandoned) AS abandoned,
+       sum(short_abandons) AS short_abandons,
+       sum(abandoned) / nullif(sum(offered) - sum(short_abandons), 0) AS abandonment_rate,
+       sum(answered_within_sl) / nullif(sum(offered) - sum(short_abandons), 0) AS service_level,
+       sum(tta_sum) / nullif(sum(tta_count), 0) AS asa_seconds,
+       sum(handle_sum) / nullif(sum(handled), 0) AS aht_seconds,
+       sum(handled_with_hold) / nullif(sum(handled), 0) AS hold_rate,
+       sum(hold_sum) / nullif(sum(handled), 0) AS average_hold_seconds,
+       sum(satisfied) / nullif(sum(ratings), 0) AS csat,
+       sum(ratings) AS ratings,
+       sum(digital) / nullif(sum(contacts), 0) AS digital_share
+FROM period_counts(grain)
+GROUP BY GROUPING SETS ((period, council), (period))
+ORDER BY period, council;
