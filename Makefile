@@ -59,8 +59,9 @@ test: setup ## everything CI runs: lint, types, schema drift, unit, integration 
 	$(VENV)/bin/contactpulse export-schemas --check
 	$(PY) -m pytest -q tests
 
-bench: setup ## benchmarks: replay throughput and peak memory
+bench: setup ## benchmarks: replay (events/s, peak memory) and streaming (throughput, freshness, ceiling)
 	$(PY) -m bench.replay_bench
+	$(PY) -m bench.stream_bench
 
 clean: kafka-down ## remove caches, the virtualenv and local data
 	rm -rf $(VENV) .cache var .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -86,12 +86,17 @@ def build_broker(
     listener = SeekToStoredOffsets(processor, settings.events_topic)
 
     async def handle(body: list[bytes], msg: KafkaMessage) -> None:
+        started = time.perf_counter()
         records = msg.raw_message
         batch = processor.decode(records)
         for dl in batch.dead_letters:
             await broker.publish(dl.value, topic=settings.dlq_topic, key=dl.key, headers=dl.headers)
         with gc_paused():
             report = processor.commit(batch)
+        done = time.time()
+        processor.metrics.batch_duration.observe(time.perf_counter() - started)
+        for r in records:
+            processor.metrics.ingest_latency.observe(max(0.0, done - r.timestamp / 1000))
         snapshots.maybe()
         _update_lag(listener.subscriber.consumer, processor, batch.next_offsets)
         await msg.ack()  # Kafka's own group offsets, for outside tools; DuckDB holds the truth
@@ -104,7 +109,7 @@ def build_broker(
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         max_records=MAX_RECORDS,
-        batch_timeout_ms=100,
+        batch_timeout_ms=10,  # FastStream also sleeps this long after an empty poll: it bounds freshness
         listener=listener,
         decoder=_raw_batch,
     )

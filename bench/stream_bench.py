@@ -1,0 +1,226 @@
+"""Streaming benchmark on a real local broker (port 19192).
+
+1. Throughput: a separate producer process writes N events; events/s until the consumer has them all in DuckDB.
+2. Freshness: a steady 1,000 events/s for 20 s; time from produce until the consumer's live series count the
+   event (polled every 2 ms), p50 and p99. Target p99 <= 250 ms.
+3. Ceiling: the raw read rate of the same topic by a bare aiokafka consumer, and the ratio of 1 to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import orjson
+
+from services.kafka_admin import create_topics
+from tests.support.generator import Generator
+
+PORT = 19192
+POLL_SECONDS = float(os.environ.get("BENCH_POLL_SECONDS", "0.002"))
+BOOTSTRAP = f"127.0.0.1:{PORT}"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def broker(action: str) -> None:
+    env = {**os.environ, "KAFKA_PORT": str(PORT), "KAFKA_CONTROLLER_PORT": str(PORT + 1), "PYTHON": sys.executable}
+    subprocess.run(["bash", "scripts/kafka.sh", action], cwd=ROOT, env=env, check=True, capture_output=True)
+
+
+def processed(port: int) -> float:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1) as r:
+            text = r.read().decode()
+    except OSError:
+        return -1
+    return sum(
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("contactpulse_events_total{")
+    )
+
+
+def histogram(port: int, name: str) -> tuple[list[tuple[float, float]], float, float]:
+    """(cumulative buckets, sum, count) of a histogram on the consumer's /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+        text = r.read().decode()
+    buckets, total, count = [], 0.0, 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "_bucket{"):
+            le = line.split('le="')[1].split('"')[0]
+            buckets.append((float("inf") if le == "+Inf" else float(le), float(line.rsplit(" ", 1)[1])))
+        elif line.startswith(name + "_sum "):
+            total = float(line.rsplit(" ", 1)[1])
+        elif line.startswith(name + "_count "):
+            count = float(line.rsplit(" ", 1)[1])
+    return buckets, total, count
+
+
+def quantile(buckets: list[tuple[float, float]], q: float) -> float:
+    """Linear interpolation within the bucket, as PromQL's histogram_quantile does."""
+    count = buckets[-1][1]
+    rank, prev_le, prev_n = q * count, 0.0, 0.0
+    for le, n in buckets:
+        if n >= rank:
+            return prev_le if le == float("inf") else prev_le + (le - prev_le) * (rank - prev_n) / max(n - prev_n, 1e-9)
+        prev_le, prev_n = le, n
+    return prev_le
+
+
+def start_consumer(db: Path, topic: str, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "CONTACTPULSE_KAFKA_BOOTSTRAP": BOOTSTRAP, "CONTACTPULSE_EVENTS_TOPIC": topic,
+           "CONTACTPULSE_DLQ_TOPIC": topic + "-dlq", "CONTACTPULSE_CONSUMER_GROUP": "bench-" + topic,
+           "CONTACTPULSE_METRICS_PORT": str(port), "CONTACTPULSE_SNAPSHOT_SECONDS": "0"}  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "services.cli", "consume", "--db", str(db)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    while processed(port) < 0:
+        time.sleep(0.1)
+    return proc
+
+
+def produce_file(path: Path, topic: str) -> None:
+    """Runs in its own process: all lines of ``path`` (key TAB value) to ``topic``."""
+    from kafka import KafkaProducer
+
+    p = KafkaProducer(bootstrap_servers=BOOTSTRAP, linger_ms=20, batch_size=512 * 1024, acks=1)
+    with path.open("rb") as f:
+        for line in f:
+            key, _, value = line.rstrip(b"\n").partition(b"\t")
+            p.send(topic, key=key, value=value)
+    p.flush()
+    p.close()
+
+
+def throughput(n_events: int, tmp: Path) -> float:
+    topic = "bench-" + uuid.uuid4().hex[:8]
+    create_topics(BOOTSTRAP, {topic: 6, topic + "-dlq": 1})
+    gen = Generator(seed=9, customers=20_000)
+    path = tmp / "events.tsv"
+    n = 0
+    with path.open("wb") as f:
+        i = 0
+        while n < n_events:
+            for e in gen.contact(i):
+                f.write(e["data"]["contact_id"].encode() + b"\t" + orjson.dumps(e) + b"\n")
+                n += 1
+            i += 1
+    consumer = start_consumer(tmp / "tp.duckdb", topic, 19500)
+    start = time.perf_counter()
+    producer = subprocess.Popen([sys.executable, "-m", "bench.stream_bench", "--produce", str(path), topic], cwd=ROOT)
+    while processed(19500) < n:
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - start
+    producer.wait()
+    consumer.terminate()
+    consumer.wait()
+    rate = n / elapsed
+    print(f"stream throughput: {n:,} events produced by a separate process, all in DuckDB in {elapsed:.1f} s "
+          f"= {rate:,.0f} events/s (target >= 50,000)")  # fmt: skip
+    ceiling(topic, n)
+    return rate
+
+
+def ceiling(topic: str, n: int) -> None:
+    from aiokafka import AIOKafkaConsumer
+
+    async def read() -> float:
+        c = AIOKafkaConsumer(topic, bootstrap_servers=BOOTSTRAP, group_id=None, auto_offset_reset="earliest")
+        await c.start()
+        got, start = 0, time.perf_counter()
+        try:
+            while got < n:
+                batch = await c.getmany(timeout_ms=500, max_records=10_000)
+                got += sum(len(v) for v in batch.values())
+        finally:
+            await c.stop()
+        return got / (time.perf_counter() - start)
+
+    raw = asyncio.run(read())
+    print(f"stream ceiling: a bare aiokafka consumer reads the same topic at {raw:,.0f} events/s")
+
+
+def freshness(tmp: Path, rate: int = 1000, seconds: int = 20) -> None:
+    from kafka import KafkaProducer
+
+    topic = "fresh-" + uuid.uuid4().hex[:8]
+    create_topics(BOOTSTRAP, {topic: 6, topic + "-dlq": 1})
+    consumer = start_consumer(tmp / "fresh.duckdb", topic, 19501)
+    producer = KafkaProducer(bootstrap_servers=BOOTSTRAP, linger_ms=0, acks=1)
+    total = rate * seconds
+    sent = [0.0] * total
+    seen: list[tuple[float, float]] = []
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.is_set():
+            seen.append((time.perf_counter(), processed(19501)))
+            time.sleep(POLL_SECONDS)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    start = time.perf_counter()
+    base = time.time()
+    for i in range(total):
+        due = start + i / rate
+        while time.perf_counter() < due:
+            time.sleep(0.0002)
+        t = base + i / rate
+        ev = {"specversion": "1.0", "id": f"f-{i}", "source": "/bench/telephony/acd", "type": "contact.queued",
+              "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + "Z", "subject": f"F-{i}",
+              "data": {"contact_id": f"F-{i}", "council": "bench", "channel": "phone", "queue": "q"}}  # fmt: skip
+        sent[i] = time.perf_counter()
+        producer.send(topic, key=ev["subject"].encode(), value=orjson.dumps(ev))  # type: ignore[attr-defined]
+    producer.flush()
+    while processed(19501) < total:
+        time.sleep(0.05)
+    done.set()
+    poller.join()
+    lat, _, _ = histogram(19501, "contactpulse_ingest_latency_seconds")
+    _, bsum, bcount = histogram(19501, "contactpulse_batch_duration_seconds")
+    print(
+        f"stream freshness, the consumer's own view: ingest latency p50 {1000 * quantile(lat, 0.5):.0f} ms, "
+        f"p99 {1000 * quantile(lat, 0.99):.0f} ms; {bcount:.0f} batches, mean {1000 * bsum / max(bcount, 1):.0f} ms each"
+    )
+    consumer.terminate()
+    consumer.wait()
+    latencies, j = [], 0
+    for i in range(total):
+        while j < len(seen) and seen[j][1] <= i:
+            j += 1
+        if j < len(seen):
+            latencies.append((seen[j][0] - sent[i]) * 1000)
+    q = statistics.quantiles(latencies, n=100)
+    print(f"stream freshness at {rate:,} events/s for {seconds} s: p50 {q[49]:.0f} ms, p99 {q[98]:.0f} ms "
+          f"(target p99 <= 250 ms; produce to visible in the consumer's /metrics, polled every {POLL_SECONDS * 1000:.0f} ms)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=300_000)
+    parser.add_argument("--produce", nargs=2, metavar=("FILE", "TOPIC"))
+    parser.add_argument("--only", choices=["throughput", "freshness"])
+    args = parser.parse_args()
+    if args.produce:
+        produce_file(Path(args.produce[0]), args.produce[1])
+        return
+    broker("up")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            if args.only != "freshness":
+                throughput(args.events, Path(tmp))
+            if args.only != "throughput":
+                freshness(Path(tmp))
+    finally:
+        broker("reset")
+
+
+if __name__ == "__main__":
+    main()
