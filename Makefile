@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 APT_STAMP := .cache/apt.installed
 APT_PACKAGES := prometheus prometheus-alertmanager kcat
 
-.PHONY: help setup demo test lint typecheck unit integration e2e bench kafka-up kafka-down kafka-jars schemas clean
+.PHONY: help setup demo test lint typecheck unit bench kafka-up kafka-down kafka-jars schemas dashboards clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -46,6 +46,9 @@ lint: $(STAMP) ## ruff
 typecheck: $(STAMP) ## mypy (strict)
 	$(VENV)/bin/mypy
 
+dashboards: $(STAMP) ## regenerate Prometheus rules and Grafana dashboards from dashboards/config.toml
+	$(PY) -m dashboards.generate
+
 schemas: $(STAMP) ## re-export the contract's JSON Schema files
 	$(VENV)/bin/contactpulse export-schemas
 
@@ -57,6 +60,7 @@ test: setup ## everything CI runs: lint, types, schema drift, unit, integration 
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/contactpulse export-schemas --check
+	$(PY) -m dashboards.generate --check
 	$(PY) -m pytest -q tests
 
 bench: setup ## benchmarks: replay (events/s, peak memory) and streaming (throughput, freshness, ceiling)

@@ -160,7 +160,27 @@ def _register_summary(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.set_defaults(func=_cmd_summary)
 
 
+def _cmd_alert_webhook(args: argparse.Namespace) -> int:
+    from services.alert_webhook import serve
+
+    if args.log == "-":
+        serve(args.host, args.port, sys.stdout.buffer)
+    else:
+        with Path(args.log).open("ab") as out:
+            serve(args.host, args.port, out)
+    return 0
+
+
+def _register_alert_webhook(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("alert-webhook", help="example Alertmanager webhook receiver: logs each alert as JSON")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=9099)
+    p.add_argument("--log", default="-", help="file to append JSON lines to ('-' for stdout)")
+    p.set_defaults(func=_cmd_alert_webhook)
+
+
 _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
+    _register_alert_webhook,
     _register_summary,
     _register_simulate,
     _register_wallboard,

@@ -118,6 +118,24 @@ def build_broker(
     return broker, listener
 
 
+async def refresh_lag(listener: SeekToStoredOffsets, processor: StreamProcessor, every: float = 10.0) -> None:
+    """Lag from the topic's end offsets and the offsets stored with the data, even while no batch arrives."""
+    while True:
+        await asyncio.sleep(every)
+        consumer = listener.subscriber.consumer if listener.subscriber else None
+        if consumer is None:
+            continue
+        try:
+            assigned = consumer.assignment()
+            ends = await consumer.end_offsets(list(assigned)) if assigned else {}
+        except Exception as exc:  # the broker may be restarting: report lag again next time
+            log.warning("cannot read end offsets: %s", exc)
+            continue
+        for tp, end in ends.items():
+            done = processor.positions.get((tp.topic, tp.partition), 0)
+            processor.metrics.lag.labels(str(tp.partition)).set(max(0, end - done))
+
+
 def _update_lag(consumer: Any, processor: StreamProcessor, next_offsets: dict[tuple[str, int], int]) -> None:
     for (topic, partition), offset in next_offsets.items():
         high = consumer.highwater(TopicPartition(topic, partition))
@@ -140,7 +158,7 @@ async def run(settings: Settings, db: Path, stop: asyncio.Event | None = None) -
     )  # fmt: skip
     snapshots = Snapshots(store, settings.snapshot_seconds)
     snapshots.maybe(force=True)
-    broker, _ = build_broker(settings, processor, snapshots)
+    broker, listener = build_broker(settings, processor, snapshots)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -148,7 +166,9 @@ async def run(settings: Settings, db: Path, stop: asyncio.Event | None = None) -
     try:
         async with broker:
             await broker.start()
+            lag_task = asyncio.create_task(refresh_lag(listener, processor))
             await stop.wait()
+            lag_task.cancel()
         snapshots.maybe(force=True)
     finally:
         server.shutdown()

@@ -152,6 +152,10 @@ class Store:
         rows = self.con.execute("SELECT council, contact_id FROM contacts WHERE outcome = ?", [OPEN]).fetchall()
         return [(c, i) for c, i in rows]
 
+    def source_last_events(self) -> dict[str, int]:
+        rows = self.con.execute("SELECT source, epoch_us(max(time)) FROM contact_events GROUP BY source").fetchall()
+        return {s: t for s, t in rows}
+
     def watermarks(self) -> dict[str, int]:
         rows = self.con.execute("SELECT council, epoch_us(watermark) FROM watermarks").fetchall()
         return {c: w for c, w in rows}

@@ -79,6 +79,8 @@ class StreamProcessor:
         """Restore watermarks and open contacts after a restart; returns the contacts restored."""
         self.engine.restore_watermarks(self.store.watermarks())
         self.positions = {(self.topic, p): o for p, o in self.store.offsets(self.topic).items()}
+        for source, t in self.store.source_last_events().items():  # "silent after being active" survives restarts
+            self.metrics.source_last.labels(source).set(t / US)
         keys = self.store.open_contacts()
         self.engine.restore(self.store.load_events(keys))
         for facts in self.engine.facts(keys):

@@ -1,0 +1,56 @@
+"""dashboards/config.toml as typed values."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).parent
+CONFIG = HERE / "config.toml"
+KINDS = ("wait_warning_seconds", "wait_critical_seconds", "hold_seconds", "service_level_target")
+
+
+@dataclass(frozen=True)
+class Override:
+    council: str
+    channel: str
+    queue: str
+    values: dict[str, float]
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    abandonment_rate_max: float = 0.05
+    min_offered_per_hour: int = 20
+    source_silent_seconds: int = 1800
+    pipeline_stalled_seconds: int = 300
+    dead_letters_per_10m: int = 10
+    for_wait: str = "1m"
+    for_hold: str = "1m"
+    for_rates: str = "15m"
+    for_source: str = "5m"
+    for_pipeline: str = "5m"
+    for_dead_letters: str = "10m"
+
+
+@dataclass(frozen=True)
+class Config:
+    runbook_base: str
+    channels: dict[str, dict[str, float]]
+    overrides: list[Override] = field(default_factory=list)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+
+
+def load(path: Path = CONFIG) -> Config:
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    channels = {name: {k: float(v) for k, v in values.items()} for name, values in raw["channels"].items()}
+    for name, values in channels.items():
+        missing = [k for k in KINDS if k not in values]
+        if missing:
+            raise ValueError(f"{path}: channel {name} lacks {', '.join(missing)}")
+    overrides = []
+    for o in raw.get("overrides", []):
+        values = {k: float(v) for k, v in o.items() if k in KINDS}
+        overrides.append(Override(o["council"], o["channel"], o["queue"], values))
+    return Config(raw["runbook_base"], channels, overrides, AlertSettings(**raw.get("alerts", {})))

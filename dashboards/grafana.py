@@ -1,0 +1,292 @@
+"""Grafana dashboards as code: stable uids, a datasource variable, council/channel/queue variables,
+``$__rate_interval`` in rates, and a unit and a description on every panel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DS = {"type": "prometheus", "uid": "${datasource}"}
+SEL = 'council=~"$council", channel=~"$channel", queue=~"$queue"'
+LEVEL = "council_channel_queue"
+
+
+def _variables(with_queue: bool = True) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [
+        {"name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus",
+         "current": {}, "hide": 0},
+    ]  # fmt: skip
+    labels = ("council", "channel", "queue") if with_queue else ("council", "channel")
+    for label in labels:
+        out.append({
+            "name": label, "label": label.capitalize(), "type": "query", "datasource": DS,
+            "query": {"query": f"label_values(contactpulse_contacts_offered_total, {label})", "refId": label},
+            "definition": f"label_values(contactpulse_contacts_offered_total, {label})",
+            "multi": True, "includeAll": True, "allValue": ".*", "current": {"text": "All", "value": "$__all"},
+            "refresh": 2, "sort": 1,
+        })  # fmt: skip
+    return out
+
+
+class Board:
+    def __init__(
+        self, uid: str, title: str, description: str, tags: list[str], time_from: str, with_queue: bool = True
+    ):
+        self.uid, self.title, self.description, self.tags, self.time_from = uid, title, description, tags, time_from
+        self.with_queue = with_queue
+        self.panels: list[dict[str, Any]] = []
+        self._x = self._y = 0
+
+    def panel(self, kind: str, title: str, description: str, unit: str, targets: list[tuple[str, str]],
+              width: int = 8, height: int = 8, **options: Any) -> None:  # fmt: skip
+        if self._x + width > 24:
+            self._x, self._y = 0, self._y + height
+        self.panels.append({
+            "id": len(self.panels) + 1, "type": kind, "title": title, "description": description, "datasource": DS,
+            "gridPos": {"x": self._x, "y": self._y, "w": width, "h": height},
+            "fieldConfig": {"defaults": {"unit": unit, **options.pop("defaults", {})}, "overrides": []},
+            "options": options,
+            "targets": [{"refId": chr(65 + i), "datasource": DS, "expr": expr, "legendFormat": legend}
+                        for i, (expr, legend) in enumerate(targets)],
+        })  # fmt: skip
+        self._x += width
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "uid": self.uid, "title": self.title, "description": self.description, "tags": self.tags,
+            "schemaVersion": 39, "version": 1, "editable": True, "timezone": "Europe/London",
+            "time": {"from": self.time_from, "to": "now"}, "refresh": "30s" if self.time_from == "now-6h" else "",
+            "templating": {"list": _variables(self.with_queue)}, "panels": self.panels, "annotations": {"list": []},
+        }  # fmt: skip
+
+
+def _ratio(counter_num: str, w: str, by: str) -> str:
+    inc = f"{LEVEL}:contactpulse_contacts_{{c}}:increase{w}{{{{{SEL}}}}}"
+    num = f"sum by ({by}) ({inc.format(c=counter_num)})"
+    base = f"(sum by ({by}) ({inc.format(c='offered')}) - sum by ({by}) ({inc.format(c='short_abandoned')}) > 0)"
+    return f"{num} / {base}"
+
+
+def _asa(w: str, by: str) -> str:
+    tta = f"{LEVEL}:contactpulse_time_to_answer_seconds"
+    return (f"sum by ({by}) ({tta}_sum:increase{w}{{{SEL}}}) / "
+            f"(sum by ({by}) ({tta}_count:increase{w}{{{SEL}}}) > 0)")  # fmt: skip
+
+
+def wallboard() -> dict[str, Any]:
+    b = Board("contactpulse-wallboard", "ContactPulse - Operations wallboard",
+              "Live queue state for team leads: who is waiting and on hold now, and today's service by queue.",
+              ["contactpulse", "operations"], "now-6h")  # fmt: skip
+    by = "council, queue"
+    b.panel(
+        "stat",
+        "Waiting now",
+        "Contacts waiting in each queue now.",
+        "none",
+        [(f"sum by ({by}) (contactpulse_queue_waiting{{{SEL}}})", "{{council}} {{queue}}")],
+        width=6,
+    )
+    b.panel(
+        "stat",
+        "Longest wait now",
+        "Age of the longest current wait in each queue (at scrape time).",
+        "s",
+        [(f"max by ({by}) (contactpulse_queue_oldest_wait_seconds{{{SEL}}})", "{{council}} {{queue}}")],
+        width=6,
+        defaults={
+            "thresholds": {
+                "mode": "absolute",
+                "steps": [
+                    {"color": "green", "value": None},
+                    {"color": "orange", "value": 120},
+                    {"color": "red", "value": 300},
+                ],
+            }
+        },
+    )
+    b.panel(
+        "stat",
+        "On hold now",
+        "Customers on hold now.",
+        "none",
+        [(f"sum by ({by}) (contactpulse_on_hold{{{SEL}}})", "{{council}} {{queue}}")],
+        width=6,
+    )
+    b.panel(
+        "stat",
+        "Longest hold now",
+        "How long the longest current hold has lasted.",
+        "s",
+        [
+            (
+                f"time() - min by ({by}) (contactpulse_on_hold_oldest_started_timestamp_seconds{{{SEL}}} > 0)",
+                "{{council}} {{queue}}",
+            )
+        ],
+        width=6,
+    )
+    b.panel(
+        "bargauge",
+        "Service level, last 24 hours",
+        "Share of offered contacts (short abandons excluded) answered within the channel's service-level time.",
+        "percentunit",
+        [(_ratio("answered_within_sl", "1d", by), "{{council}} {{queue}}")],
+        width=8,
+    )
+    b.panel(
+        "bargauge",
+        "Average speed of answer, last 24 hours",
+        "Mean time to answer of answered contacts.",
+        "s",
+        [(_asa("1d", by), "{{council}} {{queue}}")],
+        width=8,
+    )
+    b.panel(
+        "bargauge",
+        "Abandonment, last 24 hours",
+        "Share of offered contacts (short abandons excluded) who gave up before being answered.",
+        "percentunit",
+        [(_ratio("abandoned", "1d", by), "{{council}} {{queue}}")],
+        width=8,
+    )
+    b.panel(
+        "timeseries",
+        "Waiting over time",
+        "Contacts waiting, by queue.",
+        "none",
+        [(f"sum by ({by}) (contactpulse_queue_waiting{{{SEL}}})", "{{council}} {{queue}}")],
+        width=12,
+    )
+    b.panel("timeseries", "Offered and answered per minute", "Contacts entering queues and answered, per minute.",
+            "cpm", [(f"sum by (council) (rate(contactpulse_contacts_offered_total{{{SEL}}}[$__rate_interval])) * 60",
+                     "offered {{council}}"),
+                    (f"sum by (council) (rate(contactpulse_contacts_answered_total{{{SEL}}}[$__rate_interval])) * 60",
+                     "answered {{council}}")], width=12)  # fmt: skip
+    return b.json()
+
+
+def trends() -> dict[str, Any]:
+    b = Board("contactpulse-trends", "ContactPulse - Customer experience trends",
+              "Daily service level, speed of answer, abandonment and demand over long ranges, by council.",
+              ["contactpulse", "trends"], "now-90d")  # fmt: skip
+    by = "council"
+    b.panel(
+        "timeseries",
+        "Service level (daily)",
+        "Answered within the service-level time, over the previous day.",
+        "percentunit",
+        [(_ratio("answered_within_sl", "1d", by), "{{council}}")],
+        width=12,
+    )
+    b.panel(
+        "timeseries",
+        "Abandonment (daily)",
+        "Abandoned, short abandons excluded, over the previous day.",
+        "percentunit",
+        [(_ratio("abandoned", "1d", by), "{{council}}")],
+        width=12,
+    )
+    b.panel(
+        "timeseries",
+        "Average speed of answer (daily)",
+        "Mean time to answer over the previous day.",
+        "s",
+        [(_asa("1d", by), "{{council}}")],
+        width=12,
+    )
+    b.panel(
+        "timeseries",
+        "Contacts offered per day by channel",
+        "Contacts entering a queue over the previous day.",
+        "none",
+        [(f"sum by (channel) ({LEVEL}:contactpulse_contacts_offered:increase1d{{{SEL}}})", "{{channel}}")],
+        width=12,
+    )
+    b.panel(
+        "timeseries",
+        "Time to answer, 90th percentile",
+        "90% of answered contacts waited less than this.",
+        "s",
+        [
+            (
+                f"histogram_quantile(0.9, sum by (le, council) (rate(contactpulse_time_to_answer_seconds_bucket{{{SEL}}}"
+                f"[$__rate_interval])))",
+                "{{council}}",
+            )
+        ],
+        width=12,
+    )
+    b.panel(
+        "timeseries",
+        "Handle time, median",
+        "Median handle time of handled contacts (talk, hold, wrap-up).",
+        "s",
+        [
+            (
+                "histogram_quantile(0.5, sum by (le, council) (rate(contactpulse_handle_seconds_bucket"
+                '{council=~"$council", channel=~"$channel"}[$__rate_interval])))',
+                "{{council}}",
+            )
+        ],
+        width=12,
+    )
+    return b.json()
+
+
+def pipeline() -> dict[str, Any]:
+    b = Board("contactpulse-pipeline", "ContactPulse - Pipeline health",
+              "Is the pipeline keeping up: event rates, dead letters, lag, commits and silent sources.",
+              ["contactpulse", "pipeline"], "now-6h")  # fmt: skip
+    b.panel(
+        "timeseries",
+        "Events per second by type",
+        "Valid events processed.",
+        "eps",
+        [("sum by (type) (rate(contactpulse_events_total[$__rate_interval]))", "{{type}}")],
+        width=12,
+    )
+    b.panel(
+        "timeseries",
+        "Dead letters by reason",
+        "Bad events sent to the dead-letter topic, per minute.",
+        "cpm",
+        [
+            ("sum by (reason) (rate(contactpulse_events_rejected_total[$__rate_interval])) * 60", "{{reason}}"),
+            ("sum(rate(contactpulse_events_duplicate_total[$__rate_interval])) * 60", "duplicates"),
+        ],
+        width=12,
+    )
+    b.panel(
+        "timeseries",
+        "Consumer lag",
+        "Messages on the events topic not yet processed, by partition.",
+        "none",
+        [("sum by (partition) (contactpulse_consumer_lag_messages)", "partition {{partition}}")],
+        width=8,
+    )
+    b.panel(
+        "stat",
+        "Time since the last committed batch",
+        "Wall-clock time since a batch was committed to DuckDB.",
+        "s",
+        [("time() - max(contactpulse_batch_committed_timestamp_seconds)", "since last commit")],
+        width=8,
+    )
+    b.panel(
+        "table",
+        "Silent sources",
+        "Time since the latest event from each source system.",
+        "s",
+        [("time() - max by (source) (contactpulse_source_last_event_timestamp_seconds)", "{{source}}")],
+        width=8,
+    )
+    b.panel("timeseries", "Batch duration and ingest latency (p99)",
+            "99th percentile of batch processing time, and of the time from produce to commit.", "s",
+            [("histogram_quantile(0.99, sum by (le) (rate(contactpulse_batch_duration_seconds_bucket[$__rate_interval])))",
+              "batch duration"),
+             ("histogram_quantile(0.99, sum by (le) (rate(contactpulse_ingest_latency_seconds_bucket[$__rate_interval])))",
+              "ingest latency")], width=24)  # fmt: skip
+    return b.json()
+
+
+def dashboards() -> dict[str, dict[str, Any]]:
+    return {"wallboard.json": wallboard(), "trends.json": trends(), "pipeline.json": pipeline()}
