@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make demo: broker, topics, consumer, 28 days of simulated history, live traffic, wallboard; Ctrl-C stops all.
+# make demo: broker, topics, consumer, Prometheus and Alertmanager, 28 days of simulated history, live traffic,
+# wallboard; Ctrl-C stops all.
 #   DEMO_MINUTES=N (or `make demo MINUTES=N`) ends it by itself after N minutes.
 #   DEMO_UNDERSTAFF=revenues=0.3 runs the live traffic with that queue understaffed (an incident).
 set -euo pipefail
@@ -18,6 +19,11 @@ cleanup() {
   echo; echo "demo: stopping"
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  MON_DIR="$VAR/monitoring" bash scripts/monitoring.sh down || true
+  if [ -s "$VAR/monitoring/alerts.jsonl" ]; then
+    echo "demo: alerts delivered to the example webhook ($VAR/monitoring/alerts.jsonl):"
+    .venv/bin/python -c 'import collections,json,sys; c=collections.Counter(json.loads(l)["labels"]["alertname"] for l in open(sys.argv[1])); [print(f"  {n:5d}  {a}") for a,n in c.most_common()]' "$VAR/monitoring/alerts.jsonl"
+  fi
   if [ -f "$DB" ]; then
     echo "demo: the data stays in $DB"
     "$CP" summary --db "$DB" || true
@@ -33,6 +39,9 @@ echo "demo: starting the consumer (log: $VAR/consumer.log, metrics: http://127.0
 "$CP" consume --db "$DB" >"$VAR/consumer.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 60); do curl -sf http://127.0.0.1:9464/healthz >/dev/null && break; sleep 0.5; done
+
+rm -rf "$VAR/monitoring"
+MON_DIR="$VAR/monitoring" bash scripts/monitoring.sh up
 
 echo "demo: backfilling the last 28 days of simulated council traffic"
 "$CP" simulate --mode history --days 28

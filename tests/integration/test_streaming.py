@@ -17,7 +17,7 @@ import pytest
 from pipelines.rules import MetricRules
 from services.replay import numbered_lines, replay
 from services.store import Store
-from tests.integration.conftest import BOOTSTRAP, Consumer, Topics
+from tests.conftest import BOOTSTRAP, Consumer, Topics
 from tests.support.generator import Generator
 
 pytestmark = pytest.mark.integration

@@ -1,4 +1,4 @@
-"""A real Apache Kafka broker (scripts/kafka.sh) on a test port, and a consumer process per test."""
+"""Shared fixtures: a real Apache Kafka broker (scripts/kafka.sh) on a test port, and consumer processes."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 
 from services.kafka_admin import create_topics
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 PORT = int(os.environ.get("CONTACTPULSE_TEST_KAFKA_PORT", "19092"))
 BOOTSTRAP = f"127.0.0.1:{PORT}"
 
