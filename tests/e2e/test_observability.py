@@ -114,8 +114,10 @@ def test_dashboards_and_rules_return_data_and_a_long_wait_alerts(tmp_path: Path,
         deadline = time.monotonic() + 60
         in_am: list[dict[str, Any]] = []
         while time.monotonic() < deadline and not in_am:
-            in_am = [a for a in get(f"http://127.0.0.1:{AM}/api/v2/alerts")
-                     if a["labels"]["alertname"] == "ContactWaitingTooLong" and a["labels"].get("council") == "boston"]  # fmt: skip
+            in_am = [
+                a for a in get(f"http://127.0.0.1:{AM}/api/v2/alerts")
+                if a["labels"]["alertname"] == "ContactWaitingTooLong" and a["labels"].get("council") == "boston"
+            ]  # fmt: skip
             time.sleep(1)
         assert in_am, "the alert did not reach Alertmanager"
         assert in_am[0]["receivers"][0]["name"] in ("team-leads", "boston-team-leads")
