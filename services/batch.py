@@ -45,5 +45,6 @@ def process_batch(
         rejected,
         offsets,
         contact_timeout_seconds=engine.rules.contact_timeout_seconds,
+        fcr_window_days=engine.rules.fcr_window_days,
     )
     return BatchOutcome(result.accepted, result.duplicates + len(events) - len(fresh), facts)

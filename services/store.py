@@ -26,6 +26,7 @@ import pyarrow as pa
 from pipelines.engine import ContactKey
 from pipelines.events import Event
 from pipelines.facts import OPEN, TIMED_OUT
+from pipelines.fcr import DAY_US, FcrInput, verdicts
 from schemas.facts import ContactFacts
 
 TS = pa.timestamp("us", tz="UTC")
@@ -69,10 +70,18 @@ def _ddl() -> list[str]:
         f"CREATE TABLE IF NOT EXISTS contacts ({facts}, PRIMARY KEY (council, contact_id))",
         "CREATE TABLE IF NOT EXISTS rejected_events (raw_sha256 VARCHAR PRIMARY KEY, reason VARCHAR NOT NULL, "
         "detail VARCHAR, raw VARCHAR NOT NULL, origin VARCHAR, rejected_at TIMESTAMPTZ NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS contact_fcr (council VARCHAR, contact_id VARCHAR, fcr_eligible BOOLEAN NOT NULL, "
+        "has_repeat BOOLEAN, first_contact_resolved BOOLEAN, fcr_final BOOLEAN NOT NULL, "
+        "PRIMARY KEY (council, contact_id))",
         "CREATE TABLE IF NOT EXISTS watermarks (council VARCHAR PRIMARY KEY, watermark TIMESTAMPTZ NOT NULL)",
         "CREATE TABLE IF NOT EXISTS consumer_offsets (topic VARCHAR, partition INTEGER, next_offset BIGINT NOT NULL, "
         "committed_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (topic, partition))",
     ]
+
+
+def eligible_key(c: FcrInput) -> bool:
+    """Contacts with both a customer_ref and a service can repeat each other; others stand alone."""
+    return c.customer_ref is not None and c.service is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +184,7 @@ class Store:
         rejected: Sequence[RejectedMessage] = (),
         offsets: dict[tuple[str, int], int] | None = None,
         contact_timeout_seconds: float = 86400.0,
+        fcr_window_days: int = 7,
     ) -> None:
         now = datetime.now(UTC)
         ev = _table(events, EVENT_COLUMNS, EVENT_TYPES, list(EVENT_TYPES))
@@ -185,6 +195,10 @@ class Store:
             con.register("_ev", ev)
             con.register("_facts", ft)
             con.execute("INSERT INTO contact_events SELECT *, ? FROM _ev", [now])
+            old_groups = con.execute(
+                "SELECT DISTINCT c.council, c.customer_ref, c.service FROM contacts c JOIN _facts f "
+                "USING (council, contact_id) WHERE c.customer_ref IS NOT NULL AND c.service IS NOT NULL"
+            ).fetchall()
             con.execute(
                 "DELETE FROM contacts USING _facts f "
                 "WHERE contacts.council = f.council AND contacts.contact_id = f.contact_id"
@@ -197,6 +211,7 @@ class Store:
                     [council, t],
                 )
             self._sweep_timeouts(contact_timeout_seconds)
+            self._update_fcr(old_groups, fcr_window_days)
             for r in rejected:
                 con.execute(
                     "INSERT INTO rejected_events VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -213,6 +228,52 @@ class Store:
         finally:
             con.unregister("_ev")
             con.unregister("_facts")
+
+    def _update_fcr(self, old_groups: list[tuple[str, str, str]], window_days: int) -> None:
+        """Re-judge every contact in a group the batch touched (old and new keys), then mark verdicts final."""
+        con = self.con
+        keys = pa.table({"council": [g[0] for g in old_groups], "customer_ref": [g[1] for g in old_groups],
+                         "service": [g[2] for g in old_groups]})  # fmt: skip
+        con.register("_old_groups", keys)
+        try:
+            rows = con.execute(
+                "WITH g AS (SELECT council, customer_ref, service FROM _facts "
+                "           WHERE customer_ref IS NOT NULL AND service IS NOT NULL "
+                "           UNION SELECT * FROM _old_groups) "
+                "SELECT c.council, c.contact_id, epoch_us(c.started_at), c.outcome, c.short_abandon, "
+                "       c.customer_ref, c.service, c.resolution "
+                "FROM contacts c JOIN g USING (council, customer_ref, service) "
+                "UNION SELECT council, contact_id, epoch_us(started_at), outcome, short_abandon, customer_ref, "
+                "       service, resolution FROM _facts WHERE customer_ref IS NULL OR service IS NULL"
+            ).fetchall()
+        finally:
+            con.unregister("_old_groups")
+        marks = self.watermarks()
+        groups: dict[tuple[str, str | None, str | None], list[FcrInput]] = {}
+        for r in rows:
+            c = FcrInput(*r)
+            key = (c.council, c.customer_ref, c.service) if eligible_key(c) else (c.council, None, c.contact_id)
+            groups.setdefault(key, []).append(c)
+        out = [v for key, members in groups.items() for v in verdicts(members, window_days, marks.get(key[0]))]
+        table = pa.table({
+            "council": [v.council for v in out], "contact_id": [v.contact_id for v in out],
+            "fcr_eligible": pa.array([v.fcr_eligible for v in out], pa.bool_()),
+            "has_repeat": pa.array([v.has_repeat for v in out], pa.bool_()),
+            "first_contact_resolved": pa.array([v.first_contact_resolved for v in out], pa.bool_()),
+            "fcr_final": pa.array([v.fcr_final for v in out], pa.bool_()),
+        })  # fmt: skip
+        con.register("_fcr", table)
+        try:
+            con.execute("INSERT OR REPLACE INTO contact_fcr SELECT * FROM _fcr")
+        finally:
+            con.unregister("_fcr")
+        con.execute(
+            "UPDATE contact_fcr SET fcr_final = true FROM contacts c, watermarks w "
+            "WHERE NOT contact_fcr.fcr_final AND c.council = contact_fcr.council "
+            "AND c.contact_id = contact_fcr.contact_id AND w.council = c.council "
+            "AND epoch_us(w.watermark) >= epoch_us(c.started_at) + ?",
+            [window_days * DAY_US],
+        )
 
     def _sweep_timeouts(self, timeout_seconds: float) -> None:
         """An open contact times out once its council's watermark is ``timeout`` past its last event."""

@@ -7,7 +7,7 @@ import io
 import random
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,32 @@ def test_contacts_table_matches_the_oracle(tmp_path: Path, corpus: tuple[list[di
                 assert actual[col] == value, (key, col)
         outcomes.add(actual["outcome"])
     assert outcomes == {"handled", "abandoned", "self_served", "open", "timed_out"}
+    check_fcr(db, table, watermarks)
+
+
+def check_fcr(db: Path, table: dict[tuple[str, str], dict[str, Any]], watermarks: dict[str, datetime]) -> None:
+    """FCR of every contact against a plain computation over the contacts table (METRICS.md section 2)."""
+    con = duckdb.connect(str(db), read_only=True)
+    fcr = {(r[0], r[1]): r[2:] for r in con.execute("SELECT * FROM contact_fcr").fetchall()}
+    con.close()
+    assert set(fcr) == set(table)
+    window = timedelta(days=7)
+    repeats = 0
+    for key, c in table.items():
+        eligible = c["outcome"] in ("handled", "self_served") and c["customer_ref"] and c["service"]
+        final = watermarks[key[0]] >= c["started_at"] + window
+        if not eligible:
+            assert fcr[key] == (False, None, None, final), key
+            continue
+        has_repeat = any(
+            o["council"] == c["council"] and o["customer_ref"] == c["customer_ref"] and o["service"] == c["service"]
+            and not o["short_abandon"] and c["started_at"] < o["started_at"] <= c["started_at"] + window
+            for o in table.values()
+        )  # fmt: skip
+        repeats += has_repeat
+        resolved = not has_repeat and c["resolution"] in (None, "resolved")
+        assert fcr[key] == (True, has_repeat, resolved, final), key
+    assert repeats > 10  # the corpus has repeats to find
 
 
 def test_replay_again_and_overlapping_leaves_the_same_result(tmp_path: Path, corpus: Any) -> None:

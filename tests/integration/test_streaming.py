@@ -44,9 +44,12 @@ def kcat_produce(topic: str, lines: list[bytes], path: Path) -> None:
 
 
 def contacts(db: Path) -> list[tuple[Any, ...]]:
+    """The contacts table with each contact's FCR verdict: the two must agree between stream and replay."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return con.execute("SELECT * FROM contacts ORDER BY council, contact_id").fetchall()
+        return con.execute(
+            "SELECT * FROM contacts JOIN contact_fcr USING (council, contact_id) ORDER BY council, contact_id"
+        ).fetchall()
     finally:
         con.close()
 
