@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 APT_STAMP := .cache/apt.installed
-APT_PACKAGES := prometheus prometheus-alertmanager kcat
+APT_PACKAGES := prometheus prometheus-alertmanager kcat chromium
 
 .PHONY: help setup demo test lint typecheck unit bench kafka-up kafka-down kafka-jars schemas dashboards clean
 

@@ -179,7 +179,20 @@ def _register_alert_webhook(sub: argparse._SubParsersAction[argparse.ArgumentPar
     p.set_defaults(func=_cmd_alert_webhook)
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from services.report.cli import run
+
+    return run(args, _settings(args))
+
+
+def _register_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from services.report.cli import add_parser
+
+    add_parser(sub).set_defaults(func=_cmd_report)
+
+
 _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
+    _register_report,
     _register_alert_webhook,
     _register_summary,
     _register_simulate,

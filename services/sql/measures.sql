@@ -1,5 +1,7 @@
 -- Period aggregates of METRICS.md section 3, as table macros stored in the database.
 -- Queue measures count contacts by queued_at; all others by started_at. Periods are UTC.
+-- FCR (METRICS.md section 2): rate = resolved-first-time-and-final / eligible-and-final; repeat contact
+-- rate = eligible with a repeat / eligible-and-final, as METRICS.md section 3 writes it.
 -- period_counts(grain): additive counts and sums at the finest cut (council, channel, queue, service);
 -- grain is 'day', 'week' (ISO, Monday), 'month' or 'quarter'.
 CREATE OR REPLACE MACRO period_counts(grain) AS TABLE
@@ -22,8 +24,13 @@ WITH q AS (
            sum(hold_seconds) FILTER (WHERE outcome = 'handled') AS hold_sum,
            count(rating) AS ratings,
            count(*) FILTER (WHERE rating >= 4) AS satisfied,
-           count(*) FILTER (WHERE channel IN ('web', 'webchat', 'chatbot', 'email', 'social')) AS digital
-    FROM contacts GROUP BY ALL
+           count(*) FILTER (WHERE channel IN ('web', 'webchat', 'chatbot', 'email', 'social')) AS digital,
+           count(*) FILTER (WHERE f.fcr_eligible AND f.fcr_final) AS fcr_eligible_final,
+           count(*) FILTER (WHERE f.first_contact_resolved AND f.fcr_final) AS fcr_resolved_final,
+           count(*) FILTER (WHERE f.fcr_eligible AND f.has_repeat) AS fcr_with_repeat,
+           count(*) FILTER (WHERE f.fcr_eligible AND NOT f.fcr_final) AS fcr_provisional,
+           count(*) FILTER (WHERE customer_ref IS NULL) AS not_linkable
+    FROM contacts LEFT JOIN contact_fcr f USING (council, contact_id) GROUP BY ALL
 )
 SELECT * FROM s FULL OUTER JOIN q USING (period, council, channel, queue, service);
 
@@ -44,7 +51,11 @@ SELECT period,
        sum(hold_sum) / nullif(sum(handled), 0) AS average_hold_seconds,
        sum(satisfied) / nullif(sum(ratings), 0) AS csat,
        sum(ratings) AS ratings,
-       sum(digital) / nullif(sum(contacts), 0) AS digital_share
+       sum(digital) / nullif(sum(contacts), 0) AS digital_share,
+       sum(fcr_resolved_final) / nullif(sum(fcr_eligible_final), 0) AS fcr_rate,
+       sum(fcr_with_repeat) / nullif(sum(fcr_eligible_final), 0) AS repeat_contact_rate,
+       sum(fcr_eligible_final) AS fcr_eligible_final,
+       sum(not_linkable) AS not_linkable
 FROM period_counts(grain)
 GROUP BY GROUPING SETS ((period, council), (period))
 ORDER BY period, council;

@@ -1,0 +1,1 @@
+"""`contactpulse report`: the Customer Experience Board pack, one self-contained HTML file."""

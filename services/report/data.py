@@ -1,0 +1,154 @@
+"""The figures behind the board pack, from the period aggregates (services/sql/measures.sql)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+
+import duckdb
+
+from pipelines.periods import Period
+from services.errors import UserError
+
+DIGITAL = ("web", "webchat", "chatbot", "email", "social")
+PARTNERSHIP = "partnership"
+
+
+@dataclass
+class Counts:
+    """Additive counts and sums; every ratio is derived from them, never averaged."""
+
+    contacts: float = 0
+    offered: float = 0
+    answered: float = 0
+    abandoned: float = 0
+    short_abandons: float = 0
+    answered_within_sl: float = 0
+    tta_sum: float = 0
+    tta_count: float = 0
+    handled: float = 0
+    handle_sum: float = 0
+    ratings: float = 0
+    satisfied: float = 0
+    digital: float = 0
+    fcr_eligible_final: float = 0
+    fcr_resolved_final: float = 0
+    fcr_with_repeat: float = 0
+    fcr_provisional: float = 0
+    not_linkable: float = 0
+
+    def add(self, other: Counts) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    @staticmethod
+    def _ratio(num: float, den: float) -> float | None:
+        return num / den if den > 0 else None
+
+    @property
+    def service_level(self) -> float | None:
+        return self._ratio(self.answered_within_sl, self.offered - self.short_abandons)
+
+    @property
+    def abandonment(self) -> float | None:
+        return self._ratio(self.abandoned, self.offered - self.short_abandons)
+
+    @property
+    def asa(self) -> float | None:
+        return self._ratio(self.tta_sum, self.tta_count)
+
+    @property
+    def aht(self) -> float | None:
+        return self._ratio(self.handle_sum, self.handled)
+
+    @property
+    def csat(self) -> float | None:
+        return self._ratio(self.satisfied, self.ratings)
+
+    @property
+    def digital_share(self) -> float | None:
+        return self._ratio(self.digital, self.contacts)
+
+    @property
+    def fcr(self) -> float | None:
+        return self._ratio(self.fcr_resolved_final, self.fcr_eligible_final)
+
+    @property
+    def repeat_rate(self) -> float | None:
+        return self._ratio(self.fcr_with_repeat, self.fcr_eligible_final)
+
+
+COUNT_FIELDS = [f.name for f in fields(Counts)]
+SQL = f"""
+SELECT period, council, coalesce(channel, 'unknown') AS channel, coalesce(service, 'unknown') AS service,
+       {", ".join(f"coalesce(sum({c}), 0)" for c in COUNT_FIELDS)}
+FROM period_counts(?)
+WHERE period >= ? AND period < ? {{council_filter}}
+GROUP BY ALL
+"""
+
+
+@dataclass
+class Figures:
+    """Counts by period and council (and PARTNERSHIP), by channel and by service."""
+
+    periods: list[Period]
+    councils: list[str]
+    total: dict[tuple[Period, str], Counts] = field(default_factory=lambda: defaultdict(Counts))
+    by_channel: dict[tuple[Period, str, str], Counts] = field(default_factory=lambda: defaultdict(Counts))
+    by_service: dict[tuple[Period, str, str], Counts] = field(default_factory=lambda: defaultdict(Counts))
+
+    def at(self, period: Period, council: str = PARTNERSHIP) -> Counts:
+        return self.total.get((period, council), Counts())
+
+    def channel(self, period: Period, council: str, channel: str) -> Counts:
+        return self.by_channel.get((period, council, channel), Counts())
+
+    def channels(self) -> list[str]:
+        return sorted({k[2] for k in self.by_channel})
+
+    def services(self, period: Period, council: str) -> list[tuple[str, Counts]]:
+        rows = [(k[2], v) for k, v in self.by_service.items() if k[0] == period and k[1] == council]
+        return sorted(rows, key=lambda r: -r[1].contacts)
+
+
+def load(con: duckdb.DuckDBPyConnection, period: Period, council: str | None, n_periods: int = 12) -> Figures:
+    known = [r[0] for r in con.execute("SELECT DISTINCT council FROM contacts ORDER BY 1").fetchall()]
+    if council is not None and council not in known:
+        raise UserError(f"no council {council!r} in the data (councils: {', '.join(known) or 'none'})")
+    periods = period.last(n_periods)
+    sql = SQL.format(council_filter="AND council = ?" if council else "")
+    params: list[object] = [period.grain, periods[0].start, period.end] + ([council] if council else [])
+    rows = con.execute(sql, params).fetchall()
+    by_start = {p.start: p for p in periods}
+    figures = Figures(periods, [council] if council else known)
+    for row in rows:
+        p = by_start.get(row[0])
+        if p is None:
+            continue
+        counts = Counts(*row[4:])
+        for scope in (row[1], PARTNERSHIP):
+            figures.total[(p, scope)].add(counts)
+            figures.by_channel[(p, scope, row[2])].add(counts)
+            figures.by_service[(p, scope, row[3])].add(counts)
+    if figures.at(period).contacts == 0:
+        where = f" for {council}" if council else ""
+        raise UserError(f"no contacts in {period.label}{where}: nothing to report")
+    return figures
+
+
+def cost(
+    figures: Figures, period: Period, council: str, unit_costs: Mapping[str, float]
+) -> tuple[float, dict[str, float]]:
+    """Known cost to serve, and contacts on channels with no configured cost ("cost unknown", never zero)."""
+    known, unknown = 0.0, {}
+    for ch in figures.channels():
+        n = figures.channel(period, council, ch).contacts
+        if not n:
+            continue
+        if ch in unit_costs:
+            known += n * unit_costs[ch]
+        else:
+            unknown[ch] = n
+    return known, unknown
