@@ -63,9 +63,10 @@ test: setup ## everything CI runs: lint, types, schema drift, unit, integration 
 	$(PY) -m dashboards.generate --check
 	$(PY) -m pytest -q tests
 
-bench: setup ## benchmarks: replay (events/s, peak memory) and streaming (throughput, freshness, ceiling)
+bench: setup ## benchmarks: replay (events/s, memory), streaming (throughput, freshness, ceiling), report speed
 	$(PY) -m bench.replay_bench
 	$(PY) -m bench.stream_bench
+	$(PY) -m bench.report_bench
 
 clean: kafka-down ## remove caches, the virtualenv and local data
 	rm -rf $(VENV) .cache var .mypy_cache .ruff_cache .pytest_cache .hypothesis

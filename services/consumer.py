@@ -66,17 +66,25 @@ async def _raw_batch(msg: KafkaMessage) -> Any:
 
 
 class Snapshots:
-    """Publishes FILE.snapshot.duckdb for readers, at most every ``interval`` seconds, between batches."""
+    """Publishes FILE.snapshot.duckdb for readers: at most every ``interval`` seconds, once data changed.
+
+    It runs on the consumer's event loop, between batches (a batch's commit has no await in it)."""
 
     def __init__(self, store: Store, interval: float) -> None:
         self.store, self.interval = store, interval
         self.last = time.monotonic()
+        self.dirty = True
 
     def maybe(self, force: bool = False) -> None:
-        if self.interval <= 0 or (not force and time.monotonic() - self.last < self.interval):
+        if self.interval <= 0 or not (force or (self.dirty and time.monotonic() - self.last >= self.interval)):
             return
         self.store.snapshot(snapshot_path(self.store.path))
-        self.last = time.monotonic()
+        self.last, self.dirty = time.monotonic(), False
+
+    async def run(self) -> None:
+        while self.interval > 0:
+            await asyncio.sleep(min(1.0, self.interval))
+            self.maybe()
 
 
 def build_broker(
@@ -97,7 +105,7 @@ def build_broker(
         processor.metrics.batch_duration.observe(time.perf_counter() - started)
         for r in records:
             processor.metrics.ingest_latency.observe(max(0.0, done - r.timestamp / 1000))
-        snapshots.maybe()
+        snapshots.dirty = True
         _update_lag(listener.subscriber.consumer, processor, batch.next_offsets)
         await msg.ack()  # Kafka's own group offsets, for outside tools; DuckDB holds the truth
         log.debug("batch %s", report)
@@ -166,9 +174,10 @@ async def run(settings: Settings, db: Path, stop: asyncio.Event | None = None) -
     try:
         async with broker:
             await broker.start()
-            lag_task = asyncio.create_task(refresh_lag(listener, processor))
+            tasks = [asyncio.create_task(refresh_lag(listener, processor)), asyncio.create_task(snapshots.run())]
             await stop.wait()
-            lag_task.cancel()
+            for task in tasks:
+                task.cancel()
         snapshots.maybe(force=True)
     finally:
         server.shutdown()

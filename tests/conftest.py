@@ -58,6 +58,7 @@ class Consumer:
             "CONTACTPULSE_DLQ_TOPIC": self.topics.dlq,
             "CONTACTPULSE_CONSUMER_GROUP": self.topics.group,
             "CONTACTPULSE_METRICS_PORT": str(self.port),
+            "CONTACTPULSE_SNAPSHOT_SECONDS": "1",
         }
         log = (self.db.parent / "consumer.log").open("ab")
         self.proc = subprocess.Popen(

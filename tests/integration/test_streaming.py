@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
 import random
+import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ import orjson
 import pytest
 
 from pipelines.rules import MetricRules
+from services.readers import snapshot_path
 from services.replay import numbered_lines, replay
 from services.store import Store
 from tests.conftest import BOOTSTRAP, Consumer, Topics
@@ -75,6 +79,7 @@ def test_kcat_events_with_duplicates_disorder_and_bad_messages(
     consumer = consumer_factory(tmp_path / "stream.duckdb", topics, 19470)
     consumer.start()
     m = consumer.wait_for(len(lines))
+    readers_work_while_the_consumer_writes(tmp_path / "stream.duckdb", len({e["data"]["contact_id"] for e in events}))
     consumer.stop()
     # counts add up: read = processed + duplicates + dead-lettered
     assert m["contactpulse_events_total"] == len(events)
@@ -95,6 +100,29 @@ def test_kcat_events_with_duplicates_disorder_and_bad_messages(
         assert headers["reason"] == reason
         assert headers["original_topic"] == topics.events
         assert {"original_partition", "original_offset"} <= set(headers)
+
+
+def readers_work_while_the_consumer_writes(db: Path, expected_contacts: int) -> None:
+    """DuckDB lets no other process open a file its writer holds: readers use the consumer's snapshot."""
+    with pytest.raises(duckdb.IOException):
+        duckdb.connect(str(db), read_only=True)
+    deadline = time.monotonic() + 30
+    while True:  # the consumer publishes a snapshot every second in these tests
+        try:
+            con = duckdb.connect(str(snapshot_path(db)), read_only=True)
+            n = con.execute("SELECT count(*) FROM contacts").fetchone()
+            con.close()
+            if n == (expected_contacts,):
+                break
+        except duckdb.Error:
+            pass
+        assert time.monotonic() < deadline, "no up-to-date snapshot"
+        time.sleep(0.2)
+    out = subprocess.run([sys.executable, "-m", "services.cli", "summary", "--db", str(db)], capture_output=True,
+                         text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "(snapshot" in out.stdout
+    assert re.search(rf"partnership\s*│\s*{expected_contacts:,}\b", out.stdout), out.stdout
 
 
 def test_sigkill_mid_run_then_restart_gives_the_same_facts(
