@@ -212,11 +212,8 @@ class Store:
                 )
             self._sweep_timeouts(contact_timeout_seconds)
             self._update_fcr(old_groups, fcr_window_days)
-            for r in rejected:
-                con.execute(
-                    "INSERT INTO rejected_events VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    [r.sha256, r.reason, r.detail, r.raw.decode("utf-8", "replace"), r.origin, now],
-                )
+            if rejected:
+                self._insert_rejected(rejected, now)
             for (topic, partition), offset in (offsets or {}).items():
                 con.execute(
                     "INSERT OR REPLACE INTO consumer_offsets VALUES (?, ?, ?, ?)", [topic, partition, offset, now]
@@ -228,6 +225,23 @@ class Store:
         finally:
             con.unregister("_ev")
             con.unregister("_facts")
+
+    def _insert_rejected(self, rejected: Sequence[RejectedMessage], now: datetime) -> None:
+        """One row per distinct bad message (by content), in one statement however many there are."""
+        table = pa.table({
+            "raw_sha256": [r.sha256 for r in rejected], "reason": [r.reason for r in rejected],
+            "detail": [r.detail for r in rejected], "raw": [r.raw.decode("utf-8", "replace") for r in rejected],
+            "origin": [r.origin for r in rejected],
+        })  # fmt: skip
+        self.con.register("_rejected", table)
+        try:
+            self.con.execute(
+                "INSERT INTO rejected_events SELECT DISTINCT ON (raw_sha256) *, ? FROM _rejected "
+                "ON CONFLICT DO NOTHING",
+                [now],
+            )
+        finally:
+            self.con.unregister("_rejected")
 
     def _update_fcr(self, old_groups: list[tuple[str, str, str]], window_days: int) -> None:
         """Re-judge every contact in a group the batch touched (old and new keys), then mark verdicts final."""
