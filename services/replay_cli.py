@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from itertools import chain
 from pathlib import Path
@@ -14,14 +14,15 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from services.bulk_replay import bulk_replay
 from services.errors import UserError
 from services.replay import ReplaySummary, numbered_lines, replay
 from services.settings import Settings
 from services.store import Store
 
 
-def _open_all(stack: ExitStack, files: list[str]) -> Iterator[tuple[str, bytes]]:
-    """Open every file now (so a bad name fails before any work), read them lazily."""
+def _open_streams(stack: ExitStack, files: list[str]) -> list[tuple[str, BinaryIO]]:
+    """Open every file now, so that a bad name fails before any work."""
     streams: list[tuple[str, BinaryIO]] = []
     for name in files:
         if name == "-":
@@ -32,15 +33,15 @@ def _open_all(stack: ExitStack, files: list[str]) -> Iterator[tuple[str, bytes]]
             streams.append((path.name, stack.enter_context(path.open("rb"))))
         except OSError as exc:
             raise UserError(f"cannot read {name}: {exc.strerror}") from None
-    return chain.from_iterable(numbered_lines(label, stream) for label, stream in streams)
+    return streams
 
 
-def run_replay(files: list[str], db: Path, settings: Settings) -> int:
+def run_replay(files: list[str], db: Path, settings: Settings, engine: str = "sql") -> int:
     console = Console(stderr=True)
     if db.exists() and db.is_dir():
         raise UserError(f"--db {db} is a directory")
     with ExitStack() as stack:
-        lines = _open_all(stack, files)
+        streams = _open_streams(stack, files)
         try:
             store = stack.enter_context(Store(db))
         except duckdb.IOException as exc:
@@ -56,11 +57,19 @@ def run_replay(files: list[str], db: Path, settings: Settings) -> int:
                 )
             )
             task = progress.add_task("replay", total=None)
-            summary = replay(lines, store, settings.rules(), progress=lambda n: progress.update(task, completed=n))
+            summary = _run(engine, streams, store, settings, lambda n: progress.update(task, completed=n))
         else:
-            summary = replay(lines, store, settings.rules())
+            summary = _run(engine, streams, store, settings, None)
     print_summary(summary, Console())
     return 0
+
+
+def _run(engine: str, streams: list[tuple[str, BinaryIO]], store: Store, settings: Settings,
+         progress: Callable[[int], None] | None) -> ReplaySummary:  # fmt: skip
+    if engine == "sql":
+        return bulk_replay(streams, store, settings.rules(), progress=progress)
+    lines = chain.from_iterable(numbered_lines(label, stream) for label, stream in streams)
+    return replay(lines, store, settings.rules(), progress=progress)
 
 
 def print_summary(s: ReplaySummary, console: Console) -> None:

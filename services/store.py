@@ -27,6 +27,7 @@ from pipelines.engine import ContactKey
 from pipelines.events import Event
 from pipelines.facts import OPEN, TIMED_OUT
 from pipelines.fcr import DAY_US, FcrInput, verdicts
+from pipelines.rules import MetricRules
 from schemas.facts import ContactFacts
 
 TS = pa.timestamp("us", tz="UTC")
@@ -108,6 +109,10 @@ class Store:
         if not read_only:
             for stmt in _ddl():
                 self.con.execute(stmt)
+            staging = ", ".join(
+                f"{'t' if k == 'time' else k} {'BIGINT' if k == 'time' else v}" for k, v in EVENT_TYPES.items()
+            )
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _staging_schema (seq BIGINT, {staging})")
             self.con.execute(MEASURES_SQL.read_text(encoding="utf-8"))
 
     def close(self) -> None:
@@ -225,6 +230,49 @@ class Store:
         finally:
             con.unregister("_ev")
             con.unregister("_facts")
+
+    def apply_staged(self, rules: MetricRules, rejected: Sequence[RejectedMessage], facts_sql: str) -> int:
+        """The set-based path's one transaction over ``_staging``; returns the number of new events."""
+        con = self.con
+        sl_values = ", ".join(f"('{ch}', {float(v)!r})" for ch, v in rules.sl_seconds.items()) or "(NULL, NULL)"
+        sql = facts_sql.format(sl_values=sl_values, short_abandon_seconds=float(rules.short_abandon_seconds))
+        now = datetime.now(UTC)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _new AS SELECT * EXCLUDE (seq) FROM _staging "
+                "ANTI JOIN contact_events USING (id) QUALIFY row_number() OVER (PARTITION BY id ORDER BY seq) = 1"
+            )
+            count = con.execute("SELECT count(*) FROM _new").fetchone()
+            new = int(count[0]) if count else 0
+            cols = ", ".join("to_timestamp(0) + to_microseconds(t)" if c == "t" else c for c in EVENT_COLUMNS)
+            con.execute(f"INSERT INTO contact_events SELECT {cols}, ? FROM _new", [now])
+            con.execute("CREATE OR REPLACE TEMP TABLE _affected AS SELECT DISTINCT council, contact_id FROM _new")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _facts AS {sql}")
+            old_groups = con.execute(
+                "SELECT DISTINCT c.council, c.customer_ref, c.service FROM contacts c JOIN _affected "
+                "USING (council, contact_id) WHERE c.customer_ref IS NOT NULL AND c.service IS NOT NULL"
+            ).fetchall()
+            con.execute("DELETE FROM contacts USING _affected a WHERE contacts.council = a.council "
+                        "AND contacts.contact_id = a.contact_id")  # fmt: skip
+            con.execute("INSERT INTO contacts SELECT * FROM _facts")
+            con.execute(
+                "INSERT INTO watermarks SELECT council, to_timestamp(0) + to_microseconds(max(t)) FROM _new "
+                "GROUP BY council ON CONFLICT (council) "
+                "DO UPDATE SET watermark = greatest(watermarks.watermark, excluded.watermark)"
+            )
+            self._sweep_timeouts(rules.contact_timeout_seconds)
+            self._update_fcr(old_groups, rules.fcr_window_days)
+            if rejected:
+                self._insert_rejected(rejected, now)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            for t in ("_new", "_affected", "_facts", "_staging"):
+                con.execute(f"DROP TABLE IF EXISTS {t}")
+        return new
 
     def _insert_rejected(self, rejected: Sequence[RejectedMessage], now: datetime) -> None:
         """One row per distinct bad message (by content), in one statement however many there are."""

@@ -1,0 +1,107 @@
+-- The facts of METRICS.md section 1, set-based, for the contacts in _affected, from all their stored
+-- events. The same definitions as pipelines/facts.py (the incremental path); a test keeps them equal.
+-- Each interval (waiting, served, on hold) is open after a relevant event exactly when that event is
+-- an opener, because opening an open interval and closing a closed one are ignored. So an interval
+-- starts at an opener whose previous relevant event was not one, and ends at a closer whose previous
+-- relevant event was an opener; one still open at the end closes at the last activity.
+-- Parameters: {sl_values} (channel, seconds) rows; {short_abandon_seconds}.
+WITH ev AS (
+    SELECT e.council, e.contact_id, e.id, e.type, epoch_us(e.time) AS t, e.channel, e.service, e.queue, e.site,
+           e.customer_ref, e.agent_ref, e.resolution, e.rating,
+           row_number() OVER (PARTITION BY e.council, e.contact_id ORDER BY e.time,
+               CASE e.type WHEN 'contact.started' THEN 0 WHEN 'contact.queued' THEN 1 WHEN 'contact.answered' THEN 2
+                           WHEN 'contact.hold_started' THEN 3 WHEN 'contact.hold_ended' THEN 4
+                           WHEN 'contact.transferred' THEN 5 WHEN 'contact.ended' THEN 6
+                           WHEN 'contact.wrapped_up' THEN 7 ELSE 8 END, e.id) AS seq
+    FROM contact_events e JOIN _affected USING (council, contact_id)
+), marked AS (
+    SELECT *,
+        -- served now: the latest served-relevant event so far was an answer
+        last_value(CASE WHEN type = 'contact.answered' THEN true
+                        WHEN type IN ('contact.transferred', 'contact.ended') THEN false END IGNORE NULLS)
+            OVER (PARTITION BY council, contact_id ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+            AS served_now,
+        CASE WHEN type IN ('contact.queued', 'contact.transferred') THEN 1
+             WHEN type IN ('contact.answered', 'contact.ended') THEN 0 END AS w_open,
+        CASE WHEN type = 'contact.answered' THEN 1
+             WHEN type IN ('contact.transferred', 'contact.ended') THEN 0 END AS s_open
+    FROM ev
+), marked2 AS (
+    SELECT *,
+        CASE WHEN type = 'contact.hold_started' AND served_now THEN 1
+             WHEN type IN ('contact.hold_ended', 'contact.transferred', 'contact.ended') THEN 0 END AS h_open
+    FROM marked
+), steps AS (
+    -- for each kind, the previous relevant event's state (0 when none)
+    SELECT *,
+        coalesce(lag(w_open) OVER (PARTITION BY council, contact_id, w_open IS NULL ORDER BY seq), 0) AS w_prev,
+        coalesce(lag(s_open) OVER (PARTITION BY council, contact_id, s_open IS NULL ORDER BY seq), 0) AS s_prev,
+        coalesce(lag(h_open) OVER (PARTITION BY council, contact_id, h_open IS NULL ORDER BY seq), 0) AS h_prev
+    FROM marked2
+), per_contact AS (
+    SELECT council, contact_id,
+        min(t) AS started, max(t) AS last_event,
+        coalesce(max(t) FILTER (WHERE type NOT IN ('contact.wrapped_up', 'contact.surveyed')), min(t)) AS activity_end,
+        min(t) FILTER (WHERE type = 'contact.queued') AS queued_at,
+        min(t) FILTER (WHERE type = 'contact.answered') AS answered_at,
+        max(t) FILTER (WHERE type = 'contact.ended') AS ended_at,
+        max(t) FILTER (WHERE type = 'contact.wrapped_up') AS wrapped_at,
+        arg_max(channel, seq) FILTER (WHERE channel IS NOT NULL) AS channel,
+        arg_max(site, seq) FILTER (WHERE site IS NOT NULL) AS site,
+        arg_max(customer_ref, seq) FILTER (WHERE customer_ref IS NOT NULL) AS customer_ref,
+        arg_max(service, seq) FILTER (WHERE service IS NOT NULL) AS service,
+        arg_min(queue, seq) FILTER (WHERE type = 'contact.queued') AS queue,
+        arg_max(queue, seq) FILTER (WHERE type IN ('contact.queued', 'contact.transferred')) AS last_queue,
+        first(agent_ref ORDER BY seq) FILTER (WHERE type = 'contact.answered') AS agent_ref,
+        count(*) FILTER (WHERE type = 'contact.transferred') AS transfers,
+        last(resolution ORDER BY seq) FILTER (WHERE type = 'contact.wrapped_up') AS resolution,
+        last(rating ORDER BY seq) FILTER (WHERE type = 'contact.surveyed') AS rating,
+        -- interval sums: ends minus starts (microseconds), and whether one is still open at the end
+        coalesce(sum(t) FILTER (WHERE w_open = 0 AND w_prev = 1), 0)
+            - coalesce(sum(t) FILTER (WHERE w_open = 1 AND w_prev = 0), 0) AS w_closed,
+        arg_max(w_open, seq) FILTER (WHERE w_open IS NOT NULL) AS w_last,
+        coalesce(sum(t) FILTER (WHERE s_open = 0 AND s_prev = 1), 0)
+            - coalesce(sum(t) FILTER (WHERE s_open = 1 AND s_prev = 0), 0) AS s_closed,
+        arg_max(s_open, seq) FILTER (WHERE s_open IS NOT NULL) AS s_last,
+        coalesce(sum(t) FILTER (WHERE h_open = 0 AND h_prev = 1), 0)
+            - coalesce(sum(t) FILTER (WHERE h_open = 1 AND h_prev = 0), 0) AS h_closed,
+        arg_max(h_open, seq) FILTER (WHERE h_open IS NOT NULL) AS h_last,
+        count(*) FILTER (WHERE h_open = 1 AND h_prev = 0) AS hold_count
+    FROM steps GROUP BY council, contact_id
+), durations AS (
+    SELECT *,
+        -- a sum is ends minus starts; an interval still open adds the end of activity
+        w_closed + CASE WHEN w_last = 1 THEN activity_end ELSE 0 END AS wait_us,
+        s_closed + CASE WHEN s_last = 1 THEN activity_end ELSE 0 END AS served_us,
+        h_closed + CASE WHEN h_last = 1 THEN activity_end ELSE 0 END AS hold_us
+    FROM per_contact
+), facts AS (
+    SELECT d.*,
+        wait_us / 1000000 AS wait_seconds,
+        hold_us / 1000000 AS hold_seconds,
+        served_us / 1000000 - hold_us / 1000000 AS talk_seconds,
+        CASE WHEN answered_at IS NOT NULL AND queued_at IS NOT NULL AND answered_at >= queued_at
+             THEN (answered_at - queued_at) / 1000000 END AS tta,
+        CASE WHEN wrapped_at IS NOT NULL AND ended_at IS NOT NULL AND wrapped_at >= ended_at
+             THEN (wrapped_at - ended_at) / 1000000 END AS acw,
+        CASE WHEN answered_at IS NOT NULL THEN 'handled'
+             WHEN queued_at IS NOT NULL AND ended_at IS NOT NULL THEN 'abandoned'
+             WHEN ended_at IS NOT NULL THEN 'self_served' ELSE 'open' END AS outcome,
+        sl.seconds AS sl_threshold
+    FROM durations d LEFT JOIN (VALUES {sl_values}) AS sl(channel, seconds) USING (channel)
+)
+SELECT council, contact_id,
+       (to_timestamp(0) + to_microseconds(started)) AS started_at, (to_timestamp(0) + to_microseconds(queued_at)) AS queued_at,
+       (to_timestamp(0) + to_microseconds(answered_at)) AS answered_at, (to_timestamp(0) + to_microseconds(ended_at)) AS ended_at,
+       (to_timestamp(0) + to_microseconds(wrapped_at)) AS wrapped_at,
+       channel, site, customer_ref, service, queue, last_queue, agent_ref,
+       wait_seconds, tta AS time_to_answer_seconds, hold_seconds, hold_count::INTEGER AS hold_count, talk_seconds,
+       acw AS acw_seconds,
+       CASE WHEN outcome = 'handled' THEN talk_seconds + hold_seconds + coalesce(acw, 0) END AS handle_seconds,
+       transfers::INTEGER AS transfers, outcome,
+       outcome = 'abandoned' AND wait_seconds < {short_abandon_seconds} AS short_abandon,
+       CASE WHEN queued_at IS NULL OR sl_threshold IS NULL THEN NULL
+            WHEN tta IS NOT NULL THEN tta <= sl_threshold
+            WHEN answered_at IS NOT NULL THEN NULL ELSE false END AS answered_within_sl,
+       resolution, rating::INTEGER AS rating, (to_timestamp(0) + to_microseconds(last_event)) AS last_event_at
+FROM facts
