@@ -81,6 +81,18 @@ class FactEngine:
         for k in keys:
             self.states.pop(k, None)
 
+    def quiet(self, horizon_seconds: float) -> list[ContactKey]:
+        """Contacts with no event for ``horizon_seconds`` of their council's watermark: safe to drop from memory,
+        because a late event reloads a contact's stored events first (as after a restart)."""
+        horizon = round(horizon_seconds * 1_000_000)
+        out = []
+        for key, state in self.states.items():
+            mark = self.watermarks.get(key[0])
+            last = state.walk.last_event
+            if mark is not None and last is not None and mark - last > horizon:
+                out.append(key)
+        return out
+
     def _state(self, e: Event) -> ContactState:
         key = (e.council, e.contact_id)
         state = self.states.get(key)

@@ -134,10 +134,13 @@ class LiveBoard:
             tally = self.days[key] = DayTally()
         return tally
 
-    def forget(self, keys: Iterable[tuple[str, str]]) -> None:
+    def forget(self, keys: Iterable[tuple[str, str]], counted: bool = False) -> None:
+        """Take contacts off the live gauges; with ``counted``, also drop what was counted for them."""
         for k in keys:
             self.waiting.pop(k, None)
             self.on_hold.pop(k, None)
+            if counted:
+                self.counted.pop(k, None)
 
     def snapshot(self) -> tuple[dict[Labels, tuple[int, int]], dict[Labels, tuple[int, int]]]:
         """Per label set: (how many, earliest start in us) for waiting and for on hold."""

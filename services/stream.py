@@ -23,6 +23,8 @@ from services.batch import process_batch
 from services.metrics import PipelineMetrics
 from services.store import RejectedMessage, Store
 
+EVICT_EVERY_BATCHES = 500
+
 
 class Record(Protocol):
     """What the processor needs of a Kafka record (aiokafka's ConsumerRecord has it)."""
@@ -74,6 +76,7 @@ class StreamProcessor:
         self.topic = topic
         # next offset per partition, as committed in DuckDB: a record below it was accounted for already
         self.positions: dict[tuple[str, int], int] = {}
+        self.batches = 0
 
     def recover(self) -> int:
         """Restore watermarks and open contacts after a restart; returns the contacts restored."""
@@ -82,9 +85,21 @@ class StreamProcessor:
         for source, t in self.store.source_last_events().items():  # "silent after being active" survives restarts
             self.metrics.source_last.labels(source).set(t / US)
         keys = self.store.open_contacts()
+        self._restore(keys)
+        return len(keys)
+
+    def _restore(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Reload contacts from DuckDB and put them on the board as already counted (they were, before)."""
         self.engine.restore(self.store.load_events(keys))
-        for facts in self.engine.facts(keys):
+        for facts in self.engine.facts(k for k in keys if k in self.engine.states):
             self.board.update(facts, self.engine.states[(facts.council, facts.contact_id)].walk, Observations())
+
+    def evict_quiet(self) -> int:
+        """Forget contacts quiet for longer than the time-out and the FCR window: memory stays bounded for years."""
+        rules = self.engine.rules
+        keys = self.engine.quiet(rules.contact_timeout_seconds + (rules.fcr_window_days + 1) * 86400)
+        self.engine.evict(keys)
+        self.board.forget(keys, counted=True)
         return len(keys)
 
     def _sweep_timed_out(self) -> None:
@@ -126,6 +141,9 @@ class StreamProcessor:
         return out
 
     def commit(self, batch: Decoded) -> CommitReport:
+        unknown = self.engine.unknown(e.contact for e in batch.events)
+        if unknown:
+            self._restore(sorted(unknown))
         outcome = process_batch(self.engine, self.store, batch.events, batch.rejected, batch.next_offsets)
         self.positions.update(batch.next_offsets)
         m = self.metrics
@@ -135,6 +153,9 @@ class StreamProcessor:
             self.board.update(facts, self.engine.states[(facts.council, facts.contact_id)].walk, obs)
         m.observe(obs)
         self._sweep_timed_out()
+        self.batches += 1
+        if self.batches % EVICT_EVERY_BATCHES == 0:
+            self.evict_quiet()
         for e in outcome.accepted:
             m.events.labels(e.type).inc()
         latest: dict[str, int] = {}

@@ -133,3 +133,16 @@ def test_promtool_accepts_the_exposition(setup) -> None:
     feed(proc, [Rec(0, raw(ev("contact.queued", 0))), Rec(1, b"bad"), Rec(2, raw(ev("contact.answered", 3)))])
     out = subprocess.run(["promtool", "check", "metrics"], input=generate_latest(reg), capture_output=True, timeout=30)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_quiet_contacts_are_evicted_and_reloaded_when_a_late_event_comes(setup) -> None:
+    proc, reg, _ = setup
+    feed(proc, [Rec(0, raw(ev("contact.queued", 0))), Rec(1, raw(ev("contact.answered", 10)))])
+    feed(proc, [Rec(2, raw(ev("contact.started", 10 * 86400, contact="C-2")))])  # the watermark moves 10 days on
+    assert proc.evict_quiet() == 1
+    assert ("boston", "C-1") not in proc.engine.states
+    feed(proc, [Rec(3, raw(ev("contact.ended", 70)))])  # a late event for C-1: its stored events come back
+    facts = proc.store.con.execute("SELECT talk_seconds, outcome FROM contacts WHERE contact_id = 'C-1'").fetchone()
+    assert facts == (60.0, "handled")
+    labels = {"council": "boston", "channel": "phone", "queue": "revenues"}
+    assert reg.get_sample_value("contactpulse_contacts_answered_total", labels) == 1
