@@ -13,10 +13,16 @@ KINDS = ("wait_warning_seconds", "wait_critical_seconds", "hold_seconds", "servi
 
 @dataclass(frozen=True)
 class Override:
-    council: str
+    """A threshold for one council's channel, one queue in every council, or one council's queue."""
+
+    council: str | None
     channel: str
-    queue: str
+    queue: str | None
     values: dict[str, float]
+
+    @property
+    def level(self) -> str:
+        return "council_queue" if self.council and self.queue else ("council" if self.council else "queue")
 
 
 @dataclass(frozen=True)
@@ -52,5 +58,7 @@ def load(path: Path = CONFIG) -> Config:
     overrides = []
     for o in raw.get("overrides", []):
         values = {k: float(v) for k, v in o.items() if k in KINDS}
-        overrides.append(Override(o["council"], o["channel"], o["queue"], values))
+        if not (o.get("council") or o.get("queue")):
+            raise ValueError(f"{path}: an override names a council, a queue, or both")
+        overrides.append(Override(o.get("council"), o["channel"], o.get("queue"), values))
     return Config(raw["runbook_base"], channels, overrides, AlertSettings(**raw.get("alerts", {})))

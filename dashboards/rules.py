@@ -54,22 +54,32 @@ def recording_groups() -> list[dict[str, Any]]:
     return groups
 
 
+# most specific first: one council's queue, then a queue in every council, then a council's channel
+OVERRIDE_LEVELS = (("council_queue", BY), ("queue", "channel, queue"), ("council", "council, channel"))
+
+
 def threshold_group(cfg: Config) -> dict[str, Any]:
     rules = []
     for kind in KINDS:
         metric = f"contactpulse_threshold:{kind}"
         for channel, values in sorted(cfg.channels.items()):
             rules.append(rec(f"{metric}:channel", f"vector({values[kind]:g})", {"channel": channel}))
-        for o in cfg.overrides:
-            if kind in o.values:
-                labels = {"council": o.council, "channel": o.channel, "queue": o.queue}
-                rules.append(rec(f"{metric}:override", f"vector({o.values[kind]:g})", labels))
-        applies = THRESHOLD_SERIES[kind]
-        rules.append(rec(
-            f"{LEVEL}:contactpulse_threshold_{kind}:effective",
-            f"{metric}:override\nor on ({BY})\n"
-            f"(0 * group by ({BY}) ({applies}) + on (channel) group_left () {metric}:channel)",
-        ))  # fmt: skip
+        used = []
+        for level, _ in OVERRIDE_LEVELS:
+            for o in cfg.overrides:
+                if kind in o.values and o.level == level:
+                    labels = {
+                        k: v for k, v in (("council", o.council), ("channel", o.channel), ("queue", o.queue)) if v
+                    }
+                    rules.append(rec(f"{metric}:{level}", f"vector({o.values[kind]:g})", labels))
+                    if level not in used:
+                        used.append(level)
+        every = f"0 * group by ({BY}) ({THRESHOLD_SERIES[kind]})"
+        choices = [f"{metric}:council_queue" if level == "council_queue" else
+                   f"({every} + on ({on}) group_left () {metric}:{level})"
+                   for level, on in OVERRIDE_LEVELS if level in used]  # fmt: skip
+        choices.append(f"({every} + on (channel) group_left () {metric}:channel)")
+        rules.append(rec(f"{LEVEL}:contactpulse_threshold_{kind}:effective", f"\nor on ({BY})\n".join(choices)))
     return {"name": "contactpulse-thresholds", "rules": rules}
 
 
