@@ -41,6 +41,12 @@ class FactEngine:
         for e in events:
             self._state(e).add(e)
 
+    def ensure(self, keys: Iterable[ContactKey]) -> None:
+        """Start empty states for contacts that have nothing stored yet (they are new)."""
+        for key in keys:
+            if key not in self.states:
+                self.states[key] = ContactState(*key)
+
     def restore_watermarks(self, watermarks: dict[str, int]) -> None:
         for council, t in watermarks.items():
             self.watermarks[council] = max(t, self.watermarks.get(council, t))

@@ -36,6 +36,7 @@ def process_batch(
     unknown: set[ContactKey] = engine.unknown(e.contact for e in fresh)
     if unknown:
         engine.restore(store.load_events(unknown))
+        engine.ensure(unknown)
     result = engine.apply(fresh)
     facts = engine.facts(result.touched)
     store.write_batch(

@@ -156,7 +156,7 @@ async def run(settings: Settings, db: Path, stop: asyncio.Event | None = None) -
     board = LiveBoard(settings.queue_label_limit, day_of=uk_day)
     metrics = PipelineMetrics(registry)
     registry.register(LiveCollector(board))
-    store = Store(db)
+    store = Store(db, fcr_window_days=settings.fcr_window_days)
     processor = StreamProcessor(FactEngine(settings.rules()), store, metrics, board, settings.events_topic)
     restored = processor.recover()
     server = serve(settings.metrics_host, settings.metrics_port, registry, board, settings.rules().sl_seconds.get)

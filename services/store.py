@@ -71,9 +71,8 @@ def _ddl() -> list[str]:
         f"CREATE TABLE IF NOT EXISTS contacts ({facts}, PRIMARY KEY (council, contact_id))",
         "CREATE TABLE IF NOT EXISTS rejected_events (raw_sha256 VARCHAR PRIMARY KEY, reason VARCHAR NOT NULL, "
         "detail VARCHAR, raw VARCHAR NOT NULL, origin VARCHAR, rejected_at TIMESTAMPTZ NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS contact_fcr (council VARCHAR, contact_id VARCHAR, fcr_eligible BOOLEAN NOT NULL, "
-        "has_repeat BOOLEAN, first_contact_resolved BOOLEAN, fcr_final BOOLEAN NOT NULL, "
-        "PRIMARY KEY (council, contact_id))",
+        "CREATE TABLE IF NOT EXISTS fcr_verdicts (council VARCHAR, contact_id VARCHAR, fcr_eligible BOOLEAN NOT NULL, "
+        "has_repeat BOOLEAN, first_contact_resolved BOOLEAN, PRIMARY KEY (council, contact_id))",
         "CREATE TABLE IF NOT EXISTS watermarks (council VARCHAR PRIMARY KEY, watermark TIMESTAMPTZ NOT NULL)",
         "CREATE TABLE IF NOT EXISTS consumer_offsets (topic VARCHAR, partition INTEGER, next_offset BIGINT NOT NULL, "
         "committed_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (topic, partition))",
@@ -103,7 +102,7 @@ def _table(rows: Sequence[object], columns: Sequence[str], types: dict[str, str]
 
 
 class Store:
-    def __init__(self, path: Path | str, read_only: bool = False) -> None:
+    def __init__(self, path: Path | str, read_only: bool = False, fcr_window_days: int = 7) -> None:
         self.path = Path(path)
         self.con = duckdb.connect(str(self.path), read_only=read_only)
         if not read_only:
@@ -113,7 +112,17 @@ class Store:
                 f"{'t' if k == 'time' else k} {'BIGINT' if k == 'time' else v}" for k, v in EVENT_TYPES.items()
             )
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE _staging_schema (seq BIGINT, {staging})")
+            self._fcr_view(fcr_window_days)
             self.con.execute(MEASURES_SQL.read_text(encoding="utf-8"))
+
+    def _fcr_view(self, window_days: int) -> None:
+        """``contact_fcr``: each verdict, final once its council's watermark is at or past started_at + W."""
+        self.con.execute(
+            "CREATE OR REPLACE VIEW contact_fcr AS SELECT v.council, v.contact_id, v.fcr_eligible, v.has_repeat, "
+            "v.first_contact_resolved, coalesce(epoch_us(w.watermark) >= epoch_us(c.started_at) + "
+            f"{window_days * DAY_US}, false) AS fcr_final "
+            "FROM fcr_verdicts v JOIN contacts c USING (council, contact_id) LEFT JOIN watermarks w USING (council)"
+        )
 
     def close(self) -> None:
         self.con.close()
@@ -200,29 +209,27 @@ class Store:
             con.register("_ev", ev)
             con.register("_facts", ft)
             con.execute("INSERT INTO contact_events SELECT *, ? FROM _ev", [now])
-            old_groups = con.execute(
-                "SELECT DISTINCT c.council, c.customer_ref, c.service FROM contacts c JOIN _facts f "
-                "USING (council, contact_id) WHERE c.customer_ref IS NOT NULL AND c.service IS NOT NULL"
-            ).fetchall()
+            old_groups = self._old_fcr_keys("_facts")
             con.execute(
                 "DELETE FROM contacts USING _facts f "
                 "WHERE contacts.council = f.council AND contacts.contact_id = f.contact_id"
             )
             con.execute("INSERT INTO contacts SELECT * FROM _facts")
-            for council, t in watermarks.items():
+            if watermarks:
+                values = ", ".join(["(?, to_timestamp(0) + to_microseconds(?))"] * len(watermarks))
                 con.execute(
-                    "INSERT INTO watermarks VALUES (?, to_timestamp(0) + to_microseconds(?)) ON CONFLICT (council) "
+                    f"INSERT INTO watermarks VALUES {values} ON CONFLICT (council) "
                     "DO UPDATE SET watermark = greatest(watermarks.watermark, excluded.watermark)",
-                    [council, t],
+                    [x for item in watermarks.items() for x in item],
                 )
             self._sweep_timeouts(contact_timeout_seconds)
             self._update_fcr(old_groups, fcr_window_days)
             if rejected:
                 self._insert_rejected(rejected, now)
-            for (topic, partition), offset in (offsets or {}).items():
-                con.execute(
-                    "INSERT OR REPLACE INTO consumer_offsets VALUES (?, ?, ?, ?)", [topic, partition, offset, now]
-                )
+            if offsets:
+                values = ", ".join(["(?, ?, ?, ?)"] * len(offsets))
+                params = [x for (topic, part), off in offsets.items() for x in (topic, part, off, now)]
+                con.execute(f"INSERT OR REPLACE INTO consumer_offsets VALUES {values}", params)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -249,10 +256,7 @@ class Store:
             con.execute(f"INSERT INTO contact_events SELECT {cols}, ? FROM _new", [now])
             con.execute("CREATE OR REPLACE TEMP TABLE _affected AS SELECT DISTINCT council, contact_id FROM _new")
             con.execute(f"CREATE OR REPLACE TEMP TABLE _facts AS {sql}")
-            old_groups = con.execute(
-                "SELECT DISTINCT c.council, c.customer_ref, c.service FROM contacts c JOIN _affected "
-                "USING (council, contact_id) WHERE c.customer_ref IS NOT NULL AND c.service IS NOT NULL"
-            ).fetchall()
+            old_groups = self._old_fcr_keys("_affected")
             con.execute("DELETE FROM contacts USING _affected a WHERE contacts.council = a.council "
                         "AND contacts.contact_id = a.contact_id")  # fmt: skip
             con.execute("INSERT INTO contacts SELECT * FROM _facts")
@@ -274,6 +278,14 @@ class Store:
                 con.execute(f"DROP TABLE IF EXISTS {t}")
         return new
 
+    def _old_fcr_keys(self, touched: str) -> list[tuple[str, str, str, int]]:
+        """Touched contacts' group keys and start times as stored before this batch."""
+        rows = self.con.execute(
+            f"SELECT c.council, c.customer_ref, c.service, epoch_us(c.started_at) FROM contacts c JOIN {touched} "
+            "USING (council, contact_id) WHERE c.customer_ref IS NOT NULL AND c.service IS NOT NULL"
+        ).fetchall()
+        return [(a, b, c, d) for a, b, c, d in rows]
+
     def _insert_rejected(self, rejected: Sequence[RejectedMessage], now: datetime) -> None:
         """One row per distinct bad message (by content), in one statement however many there are."""
         table = pa.table({
@@ -291,11 +303,23 @@ class Store:
         finally:
             self.con.unregister("_rejected")
 
-    def _update_fcr(self, old_groups: list[tuple[str, str, str]], window_days: int) -> None:
-        """Re-judge every contact in a group the batch touched (old and new keys), then mark verdicts final."""
+    def _update_fcr(self, old: list[tuple[str, str, str, int]], window_days: int) -> None:
+        """Re-judge the contacts whose verdict a batch can change, in every group it touched (old and new keys).
+
+        A touched contact started at s can change the verdicts of contacts of its group started in [s - W, s]
+        and needs its group's contacts up to s + W to judge; ``old`` holds touched contacts' previous
+        (council, customer_ref, service, started_at), since a late event can move them. Finality is not
+        stored: the ``contact_fcr`` view compares each verdict's start with the council's watermark.
+        """
         con = self.con
-        keys = pa.table({"council": [g[0] for g in old_groups], "customer_ref": [g[1] for g in old_groups],
-                         "service": [g[2] for g in old_groups]})  # fmt: skip
+        window = window_days * DAY_US
+        span = con.execute("SELECT epoch_us(min(started_at)), epoch_us(max(started_at)) FROM _facts").fetchall()
+        starts = [t for t in (*span[0], *(o[3] for o in old)) if t is not None]
+        if not starts:
+            return
+        lo, hi = min(starts) - window, max(starts)
+        keys = pa.table({"council": [o[0] for o in old], "customer_ref": [o[1] for o in old],
+                         "service": [o[2] for o in old]})  # fmt: skip
         con.register("_old_groups", keys)
         try:
             rows = con.execute(
@@ -305,37 +329,33 @@ class Store:
                 "SELECT c.council, c.contact_id, epoch_us(c.started_at), c.outcome, c.short_abandon, "
                 "       c.customer_ref, c.service, c.resolution "
                 "FROM contacts c JOIN g USING (council, customer_ref, service) "
+                "WHERE epoch_us(c.started_at) BETWEEN ? AND ? "
                 "UNION SELECT council, contact_id, epoch_us(started_at), outcome, short_abandon, customer_ref, "
-                "       service, resolution FROM _facts WHERE customer_ref IS NULL OR service IS NULL"
+                "       service, resolution FROM _facts WHERE customer_ref IS NULL OR service IS NULL",
+                [lo, hi + window],
             ).fetchall()
         finally:
             con.unregister("_old_groups")
-        marks = self.watermarks()
         groups: dict[tuple[str, str | None, str | None], list[FcrInput]] = {}
         for r in rows:
             c = FcrInput(*r)
             key = (c.council, c.customer_ref, c.service) if eligible_key(c) else (c.council, None, c.contact_id)
             groups.setdefault(key, []).append(c)
-        out = [v for key, members in groups.items() for v in verdicts(members, window_days, marks.get(key[0]))]
+        judged = {(c.council, c.contact_id) for m in groups.values() for c in m if c.started_at <= hi}
+        out = [
+            v for m in groups.values() for v in verdicts(m, window_days, None) if (v.council, v.contact_id) in judged
+        ]
         table = pa.table({
             "council": [v.council for v in out], "contact_id": [v.contact_id for v in out],
             "fcr_eligible": pa.array([v.fcr_eligible for v in out], pa.bool_()),
             "has_repeat": pa.array([v.has_repeat for v in out], pa.bool_()),
             "first_contact_resolved": pa.array([v.first_contact_resolved for v in out], pa.bool_()),
-            "fcr_final": pa.array([v.fcr_final for v in out], pa.bool_()),
         })  # fmt: skip
         con.register("_fcr", table)
         try:
-            con.execute("INSERT OR REPLACE INTO contact_fcr SELECT * FROM _fcr")
+            con.execute("INSERT OR REPLACE INTO fcr_verdicts SELECT * FROM _fcr")
         finally:
             con.unregister("_fcr")
-        con.execute(
-            "UPDATE contact_fcr SET fcr_final = true FROM contacts c, watermarks w "
-            "WHERE NOT contact_fcr.fcr_final AND c.council = contact_fcr.council "
-            "AND c.contact_id = contact_fcr.contact_id AND w.council = c.council "
-            "AND epoch_us(w.watermark) >= epoch_us(c.started_at) + ?",
-            [window_days * DAY_US],
-        )
 
     def _sweep_timeouts(self, timeout_seconds: float) -> None:
         """An open contact times out once its council's watermark is ``timeout`` past its last event."""

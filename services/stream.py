@@ -144,6 +144,7 @@ class StreamProcessor:
         unknown = self.engine.unknown(e.contact for e in batch.events)
         if unknown:
             self._restore(sorted(unknown))
+            self.engine.ensure(unknown)
         outcome = process_batch(self.engine, self.store, batch.events, batch.rejected, batch.next_offsets)
         self.positions.update(batch.next_offsets)
         m = self.metrics
