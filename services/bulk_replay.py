@@ -107,5 +107,5 @@ def bulk_replay(
                 progress(summary.lines)
     new = store.apply_staged(rules, rejected, FACTS_SQL.read_text(encoding="utf-8"))
     summary.duplicates = summary.valid - new
-    summary.outcomes.update(dict(con.execute("SELECT outcome, count(*) FROM contacts GROUP BY 1").fetchall()))
+    summary.outcomes.update(store.outcomes())
     return summary

@@ -69,7 +69,7 @@ def replay(
     now = ingest_time or datetime.now(UTC)
     with gc_paused():
         _replay_lines(lines, store, engine, summary, now, progress)
-    summary.outcomes.update(dict(store.con.execute("SELECT outcome, count(*) FROM contacts GROUP BY 1").fetchall()))
+    summary.outcomes.update(store.outcomes())
     return summary
 
 

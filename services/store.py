@@ -14,7 +14,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import attrgetter
@@ -32,6 +33,7 @@ from schemas.facts import ContactFacts
 
 TS = pa.timestamp("us", tz="UTC")
 MEASURES_SQL = Path(__file__).parent / "sql" / "measures.sql"
+_LATER_WATERMARK = "ON CONFLICT (council) DO UPDATE SET watermark = greatest(watermarks.watermark, excluded.watermark)"
 EVENT_COLUMNS = [f.name for f in dataclasses.fields(Event)]
 FACT_COLUMNS = [f.name for f in dataclasses.fields(ContactFacts)]
 _SQL_TYPES = {"str": "VARCHAR", "float": "DOUBLE", "int": "INTEGER", "bool": "BOOLEAN"}
@@ -175,6 +177,10 @@ class Store:
         rows = self.con.execute("SELECT council, contact_id FROM contacts WHERE outcome = ?", [OPEN]).fetchall()
         return [(c, i) for c, i in rows]
 
+    def outcomes(self) -> dict[str, int]:
+        """Contacts by outcome, over the whole database."""
+        return {o: n for o, n in self.con.execute("SELECT outcome, count(*) FROM contacts GROUP BY 1").fetchall()}
+
     def source_last_events(self) -> dict[str, int]:
         rows = self.con.execute("SELECT source, epoch_us(max(time)) FROM contact_events GROUP BY source").fetchall()
         return {s: t for s, t in rows}
@@ -200,40 +206,24 @@ class Store:
         contact_timeout_seconds: float = 86400.0,
         fcr_window_days: int = 7,
     ) -> None:
+        """The incremental path's batch: its events, the facts the engine computed, offsets; one transaction."""
         now = datetime.now(UTC)
-        ev = _table(events, EVENT_COLUMNS, EVENT_TYPES, list(EVENT_TYPES))
-        ft = _table(facts, FACT_COLUMNS, FACT_TYPES, FACT_COLUMNS)
         con = self.con
-        con.execute("BEGIN TRANSACTION")
+        con.register("_ev", _table(events, EVENT_COLUMNS, EVENT_TYPES, list(EVENT_TYPES)))
+        con.register("_facts", _table(facts, FACT_COLUMNS, FACT_TYPES, FACT_COLUMNS))
         try:
-            con.register("_ev", ev)
-            con.register("_facts", ft)
-            con.execute("INSERT INTO contact_events SELECT *, ? FROM _ev", [now])
-            old_groups = self._old_fcr_keys("_facts")
-            con.execute(
-                "DELETE FROM contacts USING _facts f "
-                "WHERE contacts.council = f.council AND contacts.contact_id = f.contact_id"
-            )
-            con.execute("INSERT INTO contacts SELECT * FROM _facts")
-            if watermarks:
-                values = ", ".join(["(?, to_timestamp(0) + to_microseconds(?))"] * len(watermarks))
-                con.execute(
-                    f"INSERT INTO watermarks VALUES {values} ON CONFLICT (council) "
-                    "DO UPDATE SET watermark = greatest(watermarks.watermark, excluded.watermark)",
-                    [x for item in watermarks.items() for x in item],
-                )
-            self._sweep_timeouts(contact_timeout_seconds)
-            self._update_fcr(old_groups, fcr_window_days)
-            if rejected:
-                self._insert_rejected(rejected, now)
-            if offsets:
-                values = ", ".join(["(?, ?, ?, ?)"] * len(offsets))
-                params = [x for (topic, part), off in offsets.items() for x in (topic, part, off, now)]
-                con.execute(f"INSERT OR REPLACE INTO consumer_offsets VALUES {values}", params)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            with self._transaction():
+                con.execute("INSERT INTO contact_events SELECT *, ? FROM _ev", [now])
+                old_groups = self._replace_contacts()
+                if watermarks:
+                    values = ", ".join(["(?, to_timestamp(0) + to_microseconds(?))"] * len(watermarks))
+                    con.execute(f"INSERT INTO watermarks VALUES {values} {_LATER_WATERMARK}",
+                                [x for item in watermarks.items() for x in item])  # fmt: skip
+                self._settle(old_groups, contact_timeout_seconds, fcr_window_days, rejected, now)
+                if offsets:
+                    values = ", ".join(["(?, ?, ?, ?)"] * len(offsets))
+                    params = [x for (topic, part), off in offsets.items() for x in (topic, part, off, now)]
+                    con.execute(f"INSERT OR REPLACE INTO consumer_offsets VALUES {values}", params)
         finally:
             con.unregister("_ev")
             con.unregister("_facts")
@@ -244,44 +234,59 @@ class Store:
         sl_values = ", ".join(f"('{ch}', {float(v)!r})" for ch, v in rules.sl_seconds.items()) or "(NULL, NULL)"
         sql = facts_sql.format(sl_values=sl_values, short_abandon_seconds=float(rules.short_abandon_seconds))
         now = datetime.now(UTC)
-        con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE _new AS SELECT * EXCLUDE (seq) FROM _staging "
-                "ANTI JOIN contact_events USING (id) QUALIFY row_number() OVER (PARTITION BY id ORDER BY seq) = 1"
-            )
-            count = con.execute("SELECT count(*) FROM _new").fetchone()
-            new = int(count[0]) if count else 0
-            cols = ", ".join("to_timestamp(0) + to_microseconds(t)" if c == "t" else c for c in EVENT_COLUMNS)
-            con.execute(f"INSERT INTO contact_events SELECT {cols}, ? FROM _new", [now])
-            con.execute("CREATE OR REPLACE TEMP TABLE _affected AS SELECT DISTINCT council, contact_id FROM _new")
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _facts AS {sql}")
-            old_groups = self._old_fcr_keys("_affected")
-            con.execute("DELETE FROM contacts USING _affected a WHERE contacts.council = a.council "
-                        "AND contacts.contact_id = a.contact_id")  # fmt: skip
-            con.execute("INSERT INTO contacts SELECT * FROM _facts")
-            con.execute(
-                "INSERT INTO watermarks SELECT council, to_timestamp(0) + to_microseconds(max(t)) FROM _new "
-                "GROUP BY council ON CONFLICT (council) "
-                "DO UPDATE SET watermark = greatest(watermarks.watermark, excluded.watermark)"
-            )
-            self._sweep_timeouts(rules.contact_timeout_seconds)
-            self._update_fcr(old_groups, rules.fcr_window_days)
-            if rejected:
-                self._insert_rejected(rejected, now)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            with self._transaction():
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE _new AS SELECT * EXCLUDE (seq) FROM _staging ANTI JOIN "
+                    "contact_events USING (id) QUALIFY row_number() OVER (PARTITION BY id ORDER BY seq) = 1"
+                )
+                count = con.execute("SELECT count(*) FROM _new").fetchone()
+                new = int(count[0]) if count else 0
+                cols = ", ".join("to_timestamp(0) + to_microseconds(t)" if c == "t" else c for c in EVENT_COLUMNS)
+                con.execute(f"INSERT INTO contact_events SELECT {cols}, ? FROM _new", [now])
+                con.execute("CREATE OR REPLACE TEMP TABLE _affected AS SELECT DISTINCT council, contact_id FROM _new")
+                con.execute(f"CREATE OR REPLACE TEMP TABLE _facts AS {sql}")
+                old_groups = self._replace_contacts()
+                con.execute("INSERT INTO watermarks SELECT council, to_timestamp(0) + to_microseconds(max(t)) "
+                            f"FROM _new GROUP BY council {_LATER_WATERMARK}")  # fmt: skip
+                self._settle(old_groups, rules.contact_timeout_seconds, rules.fcr_window_days, rejected, now)
         finally:
             for t in ("_new", "_affected", "_facts", "_staging"):
                 con.execute(f"DROP TABLE IF EXISTS {t}")
         return new
 
-    def _old_fcr_keys(self, touched: str) -> list[tuple[str, str, str, int]]:
-        """Touched contacts' group keys and start times as stored before this batch."""
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def _replace_contacts(self) -> list[tuple[str, str, str, int]]:
+        """Swap in the contacts rows held in ``_facts``; return their previous FCR keys and start times."""
+        old = self._old_fcr_keys()
+        self.con.execute(
+            "DELETE FROM contacts USING _facts f "
+            "WHERE contacts.council = f.council AND contacts.contact_id = f.contact_id"
+        )
+        self.con.execute("INSERT INTO contacts SELECT * FROM _facts")
+        return old
+
+    def _settle(self, old_groups: list[tuple[str, str, str, int]], timeout_seconds: float, window_days: int,
+                rejected: Sequence[RejectedMessage], now: datetime) -> None:  # fmt: skip
+        """What follows new facts and watermarks in both paths: time-outs, FCR verdicts, rejected messages."""
+        self._sweep_timeouts(timeout_seconds)
+        self._update_fcr(old_groups, window_days)
+        if rejected:
+            self._insert_rejected(rejected, now)
+
+    def _old_fcr_keys(self) -> list[tuple[str, str, str, int]]:
+        """The group keys and start times, as stored before this batch, of the contacts in ``_facts``."""
         rows = self.con.execute(
-            f"SELECT c.council, c.customer_ref, c.service, epoch_us(c.started_at) FROM contacts c JOIN {touched} "
+            "SELECT c.council, c.customer_ref, c.service, epoch_us(c.started_at) FROM contacts c JOIN _facts "
             "USING (council, contact_id) WHERE c.customer_ref IS NOT NULL AND c.service IS NOT NULL"
         ).fetchall()
         return [(a, b, c, d) for a, b, c, d in rows]
