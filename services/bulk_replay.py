@@ -1,25 +1,29 @@
-"""The set-based replay path: validation on every core, facts computed in DuckDB.
+"""The set-based replay path: contract validation and facts both in DuckDB.
 
-Lines are validated in worker processes with the same code as the streaming path
-(``parse_event``), which send back Arrow tables; the main process stages them in
-DuckDB as they arrive. One transaction then drops duplicate ids (the first line
-wins, and ids already stored are duplicates), stores the new events, and computes
-the facts of every affected contact from all its stored events in SQL
+Files are read in blocks of whole lines and handed to DuckDB as Arrow arrays. The
+contract is checked in SQL (``services/sql/validate.sql``), which accepts only lines
+in the contract's plainest form; every other line (a bad one, or a valid one with
+``\\u`` escapes, say) goes to the pydantic models (``parse_event``), which accept it
+or name its reason. So the SQL never decides a rejection, and
+``tests/integration/test_sql_validation.py`` checks that what it accepts, pydantic
+accepts with the same values. One transaction then drops duplicate ids (the first
+line wins, and ids already stored are duplicates), stores the new events, and
+computes the facts of every affected contact from all its stored events in SQL
 (``services/sql/facts.sql``), then time-outs and FCR as the incremental path does.
 ``tests/integration/test_bulk_replay.py`` keeps the two paths' tables equal.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import islice
 from pathlib import Path
 from typing import BinaryIO
 
+import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.events import from_contract
 from pipelines.rules import MetricRules
@@ -27,53 +31,68 @@ from schemas.reasons import Rejected, parse_event
 from services.replay import ReplaySummary, gc_paused
 from services.store import RejectedMessage, Store
 
-CHUNK_LINES = 50_000
-FACTS_SQL = Path(__file__).parent / "sql" / "facts.sql"
+BLOCK_BYTES = 32 << 20
+SQL = Path(__file__).parent / "sql"
 STAGING = [
     ("seq", pa.int64()), ("id", pa.string()), ("type", pa.string()), ("t", pa.int64()), ("council", pa.string()),
     ("contact_id", pa.string()), ("source", pa.string()), ("channel", pa.string()), ("service", pa.string()),
     ("queue", pa.string()), ("site", pa.string()), ("customer_ref", pa.string()), ("agent_ref", pa.string()),
     ("resolution", pa.string()), ("rating", pa.int32()),
 ]  # fmt: skip
-Chunk = tuple[int, str, int, bytes]  # first seq, source name, first line number, the lines
 
 
-def chunks(streams: Iterable[tuple[str, BinaryIO]], size: int = CHUNK_LINES) -> Iterator[Chunk]:
+@dataclass(frozen=True)
+class Block:
+    """Whole lines of one source: ``seq`` numbers them across all sources, ``lineno`` within this one."""
+
+    name: str
+    lineno: int
+    seq: int
+    data: bytes
+
+    def origin(self, seq: int) -> str:
+        return f"{self.name}:{self.lineno + seq - self.seq}"
+
+
+def blocks(streams: Iterable[tuple[str, BinaryIO]], size: int = BLOCK_BYTES) -> Iterator[Block]:
     seq = 0
     for name, stream in streams:
-        lineno = 1
-        while batch := list(islice(stream, size)):
-            yield seq, name, lineno, b"".join(batch)
-            seq += len(batch)
-            lineno += len(batch)
+        lineno, rest = 1, b""
+        while data := stream.read(size):
+            data = rest + data
+            cut = data.rfind(b"\n") + 1
+            rest = data[cut:]
+            if cut:
+                block = Block(name, lineno, seq, data[:cut])
+                yield block
+                lines = block.data.count(b"\n")
+                lineno, seq = lineno + lines, seq + lines
+        if rest:
+            yield Block(name, lineno, seq, rest + b"\n")
+            seq += 1
 
 
-def parse_chunk(job: tuple[Chunk, float]) -> tuple[bytes, list[tuple[bytes, str, str, str]], int]:
-    """In a worker: (Arrow IPC of the valid events, rejected lines, non-blank lines read)."""
-    (seq, name, lineno, blob), now_ts = job
-    now = datetime.fromtimestamp(now_ts, UTC)
-    cols: list[list[object]] = [[] for _ in STAGING]
-    rejected, read = [], 0
-    with gc_paused():
-        for i, line in enumerate(blob.split(b"\n")):
-            raw = line.rstrip(b"\r")
-            if not raw.strip():
-                continue
-            read += 1
-            try:
-                e = from_contract(parse_event(raw, now))
-            except Rejected as r:
-                rejected.append((raw, r.reason, r.detail, f"{name}:{lineno + i}"))
-                continue
-            for col, value in zip(cols, (seq + i, e.id, e.type, e.t, e.council, e.contact_id, e.source, e.channel,
-                                         e.service, e.queue, e.site, e.customer_ref, e.agent_ref, e.resolution,
-                                         e.rating), strict=True):  # fmt: skip
-                col.append(value)
-    table = pa.table({n: pa.array(c, type=t) for (n, t), c in zip(STAGING, cols, strict=True)})
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue().to_pybytes(), rejected, read
+def split_lines(block: Block) -> tuple[pa.Table, list[tuple[int, bytes]]]:
+    """The block as (seq, line) rows for DuckDB, and the lines that are not UTF-8 (for pydantic to reject)."""
+    parts = pc.split_pattern(pa.array([block.data], pa.large_binary()), b"\n").flatten()
+    parts = parts.slice(0, len(parts) - 1)  # the block ends with a newline
+    seqs = pa.array(range(block.seq, block.seq + len(parts)), pa.int64())
+    try:
+        text = parts.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        raw = parts.to_pylist()
+        bad = [(block.seq + i, line) for i, line in enumerate(raw) if not _utf8(line)]
+        text = pa.array(["" if not _utf8(line) else line.decode() for line in raw], pa.large_string())
+        return pa.table({"seq": seqs, "line": text}), bad
+    return pa.table({"seq": seqs, "line": text}), []
+
+
+def _utf8(line: bytes) -> bool:
+    try:
+        line.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def bulk_replay(
@@ -82,30 +101,74 @@ def bulk_replay(
     rules: MetricRules,
     progress: Callable[[int], None] | None = None,
     ingest_time: datetime | None = None,
-    workers: int | None = None,
 ) -> ReplaySummary:
     now = ingest_time or datetime.now(UTC)
     summary = ReplaySummary()
     con = store.con
     con.execute("CREATE OR REPLACE TEMP TABLE _staging AS SELECT * FROM _staging_schema")
+    macro, validated = (SQL / "validate.sql").read_text(encoding="utf-8").split(";\n", 1)
+    con.execute(macro)
+    validated = validated.format(now_us=round(now.timestamp() * 1e6))
     rejected: list[RejectedMessage] = []
-    ctx = multiprocessing.get_context("forkserver")  # not fork: this process holds a DuckDB connection
-    ctx.set_forkserver_preload(["schemas.reasons", "pipelines.events", "services.bulk_replay"])
-    with ctx.Pool(workers or os.cpu_count() or 2) as pool:
-        jobs = ((c, now.timestamp()) for c in chunks(streams))
-        for ipc, bad, read in pool.imap(parse_chunk, jobs):
-            table = pa.ipc.open_stream(ipc).read_all()
-            con.register("_chunk", table)
-            con.execute("INSERT INTO _staging SELECT * FROM _chunk")
+    for block in blocks(streams):
+        table, not_utf8 = split_lines(block)
+        con.register("_chunk", table)
+        try:
+            accepted = _count(con.execute(f"INSERT INTO _staging {validated}"))
+            rest: list[tuple[int, bytes | str]] = list(not_utf8)
+            if accepted < table.num_rows:
+                rest += con.execute(
+                    "SELECT seq, line FROM _chunk ANTI JOIN (SELECT seq FROM _staging WHERE seq >= ?) USING (seq)",
+                    [block.seq],
+                ).fetchall()
+        finally:
             con.unregister("_chunk")
-            summary.lines += read
-            summary.valid += table.num_rows
-            for raw, reason, detail, origin in bad:
-                rejected.append(RejectedMessage(raw, reason, detail, origin))
-                summary.rejected[reason] += 1
-            if progress:
-                progress(summary.lines)
-    new = store.apply_staged(rules, rejected, FACTS_SQL.read_text(encoding="utf-8"))
+        summary.lines += accepted
+        summary.valid += accepted
+        _by_pydantic(con, block, rest, now, summary, rejected)
+        if progress:
+            progress(summary.lines)
+    new = store.apply_staged(rules, rejected, (SQL / "facts.sql").read_text(encoding="utf-8"))
     summary.duplicates = summary.valid - new
     summary.outcomes.update(store.outcomes())
     return summary
+
+
+def _by_pydantic(
+    con: duckdb.DuckDBPyConnection,
+    block: Block,
+    lines: Sequence[tuple[int, bytes | str]],
+    now: datetime,
+    summary: ReplaySummary,
+    rejected: list[RejectedMessage],
+) -> None:
+    """Lines the SQL lane left: pydantic accepts them into ``_staging`` or rejects them with their reason."""
+    cols: list[list[object]] = [[] for _ in STAGING]
+    with gc_paused():
+        for seq, line in lines:
+            raw = (line.encode() if isinstance(line, str) else line).rstrip(b"\r")
+            if not raw.strip():
+                continue
+            summary.lines += 1
+            try:
+                e = from_contract(parse_event(raw, now))
+            except Rejected as r:
+                rejected.append(RejectedMessage(raw, r.reason, r.detail, block.origin(seq)))
+                summary.rejected[r.reason] += 1
+                continue
+            summary.valid += 1
+            for col, value in zip(cols, (seq, e.id, e.type, e.t, e.council, e.contact_id, e.source, e.channel,
+                                         e.service, e.queue, e.site, e.customer_ref, e.agent_ref, e.resolution,
+                                         e.rating), strict=True):  # fmt: skip
+                col.append(value)
+    if cols[0]:
+        con.register("_parsed", pa.table({n: pa.array(c, type=t) for (n, t), c in zip(STAGING, cols, strict=True)}))
+        try:
+            con.execute("INSERT INTO _staging SELECT * FROM _parsed")
+        finally:
+            con.unregister("_parsed")
+
+
+def _count(cursor: duckdb.DuckDBPyConnection) -> int:
+    row = cursor.fetchall()
+    return int(row[0][0]) if row else 0

@@ -26,13 +26,14 @@ import pyarrow as pa
 
 from pipelines.engine import ContactKey
 from pipelines.events import Event
-from pipelines.facts import OPEN, TIMED_OUT
+from pipelines.facts import HANDLED, OPEN, SELF_SERVED, TIMED_OUT
 from pipelines.fcr import DAY_US, FcrInput, verdicts
 from pipelines.rules import MetricRules
 from schemas.facts import ContactFacts
 
 TS = pa.timestamp("us", tz="UTC")
 MEASURES_SQL = Path(__file__).parent / "sql" / "measures.sql"
+FCR_SQL = Path(__file__).parent / "sql" / "fcr.sql"
 _LATER_WATERMARK = "ON CONFLICT (council) DO UPDATE SET watermark = greatest(watermarks.watermark, excluded.watermark)"
 EVENT_COLUMNS = [f.name for f in dataclasses.fields(Event)]
 FACT_COLUMNS = [f.name for f in dataclasses.fields(ContactFacts)]
@@ -249,7 +250,7 @@ class Store:
                 old_groups = self._replace_contacts()
                 con.execute("INSERT INTO watermarks SELECT council, to_timestamp(0) + to_microseconds(max(t)) "
                             f"FROM _new GROUP BY council {_LATER_WATERMARK}")  # fmt: skip
-                self._settle(old_groups, rules.contact_timeout_seconds, rules.fcr_window_days, rejected, now)
+                self._settle(old_groups, rules.contact_timeout_seconds, rules.fcr_window_days, rejected, now, True)
         finally:
             for t in ("_new", "_affected", "_facts", "_staging"):
                 con.execute(f"DROP TABLE IF EXISTS {t}")
@@ -276,10 +277,16 @@ class Store:
         return old
 
     def _settle(self, old_groups: list[tuple[str, str, str, int]], timeout_seconds: float, window_days: int,
-                rejected: Sequence[RejectedMessage], now: datetime) -> None:  # fmt: skip
-        """What follows new facts and watermarks in both paths: time-outs, FCR verdicts, rejected messages."""
+                rejected: Sequence[RejectedMessage], now: datetime, whole_groups: bool = False) -> None:  # fmt: skip
+        """What follows new facts and watermarks in both paths: time-outs, FCR verdicts, rejected messages.
+
+        FCR is judged in Python within a batch's reach (small batches), or in SQL over whole groups (bulk).
+        """
         self._sweep_timeouts(timeout_seconds)
-        self._update_fcr(old_groups, window_days)
+        if whole_groups:
+            self._judge_groups(old_groups, window_days)
+        else:
+            self._update_fcr(old_groups, window_days)
         if rejected:
             self._insert_rejected(rejected, now)
 
@@ -361,6 +368,18 @@ class Store:
             con.execute("INSERT OR REPLACE INTO fcr_verdicts SELECT * FROM _fcr")
         finally:
             con.unregister("_fcr")
+
+    def _judge_groups(self, old: list[tuple[str, str, str, int]], window_days: int) -> None:
+        """Every contact of each touched group judged again, in SQL (``services/sql/fcr.sql``)."""
+        keys = pa.table({"council": pa.array([o[0] for o in old], pa.string()),
+                         "customer_ref": pa.array([o[1] for o in old], pa.string()),
+                         "service": pa.array([o[2] for o in old], pa.string())})  # fmt: skip
+        self.con.register("_old_groups", keys)
+        try:
+            self.con.execute(FCR_SQL.read_text(encoding="utf-8").format(
+                window_us=window_days * DAY_US, eligible_outcomes=f"('{HANDLED}', '{SELF_SERVED}')"))  # fmt: skip
+        finally:
+            self.con.unregister("_old_groups")
 
     def _sweep_timeouts(self, timeout_seconds: float) -> None:
         """An open contact times out once its council's watermark is ``timeout`` past its last event."""

@@ -97,3 +97,38 @@ def test_arbitrary_event_sequences(tmp_path: Path, seed: int) -> None:
     for name in TABLES:
         assert inc[name] == bulk[name], name
     assert T0.year == 2026
+
+
+def contact_lines(cid: str, at: float, ref: str, service: str, answered: bool = True) -> list[bytes]:
+    data = {"customer_ref": ref, "service": service}
+    events = [ev("contact.started", at, contact=cid, channel="phone", **data),
+              ev("contact.queued", at + 1, contact=cid, queue="q1")]  # fmt: skip
+    if answered:
+        events += [ev("contact.answered", at + 30, contact=cid), ev("contact.ended", at + 300, contact=cid),
+                   ev("contact.wrapped_up", at + 360, contact=cid, resolution="resolved")]  # fmt: skip
+    else:
+        events.append(ev("contact.ended", at + 2, contact=cid))  # a short abandon
+    return [orjson.dumps(e) for e in events]
+
+
+def test_fcr_window_edges_and_a_contact_moving_group(tmp_path: Path) -> None:
+    week = 7 * 86400.0
+    ref, other = "customerAAAAAAAAAAAA", "customerBBBBBBBBBBBB"
+    first = [
+        *contact_lines("a", 0, ref, "waste"),
+        *contact_lines("tie", 0, ref, "waste"),  # same start: not a repeat of "a"
+        *contact_lines("b", week, ref, "waste"),  # exactly W after "a": inside its window
+        *contact_lines("c", 2 * week + 1, ref, "waste"),  # W + 1 s after "b": outside
+        *contact_lines("short", 2 * week + 600, ref, "waste", answered=False),  # never a repeat
+        *contact_lines("d", 3 * week, other, "housing"),
+        *contact_lines("d2", 3 * week, other, "housing"),
+        *contact_lines("e", 3 * week + 3600, other, "housing"),
+    ]
+    # a later file moves "e" to another service: "d" loses its repeat
+    second = [orjson.dumps(ev("contact.surveyed", 3 * week + 7200, contact="e", service="parking", rating=5))]
+    (inc, bulk), _ = both(tmp_path, [first, second])
+    assert inc["contact_fcr"] == bulk["contact_fcr"]
+    verdicts = {row[1]: row[2:5] for row in bulk["contact_fcr"]}
+    assert verdicts["a"] == (True, True, False) and verdicts["tie"] == (True, True, False)
+    assert verdicts["b"] == (True, False, True) and verdicts["short"] == (False, None, None)
+    assert verdicts["d"] == verdicts["d2"] == (True, False, True)
