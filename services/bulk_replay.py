@@ -32,6 +32,7 @@ from services.replay import ReplaySummary, gc_paused
 from services.store import RejectedMessage, Store
 
 BLOCK_BYTES = 32 << 20
+MORSEL_ROWS = 16_384
 SQL = Path(__file__).parent / "sql"
 STAGING = [
     ("seq", pa.int64()), ("id", pa.string()), ("type", pa.string()), ("t", pa.int64()), ("council", pa.string()),
@@ -83,8 +84,13 @@ def split_lines(block: Block) -> tuple[pa.Table, list[tuple[int, bytes]]]:
         raw = parts.to_pylist()
         bad = [(block.seq + i, line) for i, line in enumerate(raw) if not _utf8(line)]
         text = pa.array(["" if not _utf8(line) else line.decode() for line in raw], pa.large_string())
-        return pa.table({"seq": seqs, "line": text}), bad
-    return pa.table({"seq": seqs, "line": text}), []
+        return _morsels(pa.table({"seq": seqs, "line": text})), bad
+    return _morsels(pa.table({"seq": seqs, "line": text})), []
+
+
+def _morsels(table: pa.Table) -> pa.Table:
+    """DuckDB scans an Arrow table one record batch per thread: small batches keep every core busy."""
+    return pa.Table.from_batches(table.to_batches(max_chunksize=MORSEL_ROWS))
 
 
 def _utf8(line: bytes) -> bool:

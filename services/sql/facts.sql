@@ -8,35 +8,37 @@
 WITH ev AS (
     SELECT e.council, e.contact_id, e.id, e.type, epoch_us(e.time) AS t, e.channel, e.service, e.queue, e.site,
            e.customer_ref, e.agent_ref, e.resolution, e.rating,
-           row_number() OVER (PARTITION BY e.council, e.contact_id ORDER BY e.time,
-               CASE e.type WHEN 'contact.started' THEN 0 WHEN 'contact.queued' THEN 1 WHEN 'contact.answered' THEN 2
-                           WHEN 'contact.hold_started' THEN 3 WHEN 'contact.hold_ended' THEN 4
-                           WHEN 'contact.transferred' THEN 5 WHEN 'contact.ended' THEN 6
-                           WHEN 'contact.wrapped_up' THEN 7 ELSE 8 END, e.id) AS seq
+           CASE e.type WHEN 'contact.started' THEN 0 WHEN 'contact.queued' THEN 1 WHEN 'contact.answered' THEN 2
+                       WHEN 'contact.hold_started' THEN 3 WHEN 'contact.hold_ended' THEN 4
+                       WHEN 'contact.transferred' THEN 5 WHEN 'contact.ended' THEN 6
+                       WHEN 'contact.wrapped_up' THEN 7 ELSE 8 END AS rank,
+           CASE WHEN e.type IN ('contact.queued', 'contact.transferred') THEN 1
+                WHEN e.type IN ('contact.answered', 'contact.ended') THEN 0 END AS w_open,
+           CASE WHEN e.type = 'contact.answered' THEN 1
+                WHEN e.type IN ('contact.transferred', 'contact.ended') THEN 0 END AS s_open
     FROM contact_events e JOIN _affected USING (council, contact_id)
 ), marked AS (
+    -- one sort: every window here shares the contact's event order (time, lifecycle, id)
     SELECT *,
+        row_number() OVER (w) AS seq,
         -- served now: the latest served-relevant event so far was an answer
-        last_value(CASE WHEN type = 'contact.answered' THEN true
-                        WHEN type IN ('contact.transferred', 'contact.ended') THEN false END IGNORE NULLS)
-            OVER (PARTITION BY council, contact_id ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-            AS served_now,
-        CASE WHEN type IN ('contact.queued', 'contact.transferred') THEN 1
-             WHEN type IN ('contact.answered', 'contact.ended') THEN 0 END AS w_open,
-        CASE WHEN type = 'contact.answered' THEN 1
-             WHEN type IN ('contact.transferred', 'contact.ended') THEN 0 END AS s_open
+        last_value(s_open IGNORE NULLS) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) = 1 AS served_now,
+        -- for each kind, the previous relevant event's state (0 when none)
+        coalesce(last_value(w_open IGNORE NULLS) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+            AS w_prev,
+        coalesce(last_value(s_open IGNORE NULLS) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+            AS s_prev
     FROM ev
+    WINDOW w AS (PARTITION BY council, contact_id ORDER BY t, rank, id)
 ), marked2 AS (
     SELECT *,
         CASE WHEN type = 'contact.hold_started' AND served_now THEN 1
              WHEN type IN ('contact.hold_ended', 'contact.transferred', 'contact.ended') THEN 0 END AS h_open
     FROM marked
 ), steps AS (
-    -- for each kind, the previous relevant event's state (0 when none)
     SELECT *,
-        coalesce(lag(w_open) OVER (PARTITION BY council, contact_id, w_open IS NULL ORDER BY seq), 0) AS w_prev,
-        coalesce(lag(s_open) OVER (PARTITION BY council, contact_id, s_open IS NULL ORDER BY seq), 0) AS s_prev,
-        coalesce(lag(h_open) OVER (PARTITION BY council, contact_id, h_open IS NULL ORDER BY seq), 0) AS h_prev
+        coalesce(last_value(h_open IGNORE NULLS) OVER (PARTITION BY council, contact_id ORDER BY seq
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS h_prev
     FROM marked2
 ), per_contact AS (
     SELECT council, contact_id,
