@@ -3,12 +3,16 @@
 Duplicates are found against the store (so across runs and restarts), contacts
 the engine has not seen are loaded from the store first (so a restart in the
 middle of a contact gives the same facts), and everything the batch changes is
-written in one transaction, with the consumer's next offsets when streaming.
+written in one transaction, with the consumer's next offsets when streaming. The
+consumer prepares a batch (engine, live series) while the previous one's
+transaction runs on the writer thread; ``prepare_batch`` and ``BatchWrite`` are
+the two halves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from pipelines.engine import ContactKey, FactEngine
@@ -24,6 +28,45 @@ class BatchOutcome:
     facts: list[ContactFacts]
 
 
+@dataclass(frozen=True, slots=True)
+class BatchWrite:
+    """Everything one batch changes in DuckDB, already computed: its one transaction can run on another thread."""
+
+    events: list[Event]
+    facts: list[ContactFacts]
+    watermarks: dict[str, int]
+    rejected: Sequence[RejectedMessage]
+    offsets: dict[tuple[str, int], int] | None
+    contact_timeout_seconds: float
+    fcr_window_days: int
+
+    def apply(self, store: Store) -> None:
+        store.write_batch(self.events, self.facts, self.watermarks, self.rejected, self.offsets,
+                          self.contact_timeout_seconds, self.fcr_window_days)  # fmt: skip
+
+
+def prepare_batch(
+    engine: FactEngine,
+    store: Store,
+    events: Sequence[Event],
+    rejected: Sequence[RejectedMessage] = (),
+    offsets: dict[tuple[str, int], int] | None = None,
+    pending_ids: AbstractSet[str] = frozenset(),
+) -> tuple[BatchOutcome, BatchWrite]:
+    """Apply a batch to the engine; ``pending_ids`` are those of a batch whose write has not committed yet."""
+    stored = store.existing_ids(e.id for e in events) if events else set()
+    fresh = [e for e in events if e.id not in stored and e.id not in pending_ids]
+    unknown: set[ContactKey] = engine.unknown(e.contact for e in fresh)
+    if unknown:
+        engine.restore(store.load_events(unknown))
+        engine.ensure(unknown)
+    result = engine.apply(fresh)
+    facts = engine.facts(result.touched)
+    write = BatchWrite(result.accepted, facts, dict(engine.watermarks), rejected, offsets,
+                       engine.rules.contact_timeout_seconds, engine.rules.fcr_window_days)  # fmt: skip
+    return BatchOutcome(result.accepted, result.duplicates + len(events) - len(fresh), facts), write
+
+
 def process_batch(
     engine: FactEngine,
     store: Store,
@@ -31,21 +74,6 @@ def process_batch(
     rejected: Sequence[RejectedMessage] = (),
     offsets: dict[tuple[str, int], int] | None = None,
 ) -> BatchOutcome:
-    stored = store.existing_ids(e.id for e in events) if events else set()
-    fresh = [e for e in events if e.id not in stored]
-    unknown: set[ContactKey] = engine.unknown(e.contact for e in fresh)
-    if unknown:
-        engine.restore(store.load_events(unknown))
-        engine.ensure(unknown)
-    result = engine.apply(fresh)
-    facts = engine.facts(result.touched)
-    store.write_batch(
-        result.accepted,
-        facts,
-        dict(engine.watermarks),
-        rejected,
-        offsets,
-        contact_timeout_seconds=engine.rules.contact_timeout_seconds,
-        fcr_window_days=engine.rules.fcr_window_days,
-    )
-    return BatchOutcome(result.accepted, result.duplicates + len(events) - len(fresh), facts)
+    outcome, write = prepare_batch(engine, store, events, rejected, offsets)
+    write.apply(store)
+    return outcome

@@ -14,6 +14,8 @@ import asyncio
 import logging
 import signal
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from prometheus_client import CollectorRegistry
 
 from pipelines.engine import FactEngine
 from pipelines.live import LiveBoard
+from services.batch import BatchWrite
 from services.http import serve, uk_day
 from services.metrics import LiveCollector, PipelineMetrics
 from services.readers import snapshot_path
@@ -43,9 +46,10 @@ class SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
     seek lands; ``StreamProcessor.decode`` skips records below the stored offsets.
     """
 
-    def __init__(self, processor: StreamProcessor, topic: str) -> None:
+    def __init__(self, processor: StreamProcessor, topic: str, writer: Writer) -> None:
         self.processor = processor
         self.topic = topic
+        self.writer = writer
         self.subscriber: Any = None
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
@@ -53,6 +57,7 @@ class SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         consumer = self.subscriber.consumer
+        await self.writer.drain()  # the offsets of the write in flight, once it has committed
         stored = self.processor.store.offsets(self.topic)
         for tp in assigned:
             if tp.partition in stored:  # otherwise auto_offset_reset=earliest or the group's own offset
@@ -65,49 +70,101 @@ async def _raw_batch(msg: KafkaMessage) -> Any:
     return [r.value for r in msg.raw_message]
 
 
+class Writer:
+    """The one thread that uses the store's read-write connection.
+
+    A batch's transaction runs here while the event loop decodes and prepares the next
+    batch; jobs run one at a time, in the order submitted. At most one batch write is in
+    flight: ``submit`` waits for the previous one. A failed write is fatal (the engine has
+    moved past DuckDB), so it stops the consumer, which restarts from the stored offsets.
+    """
+
+    def __init__(self, processor: StreamProcessor, stop: asyncio.Event) -> None:
+        self.processor = processor
+        self.stop = stop
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-writer")
+        self.inflight: tuple[asyncio.Future[None], BatchWrite] | None = None
+        self.failed: BaseException | None = None
+
+    async def submit(self, write: BatchWrite) -> None:
+        await self.drain()
+        self.processor.begin_write(write)
+        self.inflight = asyncio.get_running_loop().run_in_executor(self.pool, self._write, write), write
+
+    def _write(self, write: BatchWrite) -> None:
+        with gc_paused():
+            write.apply(self.processor.store)
+
+    async def drain(self) -> None:
+        """Wait for the batch write in flight, if any, and account for it."""
+        if self.inflight is None:
+            return
+        (job, write), self.inflight = self.inflight, None
+        try:
+            await job
+        except Exception as exc:
+            self.failed = exc
+            self.stop.set()
+            log.critical("DuckDB write failed; stopping (restart resumes from the stored offsets): %s", exc)
+            raise
+        self.processor.written(write)
+
+    async def run(self, fn: Callable[[], None]) -> None:
+        """Any other use of the read-write connection (snapshots), in turn with the batch writes."""
+        await asyncio.get_running_loop().run_in_executor(self.pool, fn)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+
 class Snapshots:
     """Publishes FILE.snapshot.duckdb for readers: at most every ``interval`` seconds, once data changed.
 
-    It runs on the consumer's event loop, between batches (a batch's commit has no await in it)."""
+    The copy runs on the writer thread, between batch writes."""
 
-    def __init__(self, store: Store, interval: float) -> None:
-        self.store, self.interval = store, interval
+    def __init__(self, store: Store, interval: float, writer: Writer) -> None:
+        self.store, self.interval, self.writer = store, interval, writer
         self.last = time.monotonic()
         self.dirty = True
 
-    def maybe(self, force: bool = False) -> None:
+    async def maybe(self, force: bool = False) -> None:
         if self.interval <= 0 or not (force or (self.dirty and time.monotonic() - self.last >= self.interval)):
             return
-        self.store.snapshot(snapshot_path(self.store.path))
         self.last, self.dirty = time.monotonic(), False
+        await self.writer.run(lambda: self.store.snapshot(snapshot_path(self.store.path)))
 
     async def run(self) -> None:
         while self.interval > 0:
             await asyncio.sleep(min(1.0, self.interval))
-            self.maybe()
+            await self.maybe()
 
 
 def build_broker(
-    settings: Settings, processor: StreamProcessor, snapshots: Snapshots
+    settings: Settings, processor: StreamProcessor, snapshots: Snapshots, writer: Writer
 ) -> tuple[KafkaBroker, SeekToStoredOffsets]:
     broker = KafkaBroker(settings.kafka_bootstrap, logger=log)
-    listener = SeekToStoredOffsets(processor, settings.events_topic)
+    listener = SeekToStoredOffsets(processor, settings.events_topic, writer)
 
     async def handle(body: list[bytes], msg: KafkaMessage) -> None:
         started = time.perf_counter()
         records = msg.raw_message
-        batch = processor.decode(records)
+        batch = processor.decode(records)  # while the previous batch's write runs
         for dl in batch.dead_letters:
             await broker.publish(dl.value, topic=settings.dlq_topic, key=dl.key, headers=dl.headers)
+        if processor.due_for_eviction():
+            await writer.drain()  # an evicted contact is reloaded from DuckDB: all its events must be there
+            processor.evict_quiet()
         with gc_paused():
-            report = processor.commit(batch)
-        done = time.time()
+            report, write = processor.prepare(batch)  # the live series now count this batch
+        await writer.submit(write)  # once the previous write has committed
+        prepared = time.time()
         processor.metrics.batch_duration.observe(time.perf_counter() - started)
         for r in records:
-            processor.metrics.ingest_latency.observe(max(0.0, done - r.timestamp / 1000))
+            processor.metrics.ingest_latency.observe(max(0.0, prepared - r.timestamp / 1000))
         snapshots.dirty = True
-        _update_lag(listener.subscriber.consumer, processor, batch.next_offsets)
-        await msg.ack()  # Kafka's own group offsets, for outside tools; DuckDB holds the truth
+        consumer = listener.subscriber.consumer
+        _update_lag(consumer, processor, batch.next_offsets)
+        await _commit_stored(consumer, processor)
         log.debug("batch %s", report)
 
     subscriber = broker.subscriber(
@@ -144,6 +201,18 @@ async def refresh_lag(listener: SeekToStoredOffsets, processor: StreamProcessor,
             processor.metrics.lag.labels(str(tp.partition)).set(max(0, end - done))
 
 
+async def _commit_stored(consumer: Any, processor: StreamProcessor) -> None:
+    """Kafka's own group offsets, for outside tools: the offsets DuckDB holds, never ahead of them.
+
+    Not ``msg.ack()``: that commits everything fetched, including the batch whose write is still in
+    flight, and a restart that read from there before its seek landed would skip the rest."""
+    assigned = consumer.assignment()
+    offsets = {tp: processor.positions[(tp.topic, tp.partition)] for tp in assigned
+               if (tp.topic, tp.partition) in processor.positions}  # fmt: skip
+    if offsets:
+        await consumer.commit(offsets)
+
+
 def _update_lag(consumer: Any, processor: StreamProcessor, next_offsets: dict[tuple[str, int], int]) -> None:
     for (topic, partition), offset in next_offsets.items():
         high = consumer.highwater(TopicPartition(topic, partition))
@@ -164,10 +233,11 @@ async def run(settings: Settings, db: Path, stop: asyncio.Event | None = None) -
         "consuming %s from %s; %d open contacts restored; metrics on http://%s:%d/metrics",
         settings.events_topic, settings.kafka_bootstrap, restored, settings.metrics_host, settings.metrics_port,
     )  # fmt: skip
-    snapshots = Snapshots(store, settings.snapshot_seconds)
-    snapshots.maybe(force=True)
-    broker, listener = build_broker(settings, processor, snapshots)
     stop = stop or asyncio.Event()
+    writer = Writer(processor, stop)
+    snapshots = Snapshots(store, settings.snapshot_seconds, writer)
+    await snapshots.maybe(force=True)
+    broker, listener = build_broker(settings, processor, snapshots, writer)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -178,9 +248,14 @@ async def run(settings: Settings, db: Path, stop: asyncio.Event | None = None) -
             await stop.wait()
             for task in tasks:
                 task.cancel()
-        snapshots.maybe(force=True)
+        if writer.failed is None:
+            await writer.drain()
+            await snapshots.maybe(force=True)
     finally:
+        writer.close()
         server.shutdown()
         server.server_close()
         store.close()
-        log.info("stopped cleanly")
+    if writer.failed is not None:
+        raise SystemExit(f"contactpulse consume: stopped after a failed DuckDB write: {writer.failed}")
+    log.info("stopped cleanly")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -26,6 +27,7 @@ DURATION_BUCKETS = (30, 60, 120, 180, 300, 450, 600, 900, 1200, 1800, 2700, 3600
 class PipelineMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         p = "contactpulse_"
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.offered = Counter(
             p + "contacts_offered", "Contacts that entered the queue.", CONTACT_LABELS, registry=registry
         )
@@ -88,6 +90,14 @@ class PipelineMetrics:
             buckets=PIPELINE_BUCKETS, registry=registry,
         )  # fmt: skip
 
+    def child(self, metric: Any, labels: tuple[str, ...]) -> Any:
+        """``metric.labels(*labels)``, looked up once: labels() takes a lock and checks names on every call."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
+
     def observe(self, obs: Observations) -> None:
         for counter, counts in (
             (self.offered, obs.offered),
@@ -97,13 +107,13 @@ class PipelineMetrics:
             (self.within_sl, obs.answered_within_sl),
         ):
             for labels, n in counts.items():
-                counter.labels(*labels).inc(n)
+                self.child(counter, labels).inc(n)
         for labels, value in obs.time_to_answer:
-            self.time_to_answer.labels(*labels).observe(value)
+            self.child(self.time_to_answer, labels).observe(value)
         for short, value in obs.hold:
-            self.hold.labels(*short).observe(value)
+            self.child(self.hold, short).observe(value)
         for short, value in obs.handle:
-            self.handle.labels(*short).observe(value)
+            self.child(self.handle, short).observe(value)
 
 
 class LiveCollector(Collector):

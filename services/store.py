@@ -108,6 +108,9 @@ class Store:
     def __init__(self, path: Path | str, read_only: bool = False, fcr_window_days: int = 7) -> None:
         self.path = Path(path)
         self.con = duckdb.connect(str(self.path), read_only=read_only)
+        # reads that may run while another thread writes through ``con`` (the consumer's writer thread);
+        # they see committed data only
+        self.reader = self.con.cursor()
         if not read_only:
             for stmt in _ddl():
                 self.con.execute(stmt)
@@ -128,6 +131,7 @@ class Store:
         )
 
     def close(self) -> None:
+        self.reader.close()
         self.con.close()
 
     def __enter__(self) -> Store:
@@ -149,14 +153,14 @@ class Store:
             self.con.execute("DETACH _snap")
         os.replace(tmp, target)
 
-    # --- reads ---
+    # --- reads (through ``reader``) ---
     def existing_ids(self, ids: Iterable[str]) -> set[str]:
         probe = pa.table({"id": pa.array(list(ids), type=pa.string())})
-        self.con.register("_probe", probe)
+        self.reader.register("_probe", probe)
         try:
-            rows = self.con.execute("SELECT e.id FROM contact_events e JOIN _probe p USING (id)").fetchall()
+            rows = self.reader.execute("SELECT e.id FROM contact_events e JOIN _probe p USING (id)").fetchall()
         finally:
-            self.con.unregister("_probe")
+            self.reader.unregister("_probe")
         return {r[0] for r in rows}
 
     def load_events(self, keys: Iterable[ContactKey]) -> list[Event]:
@@ -164,18 +168,18 @@ class Store:
         if not keys:
             return []
         probe = pa.table({"council": [k[0] for k in keys], "contact_id": [k[1] for k in keys]})
-        self.con.register("_keys", probe)
+        self.reader.register("_keys", probe)
         cols = ", ".join("epoch_us(time)" if c == "t" else c for c in EVENT_COLUMNS)
         try:
-            rows = self.con.execute(
+            rows = self.reader.execute(
                 f"SELECT {cols} FROM contact_events JOIN _keys USING (council, contact_id)"
             ).fetchall()
         finally:
-            self.con.unregister("_keys")
+            self.reader.unregister("_keys")
         return [Event(*r) for r in rows]
 
     def open_contacts(self) -> list[ContactKey]:
-        rows = self.con.execute("SELECT council, contact_id FROM contacts WHERE outcome = ?", [OPEN]).fetchall()
+        rows = self.reader.execute("SELECT council, contact_id FROM contacts WHERE outcome = ?", [OPEN]).fetchall()
         return [(c, i) for c, i in rows]
 
     def outcomes(self) -> dict[str, int]:
@@ -183,15 +187,15 @@ class Store:
         return {o: n for o, n in self.con.execute("SELECT outcome, count(*) FROM contacts GROUP BY 1").fetchall()}
 
     def source_last_events(self) -> dict[str, int]:
-        rows = self.con.execute("SELECT source, epoch_us(max(time)) FROM contact_events GROUP BY source").fetchall()
+        rows = self.reader.execute("SELECT source, epoch_us(max(time)) FROM contact_events GROUP BY source").fetchall()
         return {s: t for s, t in rows}
 
     def watermarks(self) -> dict[str, int]:
-        rows = self.con.execute("SELECT council, epoch_us(watermark) FROM watermarks").fetchall()
+        rows = self.reader.execute("SELECT council, epoch_us(watermark) FROM watermarks").fetchall()
         return {c: w for c, w in rows}
 
     def offsets(self, topic: str) -> dict[int, int]:
-        rows = self.con.execute(
+        rows = self.reader.execute(
             "SELECT partition, next_offset FROM consumer_offsets WHERE topic = ?", [topic]
         ).fetchall()
         return {p: o for p, o in rows}

@@ -1,15 +1,17 @@
 """The consumer's batch core, free of Kafka client code: decode, process, hand to sinks.
 
 ``StreamProcessor.decode`` splits a batch of records into valid events and dead
-letters; the caller publishes the dead letters, then ``commit`` writes the
-batch's effects and each partition's next offset in one DuckDB transaction and
-updates the live series. Restart recovery: ``recover`` restores watermarks and
-open contacts from DuckDB.
+letters; the caller publishes the dead letters, then ``prepare`` runs the batch
+through the engine and onto the live series and returns its DuckDB write (the
+batch's effects and each partition's next offset, one transaction), which the
+consumer runs on its writer thread while it prepares the next batch. Restart
+recovery: ``recover`` restores watermarks and open contacts from DuckDB.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +21,7 @@ from pipelines.engine import FactEngine
 from pipelines.events import US, Event, from_contract
 from pipelines.live import LiveBoard, Observations
 from schemas.reasons import Rejected, parse_event
-from services.batch import process_batch
+from services.batch import BatchWrite, prepare_batch
 from services.metrics import PipelineMetrics
 from services.store import RejectedMessage, Store
 
@@ -77,6 +79,7 @@ class StreamProcessor:
         # next offset per partition, as committed in DuckDB: a record below it was accounted for already
         self.positions: dict[tuple[str, int], int] = {}
         self.batches = 0
+        self.pending_ids: set[str] = set()
 
     def recover(self) -> int:
         """Restore watermarks and open contacts after a restart; returns the contacts restored."""
@@ -140,32 +143,59 @@ class StreamProcessor:
                 out.dead_letters.append(DeadLetter(raw, r.key, headers))
         return out
 
-    def commit(self, batch: Decoded) -> CommitReport:
+    def prepare(self, batch: Decoded) -> tuple[CommitReport, BatchWrite]:
+        """The batch through the engine and onto the live series; returns its DuckDB write, not yet run.
+
+        The live series lead DuckDB by at most the write in flight: a crash before it commits loses
+        nothing, since the events are read again from the stored offsets (and the counters restart).
+        """
         unknown = self.engine.unknown(e.contact for e in batch.events)
         if unknown:
             self._restore(sorted(unknown))
             self.engine.ensure(unknown)
-        outcome = process_batch(self.engine, self.store, batch.events, batch.rejected, batch.next_offsets)
-        self.positions.update(batch.next_offsets)
+        outcome, write = prepare_batch(self.engine, self.store, batch.events, batch.rejected, batch.next_offsets,
+                                       self.pending_ids)  # fmt: skip
         m = self.metrics
-        m.batch_committed.set(time.time())
         obs = Observations()
         for facts in outcome.facts:
             self.board.update(facts, self.engine.states[(facts.council, facts.contact_id)].walk, obs)
         m.observe(obs)
         self._sweep_timed_out()
-        self.batches += 1
-        if self.batches % EVICT_EVERY_BATCHES == 0:
-            self.evict_quiet()
-        for e in outcome.accepted:
-            m.events.labels(e.type).inc()
+        for typ, n in Counter(e.type for e in outcome.accepted).items():
+            m.child(m.events, (typ,)).inc(n)
         latest: dict[str, int] = {}
         for e in outcome.accepted:
-            latest[e.source] = max(e.t, latest.get(e.source, e.t))
+            if e.t > latest.get(e.source, -1):
+                latest[e.source] = e.t
         for source, t in latest.items():
-            m.source_last.labels(source).set(t / US)
+            m.child(m.source_last, (source,)).set(t / US)
         if outcome.duplicates:
             m.duplicates.inc(outcome.duplicates)
         for r in batch.rejected:
-            m.rejected.labels(r.reason).inc()
-        return CommitReport(batch.read, len(outcome.accepted), outcome.duplicates, len(batch.rejected))
+            m.child(m.rejected, (r.reason,)).inc()
+        return CommitReport(batch.read, len(outcome.accepted), outcome.duplicates, len(batch.rejected)), write
+
+    def begin_write(self, write: BatchWrite) -> None:
+        """The write is about to run: until ``written``, its ids are duplicates for the batches prepared next."""
+        self.pending_ids = {e.id for e in write.events}
+
+    def written(self, write: BatchWrite) -> None:
+        """The batch's transaction committed: its offsets are now the stored ones."""
+        self.pending_ids = set()
+        if write.offsets:
+            self.positions.update(write.offsets)
+        self.metrics.batch_committed.set(time.time())
+        self.batches += 1
+
+    def due_for_eviction(self) -> bool:
+        return self.batches > 0 and self.batches % EVICT_EVERY_BATCHES == 0
+
+    def commit(self, batch: Decoded) -> CommitReport:
+        """Prepare and write one batch on this thread (tests, and callers with no writer thread)."""
+        if self.due_for_eviction():
+            self.evict_quiet()
+        report, write = self.prepare(batch)
+        self.begin_write(write)
+        write.apply(self.store)
+        self.written(write)
+        return report

@@ -1,0 +1,87 @@
+"""The consumer's writer thread: a batch is prepared (and counted live) while the previous write runs."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from pipelines.engine import FactEngine
+from pipelines.live import LiveBoard
+from pipelines.rules import MetricRules
+from services.batch import BatchWrite
+from services.consumer import Writer
+from services.metrics import PipelineMetrics
+from services.store import Store
+from services.stream import StreamProcessor
+from tests.support.builders import T0, ev, raw
+from tests.unit.test_stream import TOPIC, Rec
+
+NOW = T0.replace(year=2030)
+
+
+def processor(tmp: Path) -> tuple[StreamProcessor, CollectorRegistry]:
+    registry = CollectorRegistry()
+    store = Store(tmp / "w.duckdb")
+    return StreamProcessor(FactEngine(MetricRules()), store, PipelineMetrics(registry), LiveBoard(5), TOPIC), registry
+
+
+def test_next_batch_is_live_before_the_previous_write_commits(tmp_path: Path) -> None:
+    proc, registry = processor(tmp_path)
+    first = [Rec(0, raw(ev("contact.started", 0, id_="e-1"))), Rec(1, raw(ev("contact.queued", 5, id_="e-2")))]
+    # the same id again, on another contact: only the store (or the write in flight) knows it
+    second = [Rec(2, raw(ev("contact.started", 9, contact="C-2", id_="e-1"))),
+              Rec(3, raw(ev("contact.started", 9, contact="C-3", id_="e-3")))]  # fmt: skip
+
+    async def run() -> None:
+        writer = Writer(proc, asyncio.Event())
+        gate = threading.Event()
+        writer.pool.submit(gate.wait, 10)  # hold the writer thread: the first write stays in flight
+        try:
+            _, write = proc.prepare(proc.decode(first, ingest_time=NOW))
+            await writer.submit(write)
+            report, write2 = proc.prepare(proc.decode(second, ingest_time=NOW))
+            assert (report.processed, report.duplicates) == (1, 1)
+            assert registry.get_sample_value("contactpulse_events_total", {"type": "contact.started"}) == 2
+            assert proc.store.existing_ids(["e-1", "e-2"]) == set()  # nothing committed yet
+            assert proc.positions == {}
+        finally:
+            gate.set()
+        await writer.submit(write2)
+        await writer.drain()
+        writer.close()
+
+    asyncio.run(run())
+    assert proc.positions == {(TOPIC, 0): 4}
+    ids = proc.store.con.execute("SELECT id, contact_id FROM contact_events ORDER BY id").fetchall()
+    assert ids == [("e-1", "C-1"), ("e-2", "C-1"), ("e-3", "C-3")]
+    assert proc.store.offsets(TOPIC) == {0: 4}
+
+
+class FailingWrite:
+    events: tuple[Any, ...] = ()
+    offsets = None
+
+    def apply(self, store: Store) -> None:
+        raise RuntimeError("disk full")
+
+
+def test_a_failed_write_stops_the_consumer(tmp_path: Path) -> None:
+    proc, _ = processor(tmp_path)
+    stop = asyncio.Event()
+
+    async def run() -> None:
+        writer = Writer(proc, stop)
+        await writer.submit(cast(BatchWrite, FailingWrite()))
+        with pytest.raises(RuntimeError, match="disk full"):
+            await writer.drain()
+        assert isinstance(writer.failed, RuntimeError)
+        writer.close()
+
+    asyncio.run(run())
+    assert stop.is_set()
+    assert proc.batches == 0
