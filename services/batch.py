@@ -40,6 +40,17 @@ class BatchWrite:
     contact_timeout_seconds: float
     fcr_window_days: int
 
+    def merge(self, later: BatchWrite) -> BatchWrite:
+        """This write and a later one as one transaction: a contact's latest facts, the latest watermarks."""
+        facts = {(f.council, f.contact_id): f for f in self.facts}
+        facts.update({(f.council, f.contact_id): f for f in later.facts})
+        offsets = dict(self.offsets or {})
+        for tp, offset in (later.offsets or {}).items():
+            offsets[tp] = max(offset, offsets.get(tp, offset))
+        return BatchWrite([*self.events, *later.events], list(facts.values()), later.watermarks,
+                          [*self.rejected, *later.rejected], offsets or None, later.contact_timeout_seconds,
+                          later.fcr_window_days)  # fmt: skip
+
     def apply(self, store: Store) -> None:
         store.write_batch(self.events, self.facts, self.watermarks, self.rejected, self.offsets,
                           self.contact_timeout_seconds, self.fcr_window_days)  # fmt: skip

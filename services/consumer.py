@@ -14,8 +14,6 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +24,6 @@ from prometheus_client import CollectorRegistry
 
 from pipelines.engine import FactEngine
 from pipelines.live import LiveBoard
-from services.batch import BatchWrite
 from services.http import serve, uk_day
 from services.metrics import LiveCollector, PipelineMetrics
 from services.readers import snapshot_path
@@ -34,6 +31,7 @@ from services.replay import gc_paused
 from services.settings import Settings
 from services.store import Store
 from services.stream import StreamProcessor
+from services.writer import Writer
 
 log = logging.getLogger("contactpulse.consumer")
 MAX_RECORDS = 5000
@@ -70,53 +68,6 @@ async def _raw_batch(msg: KafkaMessage) -> Any:
     return [r.value for r in msg.raw_message]
 
 
-class Writer:
-    """The one thread that uses the store's read-write connection.
-
-    A batch's transaction runs here while the event loop decodes and prepares the next
-    batch; jobs run one at a time, in the order submitted. At most one batch write is in
-    flight: ``submit`` waits for the previous one. A failed write is fatal (the engine has
-    moved past DuckDB), so it stops the consumer, which restarts from the stored offsets.
-    """
-
-    def __init__(self, processor: StreamProcessor, stop: asyncio.Event) -> None:
-        self.processor = processor
-        self.stop = stop
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-writer")
-        self.inflight: tuple[asyncio.Future[None], BatchWrite] | None = None
-        self.failed: BaseException | None = None
-
-    async def submit(self, write: BatchWrite) -> None:
-        await self.drain()
-        self.processor.begin_write(write)
-        self.inflight = asyncio.get_running_loop().run_in_executor(self.pool, self._write, write), write
-
-    def _write(self, write: BatchWrite) -> None:
-        with gc_paused():
-            write.apply(self.processor.store)
-
-    async def drain(self) -> None:
-        """Wait for the batch write in flight, if any, and account for it."""
-        if self.inflight is None:
-            return
-        (job, write), self.inflight = self.inflight, None
-        try:
-            await job
-        except Exception as exc:
-            self.failed = exc
-            self.stop.set()
-            log.critical("DuckDB write failed; stopping (restart resumes from the stored offsets): %s", exc)
-            raise
-        self.processor.written(write)
-
-    async def run(self, fn: Callable[[], None]) -> None:
-        """Any other use of the read-write connection (snapshots), in turn with the batch writes."""
-        await asyncio.get_running_loop().run_in_executor(self.pool, fn)
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True)
-
-
 class Snapshots:
     """Publishes FILE.snapshot.duckdb for readers: at most every ``interval`` seconds, once data changed.
 
@@ -146,7 +97,6 @@ def build_broker(
     listener = SeekToStoredOffsets(processor, settings.events_topic, writer)
 
     async def handle(body: list[bytes], msg: KafkaMessage) -> None:
-        started = time.perf_counter()
         records = msg.raw_message
         batch = processor.decode(records)  # while the previous batch's write runs
         for dl in batch.dead_letters:
@@ -156,9 +106,8 @@ def build_broker(
             processor.evict_quiet()
         with gc_paused():
             report, write = processor.prepare(batch)  # the live series now count this batch
-        await writer.submit(write)  # once the previous write has committed
+        await writer.add(write)  # written soon, with any batches that arrive meanwhile
         prepared = time.time()
-        processor.metrics.batch_duration.observe(time.perf_counter() - started)
         for r in records:
             processor.metrics.ingest_latency.observe(max(0.0, prepared - r.timestamp / 1000))
         snapshots.dirty = True

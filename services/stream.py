@@ -10,6 +10,7 @@ recovery: ``recover`` restores watermarks and open contacts from DuckDB.
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -17,9 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from pipelines.engine import FactEngine
+from pipelines.engine import ContactKey, FactEngine
 from pipelines.events import US, Event, from_contract
 from pipelines.live import LiveBoard, Observations
+from schemas.facts import ContactFacts
 from schemas.reasons import Rejected, parse_event
 from services.batch import BatchWrite, prepare_batch
 from services.metrics import PipelineMetrics
@@ -80,6 +82,8 @@ class StreamProcessor:
         self.positions: dict[tuple[str, int], int] = {}
         self.batches = 0
         self.pending_ids: set[str] = set()
+        # council -> heap of (time-out deadline, contact) for contacts on the live board
+        self.deadlines: dict[str, list[tuple[int, ContactKey]]] = {}
 
     def recover(self) -> int:
         """Restore watermarks and open contacts after a restart; returns the contacts restored."""
@@ -95,7 +99,7 @@ class StreamProcessor:
         """Reload contacts from DuckDB and put them on the board as already counted (they were, before)."""
         self.engine.restore(self.store.load_events(keys))
         for facts in self.engine.facts(k for k in keys if k in self.engine.states):
-            self.board.update(facts, self.engine.states[(facts.council, facts.contact_id)].walk, Observations())
+            self._show(facts, Observations())
 
     def evict_quiet(self) -> int:
         """Forget contacts quiet for longer than the time-out and the FCR window: memory stays bounded for years."""
@@ -105,18 +109,31 @@ class StreamProcessor:
         self.board.forget(keys, counted=True)
         return len(keys)
 
+    def _show(self, facts: ContactFacts, obs: Observations) -> None:
+        """Put a contact's facts on the live board; a contact left waiting or on hold gets its time-out deadline."""
+        key = (facts.council, facts.contact_id)
+        walk = self.engine.states[key].walk
+        self.board.update(facts, walk, obs)
+        if walk.last_event is not None and (key in self.board.waiting or key in self.board.on_hold):
+            limit = round(self.engine.rules.contact_timeout_seconds * US)
+            heapq.heappush(self.deadlines.setdefault(facts.council, []), (walk.last_event + limit, key))
+
     def _sweep_timed_out(self) -> None:
-        """A contact that times out leaves the live gauges even when no event touches it."""
+        """A contact that times out leaves the live gauges even when no event touches it.
+
+        Each council's deadlines are a heap (an entry is stale once the contact has a later event or left
+        the board), so a batch looks only at contacts whose deadline its watermark has passed."""
         limit = round(self.engine.rules.contact_timeout_seconds * US)
-        live = set(self.board.waiting) | set(self.board.on_hold)
         gone = []
-        for key in live:
-            state = self.engine.states.get(key)
-            mark = self.engine.watermarks.get(key[0])
-            if state is None or (
-                mark is not None and state.walk.last_event is not None and mark - state.walk.last_event >= limit
-            ):
-                gone.append(key)
+        for council, heap in self.deadlines.items():
+            mark = self.engine.watermarks.get(council)
+            while heap and mark is not None and heap[0][0] <= mark:
+                _, key = heapq.heappop(heap)
+                if key not in self.board.waiting and key not in self.board.on_hold:
+                    continue
+                state = self.engine.states.get(key)
+                if state is None or state.walk.last_event is None or mark - state.walk.last_event >= limit:
+                    gone.append(key)
         self.board.forget(gone)
 
     def decode(self, records: Sequence[Record], ingest_time: datetime | None = None) -> Decoded:
@@ -158,7 +175,7 @@ class StreamProcessor:
         m = self.metrics
         obs = Observations()
         for facts in outcome.facts:
-            self.board.update(facts, self.engine.states[(facts.council, facts.contact_id)].walk, obs)
+            self._show(facts, obs)
         m.observe(obs)
         self._sweep_timed_out()
         for typ, n in Counter(e.type for e in outcome.accepted).items():
@@ -171,21 +188,21 @@ class StreamProcessor:
             m.child(m.source_last, (source,)).set(t / US)
         if outcome.duplicates:
             m.duplicates.inc(outcome.duplicates)
+        self.batches += 1
         for r in batch.rejected:
             m.child(m.rejected, (r.reason,)).inc()
         return CommitReport(batch.read, len(outcome.accepted), outcome.duplicates, len(batch.rejected)), write
 
-    def begin_write(self, write: BatchWrite) -> None:
-        """The write is about to run: until ``written``, its ids are duplicates for the batches prepared next."""
-        self.pending_ids = {e.id for e in write.events}
+    def hold(self, write: BatchWrite) -> None:
+        """A write not yet committed: until ``written``, its ids are duplicates for the batches prepared next."""
+        self.pending_ids.update(e.id for e in write.events)
 
     def written(self, write: BatchWrite) -> None:
-        """The batch's transaction committed: its offsets are now the stored ones."""
-        self.pending_ids = set()
+        """The write committed: its offsets are now the stored ones."""
+        self.pending_ids.difference_update(e.id for e in write.events)
         if write.offsets:
             self.positions.update(write.offsets)
         self.metrics.batch_committed.set(time.time())
-        self.batches += 1
 
     def due_for_eviction(self) -> bool:
         return self.batches > 0 and self.batches % EVICT_EVERY_BATCHES == 0
@@ -195,7 +212,7 @@ class StreamProcessor:
         if self.due_for_eviction():
             self.evict_quiet()
         report, write = self.prepare(batch)
-        self.begin_write(write)
+        self.hold(write)
         write.apply(self.store)
         self.written(write)
         return report

@@ -146,3 +146,14 @@ def test_quiet_contacts_are_evicted_and_reloaded_when_a_late_event_comes(setup) 
     assert facts == (60.0, "handled")
     labels = {"council": "boston", "channel": "phone", "queue": "revenues"}
     assert reg.get_sample_value("contactpulse_contacts_answered_total", labels) == 1
+
+
+def test_a_later_event_moves_the_time_out_deadline(setup) -> None:
+    proc, reg, _ = setup
+    labels = {"council": "boston", "channel": "phone", "queue": "revenues"}
+    feed(proc, [Rec(0, raw(ev("contact.queued", 0, contact="C-2")))])
+    feed(proc, [Rec(1, raw(ev("contact.queued", 50000, contact="C-2")))])  # still waiting, active later
+    feed(proc, [Rec(2, raw(ev("contact.queued", 90000, contact="C-1")))])  # past C-2's first deadline only
+    assert reg.get_sample_value("contactpulse_queue_waiting", labels) == 2
+    feed(proc, [Rec(3, raw(ev("contact.ended", 50000 + 86400, contact="C-3")))])
+    assert reg.get_sample_value("contactpulse_queue_waiting", labels) == 1  # C-1 only

@@ -1,4 +1,4 @@
-"""The consumer's writer thread: a batch is prepared (and counted live) while the previous write runs."""
+"""The consumer's writer: batches are prepared (and counted live) while a write runs, then written together."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from pipelines.engine import FactEngine
 from pipelines.live import LiveBoard
 from pipelines.rules import MetricRules
 from services.batch import BatchWrite
-from services.consumer import Writer
 from services.metrics import PipelineMetrics
 from services.store import Store
 from services.stream import StreamProcessor
+from services.writer import Writer
 from tests.support.builders import T0, ev, raw
 from tests.unit.test_stream import TOPIC, Rec
 
@@ -43,23 +43,32 @@ def test_next_batch_is_live_before_the_previous_write_commits(tmp_path: Path) ->
         writer.pool.submit(gate.wait, 10)  # hold the writer thread: the first write stays in flight
         try:
             _, write = proc.prepare(proc.decode(first, ingest_time=NOW))
-            await writer.submit(write)
+            await writer.add(write)
+            await asyncio.sleep(0.05)  # the first write is now in flight, held at the gate
             report, write2 = proc.prepare(proc.decode(second, ingest_time=NOW))
             assert (report.processed, report.duplicates) == (1, 1)
             assert registry.get_sample_value("contactpulse_events_total", {"type": "contact.started"}) == 2
             assert proc.store.existing_ids(["e-1", "e-2"]) == set()  # nothing committed yet
             assert proc.positions == {}
+            await writer.add(write2)
+            third = [Rec(4, raw(ev("contact.queued", 12, contact="C-3", id_="e-4")))]
+            await writer.add(proc.prepare(proc.decode(third, ingest_time=NOW))[1])
         finally:
             gate.set()
-        await writer.submit(write2)
         await writer.drain()
         writer.close()
 
     asyncio.run(run())
-    assert proc.positions == {(TOPIC, 0): 4}
+    # two writes: the first, then the two batches that arrived while it was held
+    assert registry.get_sample_value("contactpulse_batch_duration_seconds_count") == 2
+    assert proc.positions == {(TOPIC, 0): 5}
     ids = proc.store.con.execute("SELECT id, contact_id FROM contact_events ORDER BY id").fetchall()
-    assert ids == [("e-1", "C-1"), ("e-2", "C-1"), ("e-3", "C-3")]
-    assert proc.store.offsets(TOPIC) == {0: 4}
+    assert ids == [("e-1", "C-1"), ("e-2", "C-1"), ("e-3", "C-3"), ("e-4", "C-3")]
+    assert proc.store.offsets(TOPIC) == {0: 5}
+    assert proc.store.con.execute("SELECT outcome, queue FROM contacts WHERE contact_id = 'C-3'").fetchall() == [
+        ("open", "revenues")
+    ]
+    assert proc.pending_ids == set()
 
 
 class FailingWrite:
@@ -76,7 +85,7 @@ def test_a_failed_write_stops_the_consumer(tmp_path: Path) -> None:
 
     async def run() -> None:
         writer = Writer(proc, stop)
-        await writer.submit(cast(BatchWrite, FailingWrite()))
+        await writer.add(cast(BatchWrite, FailingWrite()))
         with pytest.raises(RuntimeError, match="disk full"):
             await writer.drain()
         assert isinstance(writer.failed, RuntimeError)

@@ -1,0 +1,79 @@
+"""The consumer's writer: the one thread that uses the store's read-write connection.
+
+The event loop prepares each batch (engine, live series) and hands its write here. While a
+write runs, the batches that arrive meanwhile are merged into the next one, so the live
+series never wait for DuckDB, and under load many batches share one transaction. Writes
+and other jobs (snapshots) run one at a time, in order. A failed write is fatal (the
+engine has moved past DuckDB): it stops the consumer, which restarts from the offsets
+stored with the data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from services.batch import BatchWrite
+from services.replay import gc_paused
+from services.stream import StreamProcessor
+
+log = logging.getLogger("contactpulse.writer")
+MAX_PENDING_EVENTS = 50_000
+
+
+class Writer:
+    def __init__(self, processor: StreamProcessor, stop: asyncio.Event, max_pending: int = MAX_PENDING_EVENTS) -> None:
+        self.processor = processor
+        self.stop = stop
+        self.max_pending = max_pending
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-writer")
+        self.pending: BatchWrite | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.failed: BaseException | None = None
+
+    async def add(self, write: BatchWrite) -> None:
+        """Queue a prepared batch's write; waits only when too much is pending (backpressure)."""
+        if self.failed is not None:
+            raise self.failed
+        self.processor.hold(write)
+        self.pending = write if self.pending is None else self.pending.merge(write)
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._run())
+        if len(self.pending.events) >= self.max_pending:
+            await self.drain()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.pending is not None:
+            write, self.pending = self.pending, None
+            started = time.perf_counter()
+            try:
+                await loop.run_in_executor(self.pool, self._write, write)
+            except Exception as exc:
+                self.failed = exc
+                self.stop.set()
+                log.critical("DuckDB write failed; stopping (restart resumes from the stored offsets): %s", exc)
+                return
+            self.processor.written(write)
+            self.processor.metrics.batch_duration.observe(time.perf_counter() - started)
+
+    def _write(self, write: BatchWrite) -> None:
+        with gc_paused():
+            write.apply(self.processor.store)
+
+    async def drain(self) -> None:
+        """Wait until everything queued is committed (or the writer has failed)."""
+        while self.task is not None and not self.task.done():
+            await self.task
+        if self.failed is not None:
+            raise self.failed
+
+    async def run(self, fn: Callable[[], None]) -> None:
+        """Any other use of the read-write connection (snapshots), in turn with the writes."""
+        await asyncio.get_running_loop().run_in_executor(self.pool, fn)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
