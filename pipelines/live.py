@@ -8,6 +8,7 @@ that the contact's change implies. Each contact counts at most once per counter.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -76,8 +77,8 @@ class LiveBoard:
         self.labels = QueueLabels(queue_label_limit)
         self.day_of = day_of or (lambda us: "all")  # maps queued_at (us) to the wallboard's day
         self.days: dict[tuple[str, str, str], DayTally] = {}  # (day, council, queue) -> tally
-        self.waiting: dict[tuple[str, str], tuple[Labels, int]] = {}  # contact -> (labels, wait started at, us)
-        self.on_hold: dict[tuple[str, str], tuple[Labels, int]] = {}
+        self.waiting = LiveSet()  # contact -> (labels, wait started at, us)
+        self.on_hold = LiveSet()
         self.counted: dict[tuple[str, str], _Counted] = {}
 
     def update(self, facts: ContactFacts, walk: Walk, obs: Observations) -> None:
@@ -86,13 +87,13 @@ class LiveBoard:
         live_open = facts.outcome != TIMED_OUT  # an interval still open means waiting or on hold now
         current = (facts.council, channel, self.labels(facts.council, facts.last_queue))
         if live_open and walk.wait_open is not None:
-            self.waiting[key] = (current, walk.wait_open)
+            self.waiting.put(key, current, walk.wait_open)
         else:
-            self.waiting.pop(key, None)
+            self.waiting.pop(key)
         if live_open and walk.hold_open is not None:
-            self.on_hold[key] = (current, walk.hold_open)
+            self.on_hold.put(key, current, walk.hold_open)
         else:
-            self.on_hold.pop(key, None)
+            self.on_hold.pop(key)
         self._count(key, facts, (facts.council, channel, self.labels(facts.council, facts.queue)), obs)
 
     def _count(self, key: tuple[str, str], f: ContactFacts, entry: Labels, obs: Observations) -> None:
@@ -137,19 +138,65 @@ class LiveBoard:
     def forget(self, keys: Iterable[tuple[str, str]], counted: bool = False) -> None:
         """Take contacts off the live gauges; with ``counted``, also drop what was counted for them."""
         for k in keys:
-            self.waiting.pop(k, None)
-            self.on_hold.pop(k, None)
+            self.waiting.pop(k)
+            self.on_hold.pop(k)
             if counted:
                 self.counted.pop(k, None)
 
     def snapshot(self) -> tuple[dict[Labels, tuple[int, int]], dict[Labels, tuple[int, int]]]:
         """Per label set: (how many, earliest start in us) for waiting and for on hold."""
-        return _group(list(self.waiting.values())), _group(list(self.on_hold.values()))
+        return self.waiting.grouped(), self.on_hold.grouped()
 
 
-def _group(items: Iterable[tuple[Labels, int]]) -> dict[Labels, tuple[int, int]]:
-    out: dict[Labels, tuple[int, int]] = {}
-    for labels, since in items:
-        n, oldest = out.get(labels, (0, since))
-        out[labels] = (n + 1, min(oldest, since))
-    return out
+class LiveSet:
+    """Contacts in one live state (waiting, or on hold), with each label set's count and oldest start.
+
+    Kept as contacts come and go, so a scrape costs O(label sets) however long the queue (an inbox
+    may hold thousands of emails). Each label set's starts are a heap whose entries go stale when a
+    contact leaves or restarts; stale entries are dropped when they reach the top, and the heap is
+    rebuilt once it holds more stale entries than live ones.
+    """
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], tuple[Labels, int]] = {}
+        self.counts: dict[Labels, int] = {}
+        self.heaps: dict[Labels, list[tuple[int, tuple[str, str]]]] = {}
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def put(self, key: tuple[str, str], labels: Labels, since: int) -> None:
+        old = self.items.get(key)
+        if old == (labels, since):
+            return
+        if old is not None:
+            self._leave(old[0])
+        self.items[key] = (labels, since)
+        self.counts[labels] = self.counts.get(labels, 0) + 1
+        heap = self.heaps.setdefault(labels, [])
+        heapq.heappush(heap, (since, key))
+        if len(heap) > 2 * self.counts[labels] + 64:
+            self.heaps[labels] = [(t, k) for k, (lb, t) in self.items.items() if lb == labels]
+            heapq.heapify(self.heaps[labels])
+
+    def pop(self, key: tuple[str, str]) -> None:
+        old = self.items.pop(key, None)
+        if old is not None:
+            self._leave(old[0])
+
+    def _leave(self, labels: Labels) -> None:
+        self.counts[labels] -= 1
+        if not self.counts[labels]:
+            del self.counts[labels], self.heaps[labels]
+
+    def grouped(self) -> dict[Labels, tuple[int, int]]:
+        out = {}
+        for labels, n in self.counts.items():
+            heap = self.heaps[labels]
+            while self.items.get(heap[0][1]) != (labels, heap[0][0]):
+                heapq.heappop(heap)
+            out[labels] = (n, heap[0][0])
+        return out

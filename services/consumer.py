@@ -35,6 +35,7 @@ from services.writer import Writer
 
 log = logging.getLogger("contactpulse.consumer")
 MAX_RECORDS = 5000
+GROUP_COMMIT_SECONDS = 5.0
 
 
 class SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -113,7 +114,6 @@ def build_broker(
         snapshots.dirty = True
         consumer = listener.subscriber.consumer
         _update_lag(consumer, processor, batch.next_offsets)
-        await _commit_stored(consumer, processor)
         log.debug("batch %s", report)
 
     subscriber = broker.subscriber(
@@ -150,16 +150,26 @@ async def refresh_lag(listener: SeekToStoredOffsets, processor: StreamProcessor,
             processor.metrics.lag.labels(str(tp.partition)).set(max(0, end - done))
 
 
-async def _commit_stored(consumer: Any, processor: StreamProcessor) -> None:
-    """Kafka's own group offsets, for outside tools: the offsets DuckDB holds, never ahead of them.
+async def commit_group_offsets(listener: SeekToStoredOffsets, processor: StreamProcessor, every: float) -> None:
+    """Kafka's own group offsets, for outside tools: every few seconds, the offsets DuckDB holds.
 
-    Not ``msg.ack()``: that commits everything fetched, including the batch whose write is still in
-    flight, and a restart that read from there before its seek landed would skip the rest."""
-    assigned = consumer.assignment()
-    offsets = {tp: processor.positions[(tp.topic, tp.partition)] for tp in assigned
-               if (tp.topic, tp.partition) in processor.positions}  # fmt: skip
-    if offsets:
-        await consumer.commit(offsets)
+    Never ahead of DuckDB, so not ``msg.ack()``: that commits everything fetched, including the batches
+    not yet written, and a restart that read from there before its seek landed would skip the rest.
+    Not per batch either: a commit is a round trip to the group coordinator, on the live path."""
+    committed: dict[Any, int] = {}
+    while True:
+        await asyncio.sleep(every)
+        consumer = listener.subscriber.consumer if listener.subscriber else None
+        if consumer is None:
+            continue
+        offsets = {tp: processor.positions[(tp.topic, tp.partition)] for tp in consumer.assignment()
+                   if (tp.topic, tp.partition) in processor.positions}  # fmt: skip
+        if offsets and offsets != committed:
+            try:
+                await consumer.commit(offsets)
+                committed = offsets
+            except Exception as exc:  # a rebalance or a broker restart: try again next time
+                log.warning("cannot commit group offsets: %s", exc)
 
 
 def _update_lag(consumer: Any, processor: StreamProcessor, next_offsets: dict[tuple[str, int], int]) -> None:
@@ -193,7 +203,8 @@ async def run(settings: Settings, db: Path, stop: asyncio.Event | None = None) -
     try:
         async with broker:
             await broker.start()
-            tasks = [asyncio.create_task(refresh_lag(listener, processor)), asyncio.create_task(snapshots.run())]
+            tasks = [asyncio.create_task(refresh_lag(listener, processor)), asyncio.create_task(snapshots.run()),
+                     asyncio.create_task(commit_group_offsets(listener, processor, GROUP_COMMIT_SECONDS))]  # fmt: skip
             await stop.wait()
             for task in tasks:
                 task.cancel()

@@ -1,8 +1,9 @@
 """The consumer's writer: the one thread that uses the store's read-write connection.
 
 The event loop prepares each batch (engine, live series) and hands its write here. While a
-write runs, the batches that arrive meanwhile are merged into the next one, so the live
-series never wait for DuckDB, and under load many batches share one transaction. Writes
+write runs, and for half a second after one starts, the batches that arrive are merged into
+the next one, so the live series never wait for DuckDB, and many batches share one
+transaction. Writes
 and other jobs (snapshots) run one at a time, in order. A failed write is fatal (the
 engine has moved past DuckDB): it stops the consumer, which restarts from the offsets
 stored with the data.
@@ -22,11 +23,20 @@ from services.stream import StreamProcessor
 
 log = logging.getLogger("contactpulse.writer")
 MAX_PENDING_EVENTS = 50_000
+WRITE_INTERVAL_SECONDS = 0.5  # at most two writes a second: DuckDB lags the live series by about that
 
 
 class Writer:
-    def __init__(self, processor: StreamProcessor, stop: asyncio.Event, max_pending: int = MAX_PENDING_EVENTS) -> None:
+    def __init__(
+        self,
+        processor: StreamProcessor,
+        stop: asyncio.Event,
+        max_pending: int = MAX_PENDING_EVENTS,
+        interval: float = WRITE_INTERVAL_SECONDS,
+    ) -> None:
         self.processor = processor
+        self.interval = interval
+        self.last_start = -interval
         self.stop = stop
         self.max_pending = max_pending
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-writer")
@@ -48,8 +58,10 @@ class Writer:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while self.pending is not None:
+            # a pause between writes lets more batches share one: DuckDB's cost is mostly per statement
+            await asyncio.sleep(max(0.0, self.last_start + self.interval - time.perf_counter()))
             write, self.pending = self.pending, None
-            started = time.perf_counter()
+            started = self.last_start = time.perf_counter()
             try:
                 await loop.run_in_executor(self.pool, self._write, write)
             except Exception as exc:
