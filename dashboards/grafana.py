@@ -279,10 +279,10 @@ def pipeline() -> dict[str, Any]:
         [("time() - max by (source) (contactpulse_source_last_event_timestamp_seconds)", "{{source}}")],
         width=8,
     )
-    b.panel("timeseries", "Batch duration and ingest latency (p99)",
-            "99th percentile of batch processing time, and of the time from produce to commit.", "s",
+    b.panel("timeseries", "DuckDB write duration and ingest latency (p99)",
+            "99th percentile of the time of one DuckDB write, and of the time from produce to the live series.", "s",
             [("histogram_quantile(0.99, sum by (le) (rate(contactpulse_batch_duration_seconds_bucket[$__rate_interval])))",
-              "batch duration"),
+              "DuckDB write"),
              ("histogram_quantile(0.99, sum by (le) (rate(contactpulse_ingest_latency_seconds_bucket[$__rate_interval])))",
               "ingest latency")], width=24)  # fmt: skip
     return b.json()

@@ -82,11 +82,13 @@ class PipelineMetrics:
 
         # pipeline timings (not in METRICS.md's fixed list; additions for the pipeline health dashboard)
         self.batch_duration = Histogram(
-            p + "batch_duration_seconds", "Time to decode, process and commit one consumer batch.",
+            p + "batch_duration_seconds",
+            "Time of one DuckDB write (the consumer batches that arrived since the last one, in one transaction).",
             buckets=PIPELINE_BUCKETS, registry=registry,
         )  # fmt: skip
         self.ingest_latency = Histogram(
-            p + "ingest_latency_seconds", "From the Kafka record's timestamp to its batch being committed.",
+            p + "ingest_latency_seconds",
+            "From the Kafka record's timestamp until the live series count it (DuckDB follows within a write).",
             buckets=PIPELINE_BUCKETS, registry=registry,
         )  # fmt: skip
 
