@@ -43,7 +43,7 @@ def corpus(n_events: int) -> Path:
 
 
 def child(path: str, db: str, engine: str) -> None:
-    """Runs in a fresh process so that peak memory is the replay's own (workers counted apart)."""
+    """Runs in a fresh process so that peak memory is the replay's own."""
     from services.bulk_replay import bulk_replay
     from services.replay import numbered_lines, replay
     from services.settings import load_settings
@@ -57,8 +57,7 @@ def child(path: str, db: str, engine: str) -> None:
             summary = replay(numbered_lines("bench", f), store, load_settings().rules())
     elapsed = time.perf_counter() - start
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(json.dumps({"lines": summary.lines, "seconds": elapsed, "peak_mib": peak_mib, "workers_mib": children}))
+    print(json.dumps({"lines": summary.lines, "seconds": elapsed, "peak_mib": peak_mib}))
 
 
 def main() -> None:
@@ -82,7 +81,7 @@ def main() -> None:
         rate = r["lines"] / r["seconds"]
         print(
             f"replay ({engine}): {r['lines']:,} events in {r['seconds']:.2f} s = {rate:,.0f} events/s; "
-            f"peak memory {r['peak_mib']:,.0f} MiB (largest worker {r['workers_mib']:,.0f} MiB)"
+            f"peak memory {r['peak_mib']:,.0f} MiB"
         )
         if engine == "sql":
             print(f"replay target >= 200,000 events/s: {'met' if rate >= 200_000 else 'NOT met'}")

@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", help="JSON Lines files of events, '-' for standard input")
     p.add_argument("--db", required=True, help="DuckDB file to create or update")
     p.add_argument("--engine", choices=["sql", "incremental"], default="sql",
-                   help="sql: validate on every core and compute facts in DuckDB (default); incremental: the "
+                   help="sql: check the contract and compute facts in DuckDB (default); incremental: the "
                    "streaming consumer's own code, one event at a time. Both give the same tables.")  # fmt: skip
     p.set_defaults(func=_cmd_replay)
 
