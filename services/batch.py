@@ -64,7 +64,7 @@ def prepare_batch(
     offsets: dict[tuple[str, int], int] | None = None,
     pending_ids: AbstractSet[str] = frozenset(),
 ) -> tuple[BatchOutcome, BatchWrite]:
-    """Apply a batch to the engine; ``pending_ids`` are those of a batch whose write has not committed yet."""
+    """Apply a batch to the engine; ``pending_ids`` are those of writes not committed yet."""
     stored = store.existing_ids(e.id for e in events) if events else set()
     fresh = [e for e in events if e.id not in stored and e.id not in pending_ids]
     unknown: set[ContactKey] = engine.unknown(e.contact for e in fresh)
