@@ -11,13 +11,14 @@ the two halves.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from pipelines.engine import ContactKey, FactEngine
 from pipelines.events import Event
 from schemas.facts import ContactFacts
+from services.known import Known
 from services.store import RejectedMessage, Store
 
 
@@ -63,19 +64,31 @@ def prepare_batch(
     rejected: Sequence[RejectedMessage] = (),
     offsets: dict[tuple[str, int], int] | None = None,
     pending_ids: AbstractSet[str] = frozenset(),
+    known: Known | None = None,
 ) -> tuple[BatchOutcome, BatchWrite]:
-    """Apply a batch to the engine; ``pending_ids`` are those of writes not committed yet."""
-    stored = store.existing_ids(e.id for e in events) if events else set()
+    """Apply a batch to the engine; ``pending_ids`` are those of writes not committed yet, and ``known``
+    (the consumer's) spares DuckDB the ids and contacts it cannot hold."""
+    ids = [e.id for e in events]
+    probe = known.ids_maybe_stored(ids) if known else ids
+    stored = store.existing_ids(probe) if probe else set()
     fresh = [e for e in events if e.id not in stored and e.id not in pending_ids]
     unknown: set[ContactKey] = engine.unknown(e.contact for e in fresh)
     if unknown:
-        engine.restore(store.load_events(unknown))
+        engine.restore(load_stored(store, unknown, known))
         engine.ensure(unknown)
     result = engine.apply(fresh)
     facts = engine.facts(result.touched)
+    if known:
+        known.note((e.id for e in result.accepted), result.touched)
     write = BatchWrite(result.accepted, facts, dict(engine.watermarks), rejected, offsets,
                        engine.rules.contact_timeout_seconds, engine.rules.fcr_window_days)  # fmt: skip
     return BatchOutcome(result.accepted, result.duplicates + len(events) - len(fresh), facts), write
+
+
+def load_stored(store: Store, keys: Iterable[ContactKey], known: Known | None = None) -> list[Event]:
+    """The stored events of these contacts (none asked of DuckDB for contacts ``known`` says are new)."""
+    ask = known.contacts_maybe_stored(keys) if known else list(keys)
+    return store.load_events(ask) if ask else []
 
 
 def process_batch(

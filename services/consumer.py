@@ -103,8 +103,10 @@ def build_broker(
         for dl in batch.dead_letters:
             await broker.publish(dl.value, topic=settings.dlq_topic, key=dl.key, headers=dl.headers)
         if processor.due_for_eviction():
-            await writer.drain()  # an evicted contact is reloaded from DuckDB: all its events must be there
-            processor.evict_quiet()
+            processor.evict_quiet(keep=writer.unwritten_contacts())
+            if processor.known_needs_reload():
+                await writer.drain()  # rare (every 200,000 new events or more): a pause of about a second
+                processor.reload_known()
         with gc_paused():
             report, write = processor.prepare(batch)  # the live series now count this batch
         await writer.add(write)  # written soon, with any batches that arrive meanwhile

@@ -14,6 +14,7 @@ import heapq
 import time
 from collections import Counter
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -23,7 +24,8 @@ from pipelines.events import US, Event, from_contract
 from pipelines.live import LiveBoard, Observations
 from schemas.facts import ContactFacts
 from schemas.reasons import Rejected, parse_event
-from services.batch import BatchWrite, prepare_batch
+from services.batch import BatchWrite, load_stored, prepare_batch
+from services.known import Known
 from services.metrics import PipelineMetrics
 from services.store import RejectedMessage, Store
 
@@ -82,11 +84,13 @@ class StreamProcessor:
         self.positions: dict[tuple[str, int], int] = {}
         self.batches = 0
         self.pending_ids: set[str] = set()
+        self.known: Known | None = None  # loaded by ``recover``
         # council -> heap of (time-out deadline, contact) for contacts on the live board
         self.deadlines: dict[str, list[tuple[int, ContactKey]]] = {}
 
     def recover(self) -> int:
         """Restore watermarks and open contacts after a restart; returns the contacts restored."""
+        self.known = Known.load(self.store.reader)
         self.engine.restore_watermarks(self.store.watermarks())
         self.positions = {(self.topic, p): o for p, o in self.store.offsets(self.topic).items()}
         for source, t in self.store.source_last_events().items():  # "silent after being active" survives restarts
@@ -97,14 +101,18 @@ class StreamProcessor:
 
     def _restore(self, keys: Sequence[tuple[str, str]]) -> None:
         """Reload contacts from DuckDB and put them on the board as already counted (they were, before)."""
-        self.engine.restore(self.store.load_events(keys))
+        self.engine.restore(load_stored(self.store, keys, self.known))
         for facts in self.engine.facts(k for k in keys if k in self.engine.states):
             self._show(facts, Observations())
 
-    def evict_quiet(self) -> int:
-        """Forget contacts quiet for longer than the time-out and the FCR window: memory stays bounded for years."""
+    def evict_quiet(self, keep: AbstractSet[ContactKey] = frozenset()) -> int:
+        """Forget contacts quiet for longer than the time-out and the FCR window: memory stays bounded for years.
+
+        ``keep``: contacts with events not yet written (a contact is reloaded from DuckDB when it is needed
+        again, so all its events must be there)."""
         rules = self.engine.rules
-        keys = self.engine.quiet(rules.contact_timeout_seconds + (rules.fcr_window_days + 1) * 86400)
+        horizon = rules.contact_timeout_seconds + (rules.fcr_window_days + 1) * 86400
+        keys = [k for k in self.engine.quiet(horizon) if k not in keep]
         self.engine.evict(keys)
         self.board.forget(keys, counted=True)
         return len(keys)
@@ -171,7 +179,7 @@ class StreamProcessor:
             self._restore(sorted(unknown))
             self.engine.ensure(unknown)
         outcome, write = prepare_batch(self.engine, self.store, batch.events, batch.rejected, batch.next_offsets,
-                                       self.pending_ids)  # fmt: skip
+                                       self.pending_ids, self.known)  # fmt: skip
         m = self.metrics
         obs = Observations()
         for facts in outcome.facts:
@@ -203,6 +211,13 @@ class StreamProcessor:
         if write.offsets:
             self.positions.update(write.offsets)
         self.metrics.batch_committed.set(time.time())
+
+    def known_needs_reload(self) -> bool:
+        return self.known is not None and self.known.needs_reload()
+
+    def reload_known(self) -> None:
+        """Fold the keys noted since into one sorted array, from DuckDB: call when nothing is unwritten."""
+        self.known = Known.load(self.store.reader)
 
     def due_for_eviction(self) -> bool:
         return self.batches > 0 and self.batches % EVICT_EVERY_BATCHES == 0

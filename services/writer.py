@@ -41,6 +41,7 @@ class Writer:
         self.max_pending = max_pending
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-writer")
         self.pending: BatchWrite | None = None
+        self.inflight: BatchWrite | None = None
         self.task: asyncio.Task[None] | None = None
         self.failed: BaseException | None = None
 
@@ -61,6 +62,7 @@ class Writer:
             # a pause between writes lets more batches share one: DuckDB's cost is mostly per statement
             await asyncio.sleep(max(0.0, self.last_start + self.interval - time.perf_counter()))
             write, self.pending = self.pending, None
+            self.inflight = write
             started = self.last_start = time.perf_counter()
             try:
                 await loop.run_in_executor(self.pool, self._write, write)
@@ -69,12 +71,17 @@ class Writer:
                 self.stop.set()
                 log.critical("DuckDB write failed; stopping (restart resumes from the stored offsets): %s", exc)
                 return
+            self.inflight = None
             self.processor.written(write)
             self.processor.metrics.batch_duration.observe(time.perf_counter() - started)
 
     def _write(self, write: BatchWrite) -> None:
         with gc_paused():
             write.apply(self.processor.store)
+
+    def unwritten_contacts(self) -> set[tuple[str, str]]:
+        """Contacts with events waiting to be written or being written."""
+        return {(f.council, f.contact_id) for w in (self.pending, self.inflight) if w for f in w.facts}
 
     async def drain(self) -> None:
         """Wait until everything queued is committed (or the writer has failed)."""

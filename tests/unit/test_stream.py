@@ -157,3 +157,11 @@ def test_a_later_event_moves_the_time_out_deadline(setup) -> None:
     assert reg.get_sample_value("contactpulse_queue_waiting", labels) == 2
     feed(proc, [Rec(3, raw(ev("contact.ended", 50000 + 86400, contact="C-3")))])
     assert reg.get_sample_value("contactpulse_queue_waiting", labels) == 1  # C-1 only
+
+
+def test_quiet_contacts_with_unwritten_events_are_kept(setup) -> None:
+    proc, _, _ = setup
+    feed(proc, [Rec(0, raw(ev("contact.ended", 0, contact="C-1"))), Rec(1, raw(ev("contact.ended", 0, contact="C-2")))])
+    feed(proc, [Rec(2, raw(ev("contact.ended", 30 * 86400, contact="C-3")))])  # a month later
+    assert proc.evict_quiet(keep={("boston", "C-1")}) == 1
+    assert set(proc.engine.states) == {("boston", "C-1"), ("boston", "C-3")}

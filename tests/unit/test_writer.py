@@ -53,9 +53,11 @@ def test_next_batch_is_live_before_the_previous_write_commits(tmp_path: Path) ->
             await writer.add(write2)
             third = [Rec(4, raw(ev("contact.queued", 12, contact="C-3", id_="e-4")))]
             await writer.add(proc.prepare(proc.decode(third, ingest_time=NOW))[1])
+            assert writer.unwritten_contacts() == {("boston", "C-1"), ("boston", "C-3")}
         finally:
             gate.set()
         await writer.drain()
+        assert writer.unwritten_contacts() == set()
         writer.close()
 
     asyncio.run(run())

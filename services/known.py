@@ -1,0 +1,87 @@
+"""What DuckDB already holds, as 64-bit hashes in memory: event ids, and contacts.
+
+Each consumer batch must know which of its event ids are stored already (duplicates) and
+which of the contacts it does not hold in memory have stored events (to reload them). Asking
+DuckDB means a scan of ``contact_events`` per batch (it uses no index for a join), which grows
+with years of history. Here a batch asks DuckDB only about the ids and contacts whose hash is
+known: new ones (nearly all) cost a hash and a lookup. A hash match only means "ask DuckDB",
+so a collision costs a query, never a wrong answer.
+
+Hashes are the first 8 bytes of MD5, little-endian: DuckDB's ``md5_number_upper``. The stored
+hashes are one sorted array, loaded from DuckDB; hashes noted since are a set, folded into the
+array by ``reload`` (when nothing is waiting to be written).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable
+
+import duckdb
+
+ID_SQL = "SELECT md5_number_upper(id) AS h FROM contact_events ORDER BY h"
+CONTACT_SQL = "SELECT md5_number_upper(council || chr(31) || contact_id) AS h FROM contacts ORDER BY h"
+
+
+def key_hash(text: str) -> int:
+    return int.from_bytes(hashlib.md5(text.encode(), usedforsecurity=False).digest()[:8], "little")
+
+
+def contact_hash(council: str, contact_id: str) -> int:
+    return key_hash(f"{council}\x1f{contact_id}")
+
+
+class HashSet:
+    """Hashes of stored keys: a sorted array from DuckDB, and a set of those noted since."""
+
+    def __init__(self, stored: array[int]) -> None:
+        self.stored = stored
+        self.recent: set[int] = set()
+
+    @classmethod
+    def load(cls, con: duckdb.DuckDBPyConnection, sql: str) -> HashSet:
+        column = con.sql(sql).to_arrow_table().column(0).combine_chunks()
+        hashes = array("Q")
+        if len(column):
+            hashes.frombytes(column.buffers()[1])
+            del hashes[len(column) :]  # the buffer may be padded
+        return cls(hashes)
+
+    def may_hold(self, h: int) -> bool:
+        if h in self.recent:
+            return True
+        i = bisect_left(self.stored, h)
+        return i < len(self.stored) and self.stored[i] == h
+
+    def note(self, hashes: Iterable[int]) -> None:
+        self.recent.update(hashes)
+
+    def __len__(self) -> int:
+        return len(self.stored) + len(self.recent)
+
+
+class Known:
+    """Stored event ids and contacts, for the consumer's batches."""
+
+    def __init__(self, ids: HashSet, contacts: HashSet) -> None:
+        self.ids, self.contacts = ids, contacts
+
+    @classmethod
+    def load(cls, con: duckdb.DuckDBPyConnection) -> Known:
+        return cls(HashSet.load(con, ID_SQL), HashSet.load(con, CONTACT_SQL))
+
+    def ids_maybe_stored(self, ids: Iterable[str]) -> list[str]:
+        return [i for i in ids if self.ids.may_hold(key_hash(i))]
+
+    def contacts_maybe_stored(self, keys: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        return [k for k in keys if self.contacts.may_hold(contact_hash(*k))]
+
+    def note(self, ids: Iterable[str], contacts: Iterable[tuple[str, str]]) -> None:
+        """Keys about to be stored (noting them early is safe: a false "maybe" only costs a query)."""
+        self.ids.note(key_hash(i) for i in ids)
+        self.contacts.note(contact_hash(*k) for k in contacts)
+
+    def needs_reload(self) -> bool:
+        return len(self.ids.recent) > max(200_000, len(self.ids.stored) // 4)
