@@ -20,6 +20,7 @@ cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   MON_DIR="$VAR/monitoring" bash scripts/monitoring.sh down || true
+  bash scripts/kafka.sh down || true
   if [ -s "$VAR/monitoring/alerts.jsonl" ]; then
     echo "demo: alerts delivered to the example webhook ($VAR/monitoring/alerts.jsonl):"
     .venv/bin/python -c 'import collections,json,sys; c=collections.Counter(json.loads(l)["labels"]["alertname"] for l in open(sys.argv[1])); [print(f"  {n:5d}  {a}") for a,n in c.most_common()]' "$VAR/monitoring/alerts.jsonl"

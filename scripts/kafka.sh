@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Runs a single-node Apache Kafka 4.x broker (KRaft, combined broker+controller) on 127.0.0.1
 # from jars fetched from Maven Central. Usage: scripts/kafka.sh fetch|up|down|status|topics
-#   KAFKA_PORT (9092)  KAFKA_CONTROLLER_PORT (9093)  KAFKA_HOME (.cache/kafka)  KAFKA_TOPIC_PARTITIONS (6)
+#   KAFKA_PORT (9092)  KAFKA_CONTROLLER_PORT (9094: 9093 is Alertmanager's)  KAFKA_HOME (.cache/kafka)  KAFKA_TOPIC_PARTITIONS (6)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 KAFKA_HOME="${KAFKA_HOME:-$ROOT/.cache/kafka}"
 PORT="${KAFKA_PORT:-9092}"
-CPORT="${KAFKA_CONTROLLER_PORT:-9093}"
+CPORT="${KAFKA_CONTROLLER_PORT:-9094}"
 LIBS="$KAFKA_HOME/libs"
-DATA="$KAFKA_HOME/data-$PORT"
+DATA="$KAFKA_HOME/data-$PORT-$CPORT"  # formatted for this controller port (KRaft keeps it in the metadata)
 PIDFILE="$KAFKA_HOME/broker-$PORT.pid"
 LOG="$KAFKA_HOME/broker-$PORT.log"
 PY="${PYTHON:-$ROOT/.venv/bin/python}"
