@@ -107,6 +107,7 @@ def bulk_replay(
     rules: MetricRules,
     progress: Callable[[int], None] | None = None,
     ingest_time: datetime | None = None,
+    block_bytes: int = BLOCK_BYTES,
 ) -> ReplaySummary:
     now = ingest_time or datetime.now(UTC)
     summary = ReplaySummary()
@@ -116,7 +117,7 @@ def bulk_replay(
     con.execute(macro)
     validated = validated.format(now_us=round(now.timestamp() * 1e6))
     rejected: list[RejectedMessage] = []
-    for block in blocks(streams):
+    for block in blocks(streams, block_bytes):
         table, not_utf8 = split_lines(block)
         con.register("_chunk", table)
         try:

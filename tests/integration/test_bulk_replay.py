@@ -37,7 +37,9 @@ def tables(db: Path) -> dict[str, list[tuple[Any, ...]]]:
         con.close()
 
 
-def both(tmp: Path, chunks_of_lines: list[list[bytes]], rules: MetricRules | None = None) -> tuple[Any, Any]:
+def both(
+    tmp: Path, chunks_of_lines: list[list[bytes]], rules: MetricRules | None = None, block_bytes: int = 32 << 20
+) -> tuple[Any, Any]:
     """Replay the same files (each a list of lines), in order, by both paths; return both tables and summaries."""
     rules = rules or MetricRules()
     inc, bulk = tmp / "inc.duckdb", tmp / "bulk.duckdb"
@@ -47,7 +49,7 @@ def both(tmp: Path, chunks_of_lines: list[list[bytes]], rules: MetricRules | Non
         with Store(inc) as s:
             a = replay(numbered_lines("f.jsonl", io.BytesIO(data)), s, rules, ingest_time=NOW)
         with Store(bulk) as s:
-            b = bulk_replay([("f.jsonl", io.BytesIO(data))], s, rules, ingest_time=NOW)
+            b = bulk_replay([("f.jsonl", io.BytesIO(data))], s, rules, ingest_time=NOW, block_bytes=block_bytes)
         summaries.append((a, b))
     return (tables(inc), tables(bulk)), summaries
 
@@ -132,3 +134,19 @@ def test_fcr_window_edges_and_a_contact_moving_group(tmp_path: Path) -> None:
     assert verdicts["a"] == (True, True, False) and verdicts["tie"] == (True, True, False)
     assert verdicts["b"] == (True, False, True) and verdicts["short"] == (False, None, None)
     assert verdicts["d"] == verdicts["d2"] == (True, False, True)
+
+
+def test_lines_cut_across_small_blocks_keep_their_numbers(tmp_path: Path) -> None:
+    """Blocks of 300 bytes: every line crosses a boundary; CRLF, blank, non-UTF-8 and bad lines on the way."""
+    events = [e for c in Generator(8).contacts(40) for e in c]
+    lines = [orjson.dumps(e) + (b"\r" if i % 3 == 0 else b"") for i, e in enumerate(events)]
+    for at, bad in ((5, b""), (9, b'{"a":"\xff"}'), (14, b"   "), (20, BAD_LINES[0]), (33, lines[2])):
+        lines.insert(at, bad)
+    (inc, bulk), summaries = both(tmp_path, [lines], block_bytes=300)
+    for name in TABLES:
+        assert inc[name] == bulk[name], name
+    origins = sorted(row[4] for row in bulk["rejected_events"])
+    assert origins == ["f.jsonl:10", "f.jsonl:21"]
+    ((a, b),) = summaries
+    assert (a.lines, a.valid, a.duplicates, a.rejected) == (b.lines, b.valid, b.duplicates, b.rejected)
+    assert b.duplicates == 1 and b.lines == len(lines) - 2
