@@ -111,6 +111,8 @@ class Store:
         # reads that may run while another thread writes through ``con`` (the consumer's writer thread);
         # they see committed data only
         self.reader = self.con.cursor()
+        for con in (self.con, self.reader):
+            con.execute("SET enable_progress_bar = false")  # a service's log is no terminal
         if not read_only:
             for stmt in _ddl():
                 self.con.execute(stmt)
