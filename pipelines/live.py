@@ -135,6 +135,10 @@ class LiveBoard:
             tally = self.days[key] = DayTally()
         return tally
 
+    def is_live(self, key: tuple[str, str]) -> bool:
+        """Waiting or on hold now."""
+        return key in self.waiting or key in self.on_hold
+
     def forget(self, keys: Iterable[tuple[str, str]], counted: bool = False) -> None:
         """Take contacts off the live gauges; with ``counted``, also drop what was counted for them."""
         for k in keys:

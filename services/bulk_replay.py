@@ -82,8 +82,9 @@ def split_lines(block: Block) -> tuple[pa.Table, list[tuple[int, bytes]]]:
         text = parts.cast(pa.large_string())
     except pa.ArrowInvalid:
         raw = parts.to_pylist()
-        bad = [(block.seq + i, line) for i, line in enumerate(raw) if not _utf8(line)]
-        text = pa.array(["" if not _utf8(line) else line.decode() for line in raw], pa.large_string())
+        decoded = [_utf8(line) for line in raw]
+        bad = [(block.seq + i, line) for i, (line, d) in enumerate(zip(raw, decoded, strict=True)) if d is None]
+        text = pa.array([d or "" for d in decoded], pa.large_string())
         return _morsels(pa.table({"seq": seqs, "line": text})), bad
     return _morsels(pa.table({"seq": seqs, "line": text})), []
 
@@ -93,12 +94,11 @@ def _morsels(table: pa.Table) -> pa.Table:
     return pa.Table.from_batches(table.to_batches(max_chunksize=MORSEL_ROWS))
 
 
-def _utf8(line: bytes) -> bool:
+def _utf8(line: bytes) -> str | None:
     try:
-        line.decode()
+        return line.decode()
     except UnicodeDecodeError:
-        return False
-    return True
+        return None
 
 
 def bulk_replay(

@@ -114,8 +114,7 @@ def build_broker(
         for r in records:
             processor.metrics.ingest_latency.observe(max(0.0, prepared - r.timestamp / 1000))
         snapshots.dirty = True
-        consumer = listener.subscriber.consumer
-        _update_lag(consumer, processor, batch.next_offsets)
+        _update_lag(listener.subscriber.consumer, processor, batch.next_offsets)
         log.debug("batch %s", report)
 
     subscriber = broker.subscriber(

@@ -87,6 +87,7 @@ class StreamProcessor:
         self.known: Known | None = None  # loaded by ``recover``
         # council -> heap of (time-out deadline, contact) for contacts on the live board
         self.deadlines: dict[str, list[tuple[int, ContactKey]]] = {}
+        self.timeout_us = round(engine.rules.contact_timeout_seconds * US)
 
     def recover(self) -> int:
         """Restore watermarks and open contacts after a restart; returns the contacts restored."""
@@ -122,25 +123,23 @@ class StreamProcessor:
         key = (facts.council, facts.contact_id)
         walk = self.engine.states[key].walk
         self.board.update(facts, walk, obs)
-        if walk.last_event is not None and (key in self.board.waiting or key in self.board.on_hold):
-            limit = round(self.engine.rules.contact_timeout_seconds * US)
-            heapq.heappush(self.deadlines.setdefault(facts.council, []), (walk.last_event + limit, key))
+        if walk.last_event is not None and self.board.is_live(key):
+            heapq.heappush(self.deadlines.setdefault(facts.council, []), (walk.last_event + self.timeout_us, key))
 
     def _sweep_timed_out(self) -> None:
         """A contact that times out leaves the live gauges even when no event touches it.
 
         Each council's deadlines are a heap (an entry is stale once the contact has a later event or left
         the board), so a batch looks only at contacts whose deadline its watermark has passed."""
-        limit = round(self.engine.rules.contact_timeout_seconds * US)
         gone = []
         for council, heap in self.deadlines.items():
             mark = self.engine.watermarks.get(council)
             while heap and mark is not None and heap[0][0] <= mark:
                 _, key = heapq.heappop(heap)
-                if key not in self.board.waiting and key not in self.board.on_hold:
+                if not self.board.is_live(key):
                     continue
                 state = self.engine.states.get(key)
-                if state is None or state.walk.last_event is None or mark - state.walk.last_event >= limit:
+                if state is None or state.walk.last_event is None or mark - state.walk.last_event >= self.timeout_us:
                     gone.append(key)
         self.board.forget(gone)
 
