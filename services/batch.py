@@ -78,8 +78,6 @@ def prepare_batch(
         engine.ensure(unknown)
     result = engine.apply(fresh)
     facts = engine.facts(result.touched)
-    if known:
-        known.note((e.id for e in result.accepted), result.touched)
     write = BatchWrite(result.accepted, facts, dict(engine.watermarks), rejected, offsets,
                        engine.rules.contact_timeout_seconds, engine.rules.fcr_window_days)  # fmt: skip
     return BatchOutcome(result.accepted, result.duplicates + len(events) - len(fresh), facts), write

@@ -4,7 +4,8 @@ Each consumer batch must know which of its event ids are stored already (duplica
 which of the contacts it does not hold in memory have stored events (to reload them). Asking
 DuckDB means a scan of ``contact_events`` per batch (it uses no index for a join), which grows
 with years of history. Here a batch asks DuckDB only about the ids and contacts whose hash is
-known: new ones (nearly all) cost a hash and a lookup. A hash match only means "ask DuckDB",
+known: new ones (nearly all) cost a hash and a lookup, and count as held from then on (the
+batch stores them). A hash match only means "ask DuckDB",
 so a collision costs a query, never a wrong answer.
 
 Hashes are the first 8 bytes of MD5, little-endian: DuckDB's ``md5_number_upper``. The stored
@@ -55,8 +56,12 @@ class HashSet:
         i = bisect_left(self.stored, h)
         return i < len(self.stored) and self.stored[i] == h
 
-    def note(self, hashes: Iterable[int]) -> None:
-        self.recent.update(hashes)
+    def check_and_note(self, h: int) -> bool:
+        """Whether DuckDB may hold the key; from now on it counts as held (the batch asking stores it)."""
+        if self.may_hold(h):
+            return True
+        self.recent.add(h)
+        return False
 
     def __len__(self) -> int:
         return len(self.stored) + len(self.recent)
@@ -73,15 +78,13 @@ class Known:
         return cls(HashSet.load(con, ID_SQL), HashSet.load(con, CONTACT_SQL))
 
     def ids_maybe_stored(self, ids: Iterable[str]) -> list[str]:
-        return [i for i in ids if self.ids.may_hold(key_hash(i))]
+        """The ids DuckDB may hold already. All of them count as held from now on: the batch asking stores
+        the new ones (one that ends up not stored, a duplicate say, only costs a query later)."""
+        return [i for i in ids if self.ids.check_and_note(key_hash(i))]
 
     def contacts_maybe_stored(self, keys: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-        return [k for k in keys if self.contacts.may_hold(contact_hash(*k))]
-
-    def note(self, ids: Iterable[str], contacts: Iterable[tuple[str, str]]) -> None:
-        """Keys about to be stored (noting them early is safe: a false "maybe" only costs a query)."""
-        self.ids.note(key_hash(i) for i in ids)
-        self.contacts.note(contact_hash(*k) for k in contacts)
+        """The contacts DuckDB may hold already; as with ids, all count as held from now on."""
+        return [k for k in keys if self.contacts.check_and_note(contact_hash(*k))]
 
     def needs_reload(self) -> bool:
         return len(self.ids.recent) > max(200_000, len(self.ids.stored) // 4)
