@@ -18,7 +18,7 @@ import pytest
 
 from pipelines.events import from_contract
 from schemas.reasons import Rejected, parse_event
-from services.bulk_replay import SQL, blocks, split_lines
+from services.bulk_replay import blocks, filter_pushdown_off, split_lines, validation_sql
 from services.store import Store
 from tests.support.generator import Generator
 from tests.unit.test_events import NOW as REJECTIONS_NOW
@@ -32,13 +32,13 @@ STAGED = ("id", "type", "t", "council", "contact_id", "source", "channel", "serv
 def sql_lane(tmp: Path, lines: list[bytes], now: datetime = NOW) -> dict[int, tuple[Any, ...]]:
     """The rows the SQL lane accepts, by line index."""
     with Store(tmp / "v.duckdb") as store:
-        macro, query = (SQL / "validate.sql").read_text(encoding="utf-8").split(";\n", 1)
-        store.con.execute(macro)
+        query = validation_sql(now)
         out: dict[int, tuple[Any, ...]] = {}
         for block in blocks([("f", io.BytesIO(b"\n".join(lines) + b"\n"))]):
             table, _ = split_lines(block)
             store.con.register("_chunk", table)
-            rows = store.con.execute(query.format(now_us=round(now.timestamp() * 1e6))).fetchall()
+            with filter_pushdown_off(store.con):
+                rows = store.con.execute(query).fetchall()
             out.update({r[0]: tuple(r[1:]) for r in rows})
         return out
 
@@ -121,6 +121,6 @@ def test_mutations_accepted_by_sql_are_accepted_by_pydantic_with_equal_values(tm
     for i, row in accepted.items():
         assert row == by_pydantic(lines[i]), lines[i]
     valid = sum(by_pydantic(line) is not None for line in lines)
-    # both sides are exercised: most valid mutations take the lane (duplicate keys and \\u escapes do not),
-    # and many lines are rejected
-    assert 0.5 * valid < len(accepted) <= valid < 0.8 * len(lines)
+    # both sides are exercised: about half the valid mutations take the lane (not those with a repeated key,
+    # a backslash, or another type's field that is not a string), and many lines are rejected
+    assert 0.45 * valid < len(accepted) <= valid < 0.8 * len(lines)
