@@ -15,12 +15,14 @@ computes the facts of every affected contact from all its stored events in SQL
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from queue import Empty, Queue
+from typing import BinaryIO, TypeVar, cast
 
 import duckdb
 import pyarrow as pa
@@ -32,6 +34,7 @@ from schemas.reasons import Rejected, parse_event
 from services.replay import ReplaySummary, gc_paused
 from services.store import RejectedMessage, Store
 
+T = TypeVar("T")
 BLOCK_BYTES = 32 << 20
 MORSEL_ROWS = 16_384
 SQL = Path(__file__).parent / "sql"
@@ -116,8 +119,7 @@ def bulk_replay(
     con.execute("CREATE OR REPLACE TEMP TABLE _staging AS SELECT * FROM _staging_schema")
     validated = validation_sql(now)
     rejected: list[RejectedMessage] = []
-    for block in blocks(streams, block_bytes):
-        table, not_utf8 = split_lines(block)
+    for block, (table, not_utf8) in prefetched((b, split_lines(b)) for b in blocks(streams, block_bytes)):
         con.register("_chunk", table)
         try:
             with filter_pushdown_off(con):
@@ -139,6 +141,42 @@ def bulk_replay(
     summary.duplicates = summary.valid - new
     summary.outcomes.update(store.outcomes())
     return summary
+
+
+def prefetched(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """``items`` made in a thread, ``depth`` ahead: the next block is read and split while DuckDB checks this one.
+
+    An exception in the thread is raised here, at the item it stopped at; leaving early stops the thread.
+    """
+    queue: Queue[tuple[bool, object]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                queue.put((True, item))
+            queue.put((False, None))
+        except BaseException as exc:  # handed over to the consumer
+            queue.put((False, exc))
+
+    thread = threading.Thread(target=produce, name="replay-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = queue.get()
+            if not ok:
+                if isinstance(item, BaseException):
+                    raise item
+                return
+            yield cast(T, item)
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            with suppress(Empty):
+                queue.get_nowait()
+            thread.join(timeout=0.01)
 
 
 def validation_sql(now: datetime) -> str:

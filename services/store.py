@@ -1,7 +1,9 @@
 """The DuckDB store: one writer process per file (DuckDB's rule), readers open it read-only.
 
 Tables (see README "Data model"):
-- ``contact_events``: one row per distinct valid event (``id`` is the key);
+- ``contact_events``: one row per distinct valid event. ``id`` is the key, kept by the writers (both
+  drop ids already stored), not by an index: a primary key's index doubled the cost of storing a
+  million events and tripled the file;
 - ``contacts``: one row per contact, the facts of METRICS.md section 1;
 - ``rejected_events``: each distinct bad message with its reason;
 - ``watermarks``: the latest event time per council;
@@ -70,8 +72,8 @@ def _ddl() -> list[str]:
     events = ", ".join(f"{k} {v}" for k, v in EVENT_TYPES.items())
     facts = ", ".join(f"{k} {v}" for k, v in FACT_TYPES.items())
     return [
-        f"CREATE TABLE IF NOT EXISTS contact_events ({events}, ingested_at TIMESTAMPTZ, PRIMARY KEY (id))",
-        f"CREATE TABLE IF NOT EXISTS contacts ({facts}, PRIMARY KEY (council, contact_id))",
+        f"CREATE TABLE IF NOT EXISTS contact_events ({events}, ingested_at TIMESTAMPTZ)",
+        f"CREATE TABLE IF NOT EXISTS contacts ({facts})",
         "CREATE TABLE IF NOT EXISTS rejected_events (raw_sha256 VARCHAR PRIMARY KEY, reason VARCHAR NOT NULL, "
         "detail VARCHAR, raw VARCHAR NOT NULL, origin VARCHAR, rejected_at TIMESTAMPTZ NOT NULL)",
         "CREATE TABLE IF NOT EXISTS fcr_verdicts (council VARCHAR, contact_id VARCHAR, fcr_eligible BOOLEAN NOT NULL, "
@@ -249,10 +251,10 @@ class Store:
                 )
                 count = con.execute("SELECT count(*) FROM _new").fetchone()
                 new = int(count[0]) if count else 0
+                con.execute("CREATE OR REPLACE TEMP TABLE _affected AS SELECT DISTINCT council, contact_id FROM _new")
+                con.execute(f"CREATE OR REPLACE TEMP TABLE _facts AS {sql}")  # before the new events are stored
                 cols = ", ".join("to_timestamp(0) + to_microseconds(t)" if c == "t" else c for c in EVENT_COLUMNS)
                 con.execute(f"INSERT INTO contact_events SELECT {cols}, ? FROM _new", [now])
-                con.execute("CREATE OR REPLACE TEMP TABLE _affected AS SELECT DISTINCT council, contact_id FROM _new")
-                con.execute(f"CREATE OR REPLACE TEMP TABLE _facts AS {sql}")
                 old_groups = self._replace_contacts()
                 con.execute("INSERT INTO watermarks SELECT council, to_timestamp(0) + to_microseconds(max(t)) "
                             f"FROM _new GROUP BY council {_LATER_WATERMARK}")  # fmt: skip

@@ -1,13 +1,21 @@
--- The facts of METRICS.md section 1, set-based, for the contacts in _affected, from all their stored
--- events. The same definitions as pipelines/facts.py (the incremental path); a test keeps them equal.
+-- The facts of METRICS.md section 1, set-based, for the contacts in _affected, from their new events
+-- (_new, not yet in contact_events) and those stored before. The same definitions as pipelines/facts.py (the incremental path); a test keeps them equal.
 -- Each interval (waiting, served, on hold) is open after a relevant event exactly when that event is
 -- an opener, because opening an open interval and closing a closed one are ignored. So an interval
 -- starts at an opener whose previous relevant event was not one, and ends at a closer whose previous
 -- relevant event was an opener; one still open at the end closes at the last activity.
 -- Parameters: {sl_values} (channel, seconds) rows; {short_abandon_seconds}.
-WITH ev AS (
-    SELECT e.council, e.contact_id, e.id, e.type, epoch_us(e.time) AS t, e.channel, e.service, e.queue, e.site,
-           e.customer_ref, e.agent_ref, e.resolution, e.rating,
+WITH affected AS (
+    -- a number per contact: the windows below partition by it (sorting numbers, not two strings)
+    SELECT council, contact_id, row_number() OVER () AS cid FROM _affected
+), stored AS (
+    -- a contact seen before has a contacts row; a load into an empty database reads nothing here
+    SELECT council, contact_id, id, type, epoch_us(time) AS t, channel, service, queue, site, customer_ref,
+           agent_ref, resolution, rating
+    FROM contact_events JOIN (SELECT council, contact_id FROM _affected SEMI JOIN contacts USING (council, contact_id))
+        USING (council, contact_id)
+), ev AS (
+    SELECT a.cid, e.*,
            CASE e.type WHEN 'contact.started' THEN 0 WHEN 'contact.queued' THEN 1 WHEN 'contact.answered' THEN 2
                        WHEN 'contact.hold_started' THEN 3 WHEN 'contact.hold_ended' THEN 4
                        WHEN 'contact.transferred' THEN 5 WHEN 'contact.ended' THEN 6
@@ -16,7 +24,10 @@ WITH ev AS (
                 WHEN e.type IN ('contact.answered', 'contact.ended') THEN 0 END AS w_open,
            CASE WHEN e.type = 'contact.answered' THEN 1
                 WHEN e.type IN ('contact.transferred', 'contact.ended') THEN 0 END AS s_open
-    FROM contact_events e JOIN _affected USING (council, contact_id)
+    FROM (SELECT council, contact_id, id, type, t, channel, service, queue, site, customer_ref, agent_ref,
+                 resolution, rating FROM _new
+          UNION ALL SELECT * FROM stored) e
+        JOIN affected a USING (council, contact_id)
 ), marked AS (
     -- one sort: every window here shares the contact's event order (time, lifecycle, id)
     SELECT *,
@@ -29,7 +40,7 @@ WITH ev AS (
         coalesce(last_value(s_open IGNORE NULLS) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
             AS s_prev
     FROM ev
-    WINDOW w AS (PARTITION BY council, contact_id ORDER BY t, rank, id)
+    WINDOW w AS (PARTITION BY cid ORDER BY t, rank, id)
 ), marked2 AS (
     SELECT *,
         CASE WHEN type = 'contact.hold_started' AND served_now THEN 1
@@ -37,11 +48,11 @@ WITH ev AS (
     FROM marked
 ), steps AS (
     SELECT *,
-        coalesce(last_value(h_open IGNORE NULLS) OVER (PARTITION BY council, contact_id ORDER BY seq
+        coalesce(last_value(h_open IGNORE NULLS) OVER (PARTITION BY cid ORDER BY seq
                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS h_prev
     FROM marked2
 ), per_contact AS (
-    SELECT council, contact_id,
+    SELECT any_value(council) AS council, any_value(contact_id) AS contact_id,
         min(t) AS started, max(t) AS last_event,
         coalesce(max(t) FILTER (WHERE type NOT IN ('contact.wrapped_up', 'contact.surveyed')), min(t)) AS activity_end,
         min(t) FILTER (WHERE type = 'contact.queued') AS queued_at,
@@ -69,7 +80,7 @@ WITH ev AS (
             - coalesce(sum(t) FILTER (WHERE h_open = 1 AND h_prev = 0), 0) AS h_closed,
         arg_max(h_open, seq) FILTER (WHERE h_open IS NOT NULL) AS h_last,
         count(*) FILTER (WHERE h_open = 1 AND h_prev = 0) AS hold_count
-    FROM steps GROUP BY council, contact_id
+    FROM steps GROUP BY cid
 ), durations AS (
     SELECT *,
         -- a sum is ends minus starts; an interval still open adds the end of activity
