@@ -46,13 +46,19 @@ WITH affected AS (
         CASE WHEN type = 'contact.hold_started' AND served_now THEN 1
              WHEN type IN ('contact.hold_ended', 'contact.transferred', 'contact.ended') THEN 0 END AS h_open
     FROM marked
-), steps AS (
-    SELECT *,
-        coalesce(last_value(h_open IGNORE NULLS) OVER (PARTITION BY cid ORDER BY seq
-                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS h_prev
-    FROM marked2
+), holds AS (
+    -- the hold state moves only at these events: the previous one's state is the previous row's here
+    SELECT cid, t, seq, h_open, coalesce(lag(h_open) OVER (PARTITION BY cid ORDER BY seq), 0) AS h_prev
+    FROM marked2 WHERE h_open IS NOT NULL
+), hold_sums AS (
+    SELECT cid,
+        coalesce(sum(t) FILTER (WHERE h_open = 0 AND h_prev = 1), 0)
+            - coalesce(sum(t) FILTER (WHERE h_open = 1 AND h_prev = 0), 0) AS h_closed,
+        arg_max(h_open, seq) AS h_last,
+        count(*) FILTER (WHERE h_open = 1 AND h_prev = 0) AS hold_count
+    FROM holds GROUP BY cid
 ), per_contact AS (
-    SELECT any_value(council) AS council, any_value(contact_id) AS contact_id,
+    SELECT cid, any_value(council) AS council, any_value(contact_id) AS contact_id,
         min(t) AS started, max(t) AS last_event,
         coalesce(max(t) FILTER (WHERE type NOT IN ('contact.wrapped_up', 'contact.surveyed')), min(t)) AS activity_end,
         min(t) FILTER (WHERE type = 'contact.queued') AS queued_at,
@@ -65,29 +71,26 @@ WITH affected AS (
         arg_max(service, seq) FILTER (WHERE service IS NOT NULL) AS service,
         arg_min(queue, seq) FILTER (WHERE type = 'contact.queued') AS queue,
         arg_max(queue, seq) FILTER (WHERE type IN ('contact.queued', 'contact.transferred')) AS last_queue,
-        first(agent_ref ORDER BY seq) FILTER (WHERE type = 'contact.answered') AS agent_ref,
+        arg_min_null(agent_ref, seq) FILTER (WHERE type = 'contact.answered') AS agent_ref,
         count(*) FILTER (WHERE type = 'contact.transferred') AS transfers,
-        last(resolution ORDER BY seq) FILTER (WHERE type = 'contact.wrapped_up') AS resolution,
-        last(rating ORDER BY seq) FILTER (WHERE type = 'contact.surveyed') AS rating,
+        arg_max_null(resolution, seq) FILTER (WHERE type = 'contact.wrapped_up') AS resolution,
+        arg_max_null(rating, seq) FILTER (WHERE type = 'contact.surveyed') AS rating,
         -- interval sums: ends minus starts (microseconds), and whether one is still open at the end
         coalesce(sum(t) FILTER (WHERE w_open = 0 AND w_prev = 1), 0)
             - coalesce(sum(t) FILTER (WHERE w_open = 1 AND w_prev = 0), 0) AS w_closed,
         arg_max(w_open, seq) FILTER (WHERE w_open IS NOT NULL) AS w_last,
         coalesce(sum(t) FILTER (WHERE s_open = 0 AND s_prev = 1), 0)
             - coalesce(sum(t) FILTER (WHERE s_open = 1 AND s_prev = 0), 0) AS s_closed,
-        arg_max(s_open, seq) FILTER (WHERE s_open IS NOT NULL) AS s_last,
-        coalesce(sum(t) FILTER (WHERE h_open = 0 AND h_prev = 1), 0)
-            - coalesce(sum(t) FILTER (WHERE h_open = 1 AND h_prev = 0), 0) AS h_closed,
-        arg_max(h_open, seq) FILTER (WHERE h_open IS NOT NULL) AS h_last,
-        count(*) FILTER (WHERE h_open = 1 AND h_prev = 0) AS hold_count
-    FROM steps GROUP BY cid
+        arg_max(s_open, seq) FILTER (WHERE s_open IS NOT NULL) AS s_last
+    FROM marked2 GROUP BY cid
 ), durations AS (
     SELECT *,
         -- a sum is ends minus starts; an interval still open adds the end of activity
         w_closed + CASE WHEN w_last = 1 THEN activity_end ELSE 0 END AS wait_us,
         s_closed + CASE WHEN s_last = 1 THEN activity_end ELSE 0 END AS served_us,
-        h_closed + CASE WHEN h_last = 1 THEN activity_end ELSE 0 END AS hold_us
-    FROM per_contact
+        coalesce(h_closed, 0) + CASE WHEN h_last = 1 THEN activity_end ELSE 0 END AS hold_us,
+        coalesce(hold_count, 0) AS holds
+    FROM per_contact LEFT JOIN hold_sums USING (cid)
 ), facts AS (
     SELECT d.*,
         wait_us / 1000000 AS wait_seconds,
@@ -108,7 +111,7 @@ SELECT council, contact_id,
        (to_timestamp(0) + to_microseconds(answered_at)) AS answered_at, (to_timestamp(0) + to_microseconds(ended_at)) AS ended_at,
        (to_timestamp(0) + to_microseconds(wrapped_at)) AS wrapped_at,
        channel, site, customer_ref, service, queue, last_queue, agent_ref,
-       wait_seconds, tta AS time_to_answer_seconds, hold_seconds, hold_count::INTEGER AS hold_count, talk_seconds,
+       wait_seconds, tta AS time_to_answer_seconds, hold_seconds, holds::INTEGER AS hold_count, talk_seconds,
        acw AS acw_seconds,
        CASE WHEN outcome = 'handled' THEN talk_seconds + hold_seconds + coalesce(acw, 0) END AS handle_seconds,
        transfers::INTEGER AS transfers, outcome,
