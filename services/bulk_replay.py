@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from queue import Empty, Queue
 from typing import BinaryIO, TypeVar, cast
 
@@ -32,12 +31,12 @@ from pipelines.events import from_contract
 from pipelines.rules import MetricRules
 from schemas.reasons import Rejected, parse_event
 from services.replay import ReplaySummary, gc_paused
+from services.sql_lane import SQL, filter_pushdown_off, validation_sql
 from services.store import RejectedMessage, Store
 
 T = TypeVar("T")
 BLOCK_BYTES = 32 << 20
 MORSEL_ROWS = 16_384
-SQL = Path(__file__).parent / "sql"
 STAGING = [
     ("seq", pa.int64()), ("id", pa.string()), ("type", pa.string()), ("t", pa.int64()), ("council", pa.string()),
     ("contact_id", pa.string()), ("source", pa.string()), ("channel", pa.string()), ("service", pa.string()),
@@ -177,21 +176,6 @@ def prefetched(items: Iterator[T], depth: int = 1) -> Iterator[T]:
             with suppress(Empty):
                 queue.get_nowait()
             thread.join(timeout=0.01)
-
-
-def validation_sql(now: datetime) -> str:
-    """``validate.sql``: the query of the lines in ``_chunk`` that pass; run it under ``filter_pushdown_off``."""
-    return (SQL / "validate.sql").read_text(encoding="utf-8").format(now_us=round(now.timestamp() * 1e6))
-
-
-@contextmanager
-def filter_pushdown_off(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """The validation query is written in the order it should run (see ``validate.sql``)."""
-    con.execute("SET disabled_optimizers = 'filter_pushdown'")
-    try:
-        yield
-    finally:
-        con.execute("RESET disabled_optimizers")
 
 
 def _by_pydantic(

@@ -18,7 +18,8 @@ import pytest
 
 from pipelines.events import from_contract
 from schemas.reasons import Rejected, parse_event
-from services.bulk_replay import blocks, filter_pushdown_off, split_lines, validation_sql
+from services.bulk_replay import blocks, split_lines
+from services.sql_lane import filter_pushdown_off, validation_sql
 from services.store import Store
 from tests.support.generator import Generator
 from tests.unit.test_events import NOW as REJECTIONS_NOW
