@@ -5,6 +5,8 @@
 2. Freshness: a steady 1,000 events/s for 20 s, once the consumer has its partitions (200 warm-up events);
    time from produce until the consumer's live series count the event, p50 and p99. Target p99 <= 250 ms.
 3. Ceiling: the raw read rate of the same topic by a bare aiokafka consumer, and the ratio of 1 to it.
+
+BENCH_PROFILE=FILE runs the consumer under cProfile (its event loop thread) and writes the profile to FILE.
 """
 
 from __future__ import annotations
@@ -82,8 +84,9 @@ def start_consumer(db: Path, topic: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CONTACTPULSE_KAFKA_BOOTSTRAP": BOOTSTRAP, "CONTACTPULSE_EVENTS_TOPIC": topic,
            "CONTACTPULSE_DLQ_TOPIC": topic + "-dlq", "CONTACTPULSE_CONSUMER_GROUP": "bench-" + topic,
            "CONTACTPULSE_METRICS_PORT": str(port), "CONTACTPULSE_SNAPSHOT_SECONDS": "0"}  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "services.cli", "consume", "--db", str(db)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    prof = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
+    command = [sys.executable, *prof, "-m", "services.cli", "consume", "--db", str(db)]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while processed(port) < 0:
         time.sleep(0.1)
     return proc
