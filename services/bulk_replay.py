@@ -16,7 +16,7 @@ computes the facts of every affected contact from all its stored events in SQL
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -142,7 +142,7 @@ def bulk_replay(
     return summary
 
 
-def prefetched(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+def prefetched(items: Iterator[T], depth: int = 1) -> Generator[T, None, None]:
     """``items`` made in a thread, ``depth`` ahead: the next block is read and split while DuckDB checks this one.
 
     An exception in the thread is raised here, at the item it stopped at; leaving early stops the thread.
