@@ -27,9 +27,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.events import from_contract
+from pipelines.decode import decode
 from pipelines.rules import MetricRules
-from schemas.reasons import Rejected, parse_event
+from schemas.reasons import Rejected
 from services.replay import ReplaySummary, gc_paused
 from services.sql_lane import SQL, filter_pushdown_off, validation_sql
 from services.store import RejectedMessage, Store
@@ -195,7 +195,7 @@ def _by_pydantic(
                 continue
             summary.lines += 1
             try:
-                e = from_contract(parse_event(raw, now))
+                e = decode(raw, now)
             except Rejected as r:
                 rejected.append(RejectedMessage(raw, r.reason, r.detail, block.origin(seq)))
                 summary.rejected[r.reason] += 1

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO
 
+from pipelines.decode import decode
 from pipelines.engine import FactEngine
-from pipelines.events import Event, from_contract
+from pipelines.events import Event
 from pipelines.rules import MetricRules
-from schemas.reasons import Rejected, parse_event
+from schemas.reasons import Rejected
 from services.batch import process_batch
 from services.store import RejectedMessage, Store
 
@@ -93,7 +94,7 @@ def _replay_lines(
     for origin, raw in lines:
         summary.lines += 1
         try:
-            events.append(from_contract(parse_event(raw, now)))
+            events.append(decode(raw, now))
         except Rejected as r:
             rejected.append(RejectedMessage(raw, r.reason, r.detail, origin))
             summary.rejected[r.reason] += 1

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import attrgetter
 from pathlib import Path
+from typing import ForwardRef
 
 import duckdb
 import pyarrow as pa
@@ -37,7 +38,7 @@ TS = pa.timestamp("us", tz="UTC")
 MEASURES_SQL = Path(__file__).parent / "sql" / "measures.sql"
 FCR_SQL = Path(__file__).parent / "sql" / "fcr.sql"
 _LATER_WATERMARK = "ON CONFLICT (council) DO UPDATE SET watermark = greatest(watermarks.watermark, excluded.watermark)"
-EVENT_COLUMNS = [f.name for f in dataclasses.fields(Event)]
+EVENT_COLUMNS = list(Event._fields)
 FACT_COLUMNS = [f.name for f in dataclasses.fields(ContactFacts)]
 _SQL_TYPES = {"str": "VARCHAR", "float": "DOUBLE", "int": "INTEGER", "bool": "BOOLEAN"}
 
@@ -47,10 +48,12 @@ def _is_time(name: str) -> bool:
 
 
 def _column_types(cls: type) -> dict[str, str]:
+    """SQL types from a dataclass's or NamedTuple's annotations (strings: ``from __future__ import annotations``)."""
     out = {}
-    for f in dataclasses.fields(cls):
-        base = str(f.type).split(" |")[0]
-        out[f.name] = "TIMESTAMPTZ" if _is_time(f.name) else _SQL_TYPES[base]
+    for name, annotation in cls.__annotations__.items():
+        text = annotation.__forward_arg__ if isinstance(annotation, ForwardRef) else str(annotation)
+        base = text.split(" |")[0]
+        out[name] = "TIMESTAMPTZ" if _is_time(name) else _SQL_TYPES[base]
     return out
 
 

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from pipelines.decode import decode
 from pipelines.engine import ContactKey, FactEngine
-from pipelines.events import US, Event, from_contract
+from pipelines.events import US, Event
 from pipelines.live import LiveBoard, Observations
 from schemas.facts import ContactFacts
-from schemas.reasons import Rejected, parse_event
+from schemas.reasons import Rejected
 from services.batch import BatchWrite, load_stored, prepare_batch
 from services.known import Known
 from services.metrics import PipelineMetrics
@@ -154,7 +155,7 @@ class StreamProcessor:
             out.next_offsets[tp] = max(out.next_offsets.get(tp, 0), r.offset + 1)
             raw = r.value or b""
             try:
-                out.events.append(from_contract(parse_event(raw, now)))
+                out.events.append(decode(raw, now))
             except Rejected as exc:
                 origin = f"{r.topic}/{r.partition}/{r.offset}"
                 out.rejected.append(RejectedMessage(raw, exc.reason, exc.detail, origin))
