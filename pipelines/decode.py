@@ -117,7 +117,7 @@ def micros(moment: datetime) -> int:
     return (moment - _EPOCH) // _US
 
 
-def decode(raw: bytes | str, now: datetime) -> Event:
+def decode(raw: bytes | str, now: datetime, now_us: int | None = None) -> Event:
     """A message as an ``Event``: by the fast lane if it is sure, else by the pydantic models, which raise
-    ``Rejected`` with the reason."""
-    return fast_event(raw, micros(now)) or from_contract(parse_event(raw, now))
+    ``Rejected`` with the reason. ``now_us``: ``micros(now)``, for callers that decode many at one time."""
+    return fast_event(raw, micros(now) if now_us is None else now_us) or from_contract(parse_event(raw, now))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from pipelines.decode import decode
+from pipelines.decode import decode, micros
 from pipelines.engine import FactEngine
 from pipelines.events import Event
 from pipelines.rules import MetricRules
@@ -84,6 +84,7 @@ def _replay_lines(
 ) -> None:
     events: list[Event] = []
     rejected: list[RejectedMessage] = []
+    now_us = micros(now)
 
     def flush() -> None:
         outcome = process_batch(engine, store, events, rejected)
@@ -94,7 +95,7 @@ def _replay_lines(
     for origin, raw in lines:
         summary.lines += 1
         try:
-            events.append(decode(raw, now))
+            events.append(decode(raw, now, now_us))
         except Rejected as r:
             rejected.append(RejectedMessage(raw, r.reason, r.detail, origin))
             summary.rejected[r.reason] += 1

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from pipelines.decode import decode
+from pipelines.decode import decode, micros
 from pipelines.engine import ContactKey, FactEngine
 from pipelines.events import US, Event
 from pipelines.live import LiveBoard, Observations
@@ -146,6 +146,7 @@ class StreamProcessor:
 
     def decode(self, records: Sequence[Record], ingest_time: datetime | None = None) -> Decoded:
         now = ingest_time or datetime.now(UTC)
+        now_us = micros(now)
         out = Decoded()
         for r in records:
             tp = (r.topic, r.partition)
@@ -155,7 +156,7 @@ class StreamProcessor:
             out.next_offsets[tp] = max(out.next_offsets.get(tp, 0), r.offset + 1)
             raw = r.value or b""
             try:
-                out.events.append(decode(raw, now))
+                out.events.append(decode(raw, now, now_us))
             except Rejected as exc:
                 origin = f"{r.topic}/{r.partition}/{r.offset}"
                 out.rejected.append(RejectedMessage(raw, exc.reason, exc.detail, origin))
