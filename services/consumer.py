@@ -20,7 +20,7 @@ from typing import Any
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, disable_created_metrics
 
 from pipelines.engine import FactEngine
 from pipelines.live import LiveBoard
@@ -181,6 +181,9 @@ def _update_lag(consumer: Any, processor: StreamProcessor, next_offsets: dict[tu
 
 
 async def run(settings: Settings, db: Path, stop: asyncio.Event | None = None) -> None:
+    # no ``*_created`` series: they doubled every counter and histogram in a scrape, which no rule or
+    # dashboard reads, and a scrape holds the interpreter lock the event loop needs
+    disable_created_metrics()  # type: ignore[no-untyped-call]
     registry = CollectorRegistry()
     board = LiveBoard(settings.queue_label_limit, day_of=uk_day)
     metrics = PipelineMetrics(registry)
