@@ -40,6 +40,8 @@ class BatchWrite:
     offsets: dict[tuple[str, int], int] | None
     contact_timeout_seconds: float
     fcr_window_days: int
+    # judge FCR in DuckDB, which holds no interpreter lock (the consumer: its event loop needs the lock)
+    fcr_in_sql: bool = False
 
     def merge(self, later: BatchWrite) -> BatchWrite:
         """This write and a later one as one transaction: a contact's latest facts, the latest watermarks."""
@@ -50,11 +52,11 @@ class BatchWrite:
             offsets[tp] = max(offset, offsets.get(tp, offset))
         return BatchWrite([*self.events, *later.events], list(facts.values()), later.watermarks,
                           [*self.rejected, *later.rejected], offsets or None, later.contact_timeout_seconds,
-                          later.fcr_window_days)  # fmt: skip
+                          later.fcr_window_days, later.fcr_in_sql)  # fmt: skip
 
     def apply(self, store: Store) -> None:
         store.write_batch(self.events, self.facts, self.watermarks, self.rejected, self.offsets,
-                          self.contact_timeout_seconds, self.fcr_window_days)  # fmt: skip
+                          self.contact_timeout_seconds, self.fcr_window_days, self.fcr_in_sql)  # fmt: skip
 
 
 def prepare_batch(
@@ -65,6 +67,7 @@ def prepare_batch(
     offsets: dict[tuple[str, int], int] | None = None,
     pending_ids: AbstractSet[str] = frozenset(),
     known: Known | None = None,
+    fcr_in_sql: bool = False,
 ) -> tuple[BatchOutcome, BatchWrite]:
     """Apply a batch to the engine; ``pending_ids`` are those of writes not committed yet, and ``known``
     (the consumer's) spares DuckDB the ids and contacts it cannot hold."""
@@ -79,7 +82,7 @@ def prepare_batch(
     result = engine.apply(fresh)
     facts = engine.facts(result.touched)
     write = BatchWrite(result.accepted, facts, dict(engine.watermarks), rejected, offsets,
-                       engine.rules.contact_timeout_seconds, engine.rules.fcr_window_days)  # fmt: skip
+                       engine.rules.contact_timeout_seconds, engine.rules.fcr_window_days, fcr_in_sql)  # fmt: skip
     return BatchOutcome(result.accepted, result.duplicates + len(events) - len(fresh), facts), write
 
 

@@ -217,8 +217,12 @@ class Store:
         offsets: dict[tuple[str, int], int] | None = None,
         contact_timeout_seconds: float = 86400.0,
         fcr_window_days: int = 7,
+        fcr_in_sql: bool = False,
     ) -> None:
-        """The incremental path's batch: its events, the facts the engine computed, offsets; one transaction."""
+        """The incremental path's batch: its events, the facts the engine computed, offsets; one transaction.
+
+        FCR is judged in Python within the batch's reach, or with ``fcr_in_sql`` over the touched groups in
+        DuckDB, which holds no interpreter lock (the consumer's writer thread then leaves its event loop be)."""
         now = datetime.now(UTC)
         con = self.con
         con.register("_ev", _table(events, EVENT_COLUMNS, EVENT_TYPES, list(EVENT_TYPES)))
@@ -231,7 +235,7 @@ class Store:
                     values = ", ".join(["(?, to_timestamp(0) + to_microseconds(?))"] * len(watermarks))
                     con.execute(f"INSERT INTO watermarks VALUES {values} {_LATER_WATERMARK}",
                                 [x for item in watermarks.items() for x in item])  # fmt: skip
-                self._settle(old_groups, contact_timeout_seconds, fcr_window_days, rejected, now)
+                self._settle(old_groups, contact_timeout_seconds, fcr_window_days, rejected, now, fcr_in_sql)
                 if offsets:
                     values = ", ".join(["(?, ?, ?, ?)"] * len(offsets))
                     params = [x for (topic, part), off in offsets.items() for x in (topic, part, off, now)]
@@ -291,7 +295,8 @@ class Store:
                 rejected: Sequence[RejectedMessage], now: datetime, whole_groups: bool = False) -> None:  # fmt: skip
         """What follows new facts and watermarks in both paths: time-outs, FCR verdicts, rejected messages.
 
-        FCR is judged in Python within a batch's reach (small batches), or in SQL over whole groups (bulk).
+        FCR is judged in Python within a batch's reach (incremental replay), or in SQL over whole groups
+        (bulk replay, and the consumer).
         """
         self._sweep_timeouts(timeout_seconds)
         if whole_groups:

@@ -180,7 +180,7 @@ class StreamProcessor:
             self._restore(sorted(unknown))
             self.engine.ensure(unknown)
         outcome, write = prepare_batch(self.engine, self.store, batch.events, batch.rejected, batch.next_offsets,
-                                       self.pending_ids, self.known)  # fmt: skip
+                                       self.pending_ids, self.known, fcr_in_sql=True)  # fmt: skip
         m = self.metrics
         obs = Observations()
         for facts in outcome.facts:
