@@ -1,7 +1,8 @@
--- First-contact resolution (METRICS.md section 2), set-based, for the set-based replay path: every contact
--- of each group a batch touched (the groups in _facts, and _old_groups: touched contacts' groups before the
--- batch) is judged again. The same rule as pipelines/fcr.py; tests/integration/test_bulk_replay.py keeps the
--- two paths' contact_fcr equal. Parameters: {window_us}, {eligible_outcomes}.
+-- First-contact resolution (METRICS.md section 2), set-based, for bulk replay and the consumer: every
+-- contact of each group a batch touched (the groups in _facts, and _old_groups: touched contacts' groups
+-- before the batch) is judged again. The same rule as pipelines/fcr.py (incremental replay's judge);
+-- tests/integration/test_bulk_replay.py and test_streaming.py keep their contact_fcr equal.
+-- Parameters: {window_us}, {eligible_outcomes}.
 INSERT OR REPLACE INTO fcr_verdicts
 WITH g AS (
     SELECT council, customer_ref, service FROM _facts WHERE customer_ref IS NOT NULL AND service IS NOT NULL
