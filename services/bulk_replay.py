@@ -3,13 +3,14 @@
 Files are read in blocks of whole lines and handed to DuckDB as Arrow arrays. The
 contract is checked in SQL (``services/sql/validate.sql``), which accepts only lines
 in the contract's plainest form; every other line (a bad one, or a valid one with
-``\\u`` escapes, say) goes to the pydantic models (``parse_event``), which accept it
-or name its reason. So the SQL never decides a rejection, and
-``tests/integration/test_sql_validation.py`` checks that what it accepts, pydantic
-accepts with the same values. One transaction then drops duplicate ids (the first
-line wins, and ids already stored are duplicates), stores the new events, and
-computes the facts of every affected contact from all its stored events in SQL
-(``services/sql/facts.sql``), then time-outs and FCR as the incremental path does.
+``\\u`` escapes, say) goes to ``pipelines.decode`` (the Python fast lane, then the
+pydantic models, which accept it or name its reason). So the SQL never decides a
+rejection, and ``tests/integration/test_sql_validation.py`` checks that what it
+accepts, pydantic accepts with the same values. One transaction then drops duplicate
+ids (the first line wins, and ids already stored are duplicates), computes the facts
+of every affected contact in SQL (``services/sql/facts.sql``) from its new events and
+those stored before, stores the new events, then time-outs and FCR as the incremental
+path does.
 ``tests/integration/test_bulk_replay.py`` keeps the two paths' tables equal.
 """
 

@@ -6,7 +6,7 @@
 -- file never decides a rejection. Accepting must imply that pydantic accepts with the same values:
 -- tests/integration/test_sql_validation.py checks it on thousands of mutated lines.
 -- One query over _chunk(seq BIGINT, line VARCHAR). Parameter: {now_us}. Run it with DuckDB's filter
--- pushdown off (services/bulk_replay.py does): the optimizer would otherwise move the later tests below
+-- pushdown off (services/sql_lane.filter_pushdown_off): the optimizer would otherwise move the later tests below
 -- the parse (so parsing twice) and run the guarded duplicate-key test on every line (3 to 5 times slower).
 WITH fields AS (
     -- the cheap tests on the raw text first, then one parse. DuckDB's JSON reader is laxer than the
