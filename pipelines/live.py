@@ -12,6 +12,7 @@ import heapq
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pipelines.facts import ABANDONED, HANDLED, TIMED_OUT, Walk
 from schemas.facts import ContactFacts
@@ -63,13 +64,15 @@ class DayTally:
     tta_sum: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class _Counted:
+class _Counted(NamedTuple):  # immutable, and cheap to build once per contact update
     offered: bool = False
     answered: bool = False
     abandoned: bool = False
     within_sl: bool = False
     ended: bool = False
+
+
+_NOTHING_COUNTED = _Counted()
 
 
 class LiveBoard:
@@ -97,7 +100,7 @@ class LiveBoard:
         self._count(key, facts, (facts.council, channel, self.labels(facts.council, facts.queue)), obs)
 
     def _count(self, key: tuple[str, str], f: ContactFacts, entry: Labels, obs: Observations) -> None:
-        before = self.counted.get(key, _Counted())
+        before = self.counted.get(key, _NOTHING_COUNTED)
         offered = before.offered or f.queued_at is not None
         answered = before.answered or (f.outcome == HANDLED and f.queued_at is not None)
         abandoned = before.abandoned or f.outcome == ABANDONED
