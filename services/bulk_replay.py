@@ -28,11 +28,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.decode import decode
+from pipelines.decode import decode, micros
 from pipelines.rules import MetricRules
 from schemas.reasons import Rejected
 from services.replay import ReplaySummary, gc_paused
-from services.sql_lane import SQL, filter_pushdown_off, validation_sql
+from services.sql_lane import filter_pushdown_off, validation_sql
 from services.store import RejectedMessage, Store
 
 T = TypeVar("T")
@@ -134,10 +134,10 @@ def bulk_replay(
             con.unregister("_chunk")
         summary.lines += accepted
         summary.valid += accepted
-        _by_pydantic(con, block, rest, now, summary, rejected)
+        _by_python(con, block, rest, now, summary, rejected)
         if progress:
             progress(summary.lines)
-    new = store.apply_staged(rules, rejected, (SQL / "facts.sql").read_text(encoding="utf-8"))
+    new = store.apply_staged(rules, rejected)
     summary.duplicates = summary.valid - new
     summary.outcomes.update(store.outcomes())
     return summary
@@ -179,7 +179,7 @@ def prefetched(items: Iterator[T], depth: int = 1) -> Generator[T, None, None]:
             thread.join(timeout=0.01)
 
 
-def _by_pydantic(
+def _by_python(
     con: duckdb.DuckDBPyConnection,
     block: Block,
     lines: Sequence[tuple[int, bytes | str]],
@@ -187,8 +187,9 @@ def _by_pydantic(
     summary: ReplaySummary,
     rejected: list[RejectedMessage],
 ) -> None:
-    """Lines the SQL lane left: pydantic accepts them into ``_staging`` or rejects them with their reason."""
+    """Lines the SQL lane left, to ``pipelines.decode``: accepted into ``_staging``, or rejected with the reason."""
     cols: list[list[object]] = [[] for _ in STAGING]
+    now_us = micros(now)
     with gc_paused():
         for seq, line in lines:
             raw = (line.encode() if isinstance(line, str) else line).rstrip(b"\r")
@@ -196,7 +197,7 @@ def _by_pydantic(
                 continue
             summary.lines += 1
             try:
-                e = decode(raw, now)
+                e = decode(raw, now, now_us)
             except Rejected as r:
                 rejected.append(RejectedMessage(raw, r.reason, r.detail, block.origin(seq)))
                 summary.rejected[r.reason] += 1

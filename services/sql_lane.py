@@ -1,9 +1,10 @@
 """The SQL lane of contract validation (``services/sql/validate.sql``), for replay.
 
 DuckDB checks many lines at once in C++, and accepts only lines in the contract's plainest form;
-every line it leaves goes to the pydantic models (``parse_event``), which accept it or name its
-reason. So the lane never decides a rejection, and ``tests/integration/test_sql_validation.py``
-checks that what it accepts, pydantic accepts with the same values.
+every line it leaves goes to ``pipelines.decode`` (the Python fast lane, then the pydantic models,
+which accept it or name its reason). So the lane never decides a rejection, and
+``tests/integration/test_sql_validation.py`` checks that what it accepts, pydantic accepts with the
+same values.
 """
 
 from __future__ import annotations
@@ -11,22 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 
 import duckdb
 
-SQL = Path(__file__).parent / "sql"
-
-
-@cache
-def _template() -> str:
-    return (SQL / "validate.sql").read_text(encoding="utf-8")
+from pipelines.decode import micros
+from services.store import sql_text
 
 
 def validation_sql(now: datetime) -> str:
     """``validate.sql``: the query of the lines in ``_chunk`` that pass; run it under ``filter_pushdown_off``."""
-    return _template().format(now_us=round(now.timestamp() * 1e6))
+    return sql_text("validate.sql").format(now_us=micros(now))
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from operator import attrgetter
 from pathlib import Path
 from typing import ForwardRef
@@ -35,12 +36,17 @@ from pipelines.rules import MetricRules
 from schemas.facts import ContactFacts
 
 TS = pa.timestamp("us", tz="UTC")
-MEASURES_SQL = Path(__file__).parent / "sql" / "measures.sql"
-FCR_SQL = Path(__file__).parent / "sql" / "fcr.sql"
+SQL_DIR = Path(__file__).parent / "sql"
 _LATER_WATERMARK = "ON CONFLICT (council) DO UPDATE SET watermark = greatest(watermarks.watermark, excluded.watermark)"
 EVENT_COLUMNS = list(Event._fields)
 FACT_COLUMNS = [f.name for f in dataclasses.fields(ContactFacts)]
 _SQL_TYPES = {"str": "VARCHAR", "float": "DOUBLE", "int": "INTEGER", "bool": "BOOLEAN"}
+
+
+@cache
+def sql_text(name: str) -> str:
+    """A statement from ``services/sql/``, read once per process (the consumer runs fcr.sql on every write)."""
+    return (SQL_DIR / name).read_text(encoding="utf-8")
 
 
 def _is_time(name: str) -> bool:
@@ -126,7 +132,7 @@ class Store:
             )
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE _staging_schema (seq BIGINT, {staging})")
             self._fcr_view(fcr_window_days)
-            self.con.execute(MEASURES_SQL.read_text(encoding="utf-8"))
+            self.con.execute(sql_text("measures.sql"))
 
     def _fcr_view(self, window_days: int) -> None:
         """``contact_fcr``: each verdict, final once its council's watermark is at or past started_at + W."""
@@ -244,11 +250,13 @@ class Store:
             con.unregister("_ev")
             con.unregister("_facts")
 
-    def apply_staged(self, rules: MetricRules, rejected: Sequence[RejectedMessage], facts_sql: str) -> int:
+    def apply_staged(self, rules: MetricRules, rejected: Sequence[RejectedMessage]) -> int:
         """The set-based path's one transaction over ``_staging``; returns the number of new events."""
         con = self.con
         sl_values = ", ".join(f"('{ch}', {float(v)!r})" for ch, v in rules.sl_seconds.items()) or "(NULL, NULL)"
-        sql = facts_sql.format(sl_values=sl_values, short_abandon_seconds=float(rules.short_abandon_seconds))
+        sql = sql_text("facts.sql").format(
+            sl_values=sl_values, short_abandon_seconds=float(rules.short_abandon_seconds)
+        )
         now = datetime.now(UTC)
         try:
             with self._transaction():
@@ -392,7 +400,7 @@ class Store:
                          "service": pa.array([o[2] for o in old], pa.string())})  # fmt: skip
         self.con.register("_old_groups", keys)
         try:
-            self.con.execute(FCR_SQL.read_text(encoding="utf-8").format(
+            self.con.execute(sql_text("fcr.sql").format(
                 window_us=window_days * DAY_US, eligible_outcomes=f"('{HANDLED}', '{SELF_SERVED}')"))  # fmt: skip
         finally:
             self.con.unregister("_old_groups")
