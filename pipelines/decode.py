@@ -11,12 +11,12 @@ matters to a consumer doing everything else per event too.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
 
-from pipelines.events import Event, from_contract
+from pipelines.events import Event, from_contract, micros
 from schemas.events import (
     COUNCIL_PATTERN,
     CUSTOMER_REF_PATTERN,
@@ -31,9 +31,7 @@ from schemas.events import (
 )
 from schemas.reasons import parse_event
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
-_EARLIEST_US = (EARLIEST_TIME - _EPOCH) // _US
+_EARLIEST_US = micros(EARLIEST_TIME)
 # a second short of the contract's tolerance, so that a clock tick between here and pydantic cannot matter
 _AHEAD_US = (FUTURE_TOLERANCE_SECONDS - 1) * 1_000_000
 _TYPES = frozenset(LIFECYCLE_RANK)
@@ -110,11 +108,6 @@ def fast_event(raw: bytes | str, now_us: int) -> Event | None:
                  get("service"), get("queue"), get("site"), get("customer_ref"), get("agent_ref"),
                  get("resolution") if typ == _WRAPPED_UP else None,
                  get("rating") if typ == _SURVEYED else None)  # fmt: skip
-
-
-def micros(moment: datetime) -> int:
-    """Microseconds since the Unix epoch, exactly."""
-    return (moment - _EPOCH) // _US
 
 
 def decode(raw: bytes | str, now: datetime, now_us: int | None = None) -> Event:

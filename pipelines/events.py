@@ -6,11 +6,19 @@ cheap to subtract, and stored as TIMESTAMPTZ by the sinks.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from schemas.events import LIFECYCLE_RANK, ContactEvent, SurveyedData, WrappedUpData
 
 US = 1_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+
+
+def micros(moment: datetime) -> int:
+    """Microseconds since the Unix epoch, exactly (an aware datetime)."""
+    return (moment - _EPOCH) // _ONE_US
 
 
 class Event(NamedTuple):
@@ -47,7 +55,7 @@ def from_contract(ev: ContactEvent) -> Event:
     return Event(
         id=ev.id,
         type=typ,
-        t=round(ev.time.timestamp() * US),
+        t=micros(ev.time),
         council=d.council,
         contact_id=d.contact_id,
         source=ev.source,

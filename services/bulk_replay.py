@@ -28,7 +28,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.decode import decode, micros
+from pipelines.decode import decode
+from pipelines.events import micros
 from pipelines.rules import MetricRules
 from schemas.reasons import Rejected
 from services.replay import ReplaySummary, gc_paused

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from pipelines.decode import decode, micros
+from pipelines.decode import decode
 from pipelines.engine import FactEngine
-from pipelines.events import Event
+from pipelines.events import Event, micros
 from pipelines.rules import MetricRules
 from schemas.reasons import Rejected
 from services.batch import process_batch

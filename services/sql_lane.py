@@ -15,7 +15,7 @@ from datetime import datetime
 
 import duckdb
 
-from pipelines.decode import micros
+from pipelines.events import micros
 from services.store import sql_text
 
 

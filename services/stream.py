@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from pipelines.decode import decode, micros
+from pipelines.decode import decode
 from pipelines.engine import ContactKey, FactEngine
-from pipelines.events import US, Event
+from pipelines.events import US, Event, micros
 from pipelines.live import LiveBoard, Observations
 from schemas.facts import ContactFacts
 from schemas.reasons import Rejected

@@ -7,21 +7,18 @@ valid events, on every rejection case of the event tests, on edge times, and on 
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
 
 from pipelines.decode import fast_event
+from pipelines.events import micros
 from tests.support.generator import Generator
 from tests.support.mutations import BASE, NOW, STAGED, by_pydantic, mutate
 from tests.unit.test_events import NOW as REJECTIONS_NOW
 from tests.unit.test_events import REJECTIONS
-
-
-def micros(now: datetime) -> int:
-    return (now - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
 def lane(line: bytes, now: datetime = NOW) -> tuple[Any, ...] | None:
