@@ -14,6 +14,7 @@ import asyncio
 import logging
 import signal
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,10 @@ from prometheus_client import CollectorRegistry, disable_created_metrics
 
 from pipelines.engine import FactEngine
 from pipelines.live import LiveBoard
+from services.gcpolicy import CONSUMER_THRESHOLDS, gc_paused, gc_thresholds
 from services.http import serve, uk_day
 from services.metrics import LiveCollector, PipelineMetrics
 from services.readers import snapshot_path
-from services.replay import gc_paused
 from services.settings import Settings
 from services.store import Store
 from services.stream import StreamProcessor
@@ -110,9 +111,9 @@ def build_broker(
         with gc_paused():
             report, write = processor.prepare(batch)  # the live series now count this batch
         await writer.add(write)  # written soon, with any batches that arrive meanwhile
-        prepared = time.time()
-        for r in records:
-            processor.metrics.ingest_latency.observe(max(0.0, prepared - r.timestamp / 1000))
+        prepared = time.time()  # records of one millisecond are observed once, with their count
+        by_ms = Counter(r.timestamp for r in records)
+        processor.metrics.ingest_latency.observe_counts((max(0.0, prepared - ms / 1000), n) for ms, n in by_ms.items())
         snapshots.dirty = True
         _update_lag(listener.subscriber.consumer, processor, batch.next_offsets)
         log.debug("batch %s", report)
@@ -181,6 +182,11 @@ def _update_lag(consumer: Any, processor: StreamProcessor, next_offsets: dict[tu
 
 
 async def run(settings: Settings, db: Path, stop: asyncio.Event | None = None) -> None:
+    with gc_thresholds(CONSUMER_THRESHOLDS):
+        await _consume(settings, db, stop)
+
+
+async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> None:
     # no ``*_created`` series: they doubled every counter and histogram in a scrape, which no rule or
     # dashboard reads, and a scrape holds the interpreter lock the event loop needs
     disable_created_metrics()  # type: ignore[no-untyped-call]

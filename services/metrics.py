@@ -11,11 +11,12 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from pipelines.live import LiveBoard, Observations
+from services.histograms import BulkHistogram
 
 CONTACT_LABELS = ("council", "channel", "queue")
 # seconds: every default sl_seconds value is a bucket edge; the scale is minutes and hours, not milliseconds
@@ -52,15 +53,16 @@ class PipelineMetrics:
             CONTACT_LABELS,
             registry=registry,
         )
-        self.time_to_answer = Histogram(
+        # histograms take a batch's observations at once (services/histograms.py)
+        self.time_to_answer = BulkHistogram(
             p + "time_to_answer_seconds", "Time to answer of answered contacts.", CONTACT_LABELS,
             buckets=WAIT_BUCKETS, registry=registry,
         )  # fmt: skip
-        self.hold = Histogram(
+        self.hold = BulkHistogram(
             p + "hold_seconds", "Hold time of handled contacts.", ("council", "channel"),
             buckets=DURATION_BUCKETS, registry=registry,
         )  # fmt: skip
-        self.handle = Histogram(
+        self.handle = BulkHistogram(
             p + "handle_seconds", "Handle time of handled contacts (after-contact work known at the end).",
             ("council", "channel"), buckets=DURATION_BUCKETS, registry=registry,
         )  # fmt: skip
@@ -81,12 +83,12 @@ class PipelineMetrics:
         )  # fmt: skip
 
         # pipeline timings (not in METRICS.md's fixed list; additions for the pipeline health dashboard)
-        self.batch_duration = Histogram(
+        self.batch_duration = BulkHistogram(
             p + "batch_duration_seconds",
             "Time of one DuckDB write (the consumer batches that arrived since the last one, in one transaction).",
             buckets=PIPELINE_BUCKETS, registry=registry,
         )  # fmt: skip
-        self.ingest_latency = Histogram(
+        self.ingest_latency = BulkHistogram(
             p + "ingest_latency_seconds",
             "From the Kafka record's timestamp until the live series count it (DuckDB follows within a write).",
             buckets=PIPELINE_BUCKETS, registry=registry,
@@ -110,12 +112,9 @@ class PipelineMetrics:
         ):
             for labels, n in counts.items():
                 self.child(counter, labels).inc(n)
-        for labels, value in obs.time_to_answer:
-            self.child(self.time_to_answer, labels).observe(value)
-        for short, value in obs.hold:
-            self.child(self.hold, short).observe(value)
-        for short, value in obs.handle:
-            self.child(self.handle, short).observe(value)
+        self.time_to_answer.observe_labelled(obs.time_to_answer)
+        self.hold.observe_labelled(obs.hold)
+        self.handle.observe_labelled(obs.handle)
 
 
 class LiveCollector(Collector):
