@@ -1,4 +1,5 @@
-"""The consumer's HTTP endpoint: ``/metrics`` (Prometheus) and ``/wallboard.json`` (the terminal wallboard).
+"""The consumer's HTTP endpoint: ``/metrics`` (Prometheus; ``?name[]=`` selects series) and
+``/wallboard.json`` (the terminal wallboard).
 
 Bound to 127.0.0.1 by default; a daemon thread, so it never holds the process up.
 """
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -61,7 +63,10 @@ def serve(host: str, port: int, registry: CollectorRegistry, board: LiveBoard,
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path.startswith("/metrics"):
-                body, ctype = generate_latest(registry), CONTENT_TYPE_LATEST
+                # ?name[]=...: only those series, as prometheus_client's own handler allows (a cheap poll)
+                names = parse_qs(urlparse(self.path).query).get("name[]")
+                body = generate_latest(registry.restricted_registry(names) if names else registry)
+                ctype = CONTENT_TYPE_LATEST
             elif self.path.startswith("/wallboard.json"):
                 body, ctype = orjson.dumps(wallboard(board, sl_target)), "application/json"
             elif self.path in ("/", "/healthz"):
