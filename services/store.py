@@ -111,7 +111,12 @@ class RejectedMessage:
 
 
 def _table(rows: Sequence[object], columns: Sequence[str], types: dict[str, str], names: Sequence[str]) -> pa.Table:
-    cols = list(zip(*map(attrgetter(*columns), rows), strict=True)) if rows else [() for _ in columns]
+    if not rows:
+        cols: list[tuple[object, ...]] = [() for _ in columns]
+    elif getattr(rows[0], "_fields", None) == tuple(columns):  # NamedTuples in column order (events): half the cost
+        cols = list(zip(*rows, strict=True))
+    else:
+        cols = list(zip(*map(attrgetter(*columns), rows), strict=True))
     return pa.table({n: pa.array(c, type=_arrow_type(types[n])) for n, c in zip(names, cols, strict=True)})
 
 
