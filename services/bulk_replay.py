@@ -32,7 +32,8 @@ from pipelines.decode import decode
 from pipelines.events import micros
 from pipelines.rules import MetricRules
 from schemas.reasons import Rejected
-from services.replay import ReplaySummary, gc_paused
+from services.gcpolicy import gc_paused
+from services.replay import ReplaySummary
 from services.sql_lane import filter_pushdown_off, validation_sql
 from services.store import RejectedMessage, Store
 

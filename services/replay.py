@@ -6,10 +6,8 @@ because ids already stored are duplicates and rejected lines are keyed by conten
 
 from __future__ import annotations
 
-import gc
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO
@@ -20,6 +18,7 @@ from pipelines.events import Event, micros
 from pipelines.rules import MetricRules
 from schemas.reasons import Rejected
 from services.batch import process_batch
+from services.gcpolicy import gc_paused
 from services.store import RejectedMessage, Store
 
 BATCH_LINES = 200_000
@@ -43,18 +42,6 @@ def numbered_lines(name: str, stream: BinaryIO) -> Iterator[tuple[str, bytes]]:
     for n, line in enumerate(stream, start=1):
         if line.strip():
             yield f"{name}:{n}", line.rstrip(b"\r\n")
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic GC rescans every live object as a batch grows (4x slower); events make no cycles."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def replay(

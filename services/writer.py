@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from services.batch import BatchWrite
-from services.replay import gc_paused
+from services.gcpolicy import gc_paused
 from services.stream import StreamProcessor
 
 log = logging.getLogger("contactpulse.writer")
