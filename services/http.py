@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -24,8 +25,17 @@ UK = ZoneInfo("Europe/London")
 
 
 def uk_day(us: int) -> str:
-    """The wallboard's "today" is the UK calendar day."""
-    return datetime.fromtimestamp(us / 1e6, UK).date().isoformat()
+    """The wallboard's "today" is the UK calendar day (looked up once per UTC hour: the live board asks for
+    every contact it counts, and UK time differs from UTC by whole hours)."""
+    return _uk_day_of_hour(us // HOUR_US)
+
+
+HOUR_US = 3_600_000_000
+
+
+@lru_cache(maxsize=4096)
+def _uk_day_of_hour(hour: int) -> str:
+    return datetime.fromtimestamp(hour * 3600, UK).date().isoformat()
 
 
 def wallboard(board: LiveBoard, sl_target: Callable[[str], float | None], now: float | None = None) -> dict[str, Any]:

@@ -1,16 +1,21 @@
-"""The consumer's HTTP endpoint on a real local socket: /metrics, its name[] selection, /healthz, 404."""
+"""The consumer's HTTP endpoint on a real local socket (/metrics, its name[] selection, /healthz, 404), and
+the wallboard's UK day."""
 
 from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from datetime import datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter
 
+from pipelines.events import US, micros
 from pipelines.live import LiveBoard
 from services.histograms import BulkHistogram
-from services.http import serve
+from services.http import UK, serve, uk_day
 from services.metrics import LiveCollector
 
 
@@ -45,3 +50,22 @@ def test_metrics_whole_and_selected() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@settings(max_examples=2000)
+@given(st.integers(min_value=946_684_800 * US, max_value=4_102_444_800 * US))  # 2000 to 2100
+def test_uk_day_is_the_london_calendar_day(us: int) -> None:
+    assert uk_day(us) == datetime.fromtimestamp(us // US, UK).date().isoformat()
+
+
+@pytest.mark.parametrize(
+    ("moment", "day"),
+    [
+        ("2026-03-28T23:59:59.999999+00:00", "2026-03-28"),  # GMT, the night before the clocks go forward
+        ("2026-06-30T22:59:59.999999+00:00", "2026-06-30"),  # BST: 23:59 in London
+        ("2026-06-30T23:00:00+00:00", "2026-07-01"),  # BST: midnight in London
+        ("2026-10-25T00:30:00+00:00", "2026-10-25"),  # the night the clocks go back
+    ],
+)
+def test_uk_day_at_the_edges(moment: str, day: str) -> None:
+    assert uk_day(micros(datetime.fromisoformat(moment))) == day
