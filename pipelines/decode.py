@@ -4,8 +4,8 @@
 (``schemas.reasons.parse_event``), which accept the message or name its reason. So this lane never
 decides a rejection, and ``tests/unit/test_decode.py`` checks, on the generator's events, every
 rejection case and thousands of mutated messages, that what it accepts pydantic accepts with the same
-values. It costs about half as much as pydantic plus ``from_contract`` (11 against 22 µs an event), which
-matters to a consumer doing everything else per event too.
+values. It costs about a quarter of pydantic plus ``from_contract`` (5 against 17 µs an event, on the
+generator's events), which matters to a consumer doing everything else per event too.
 """
 
 from __future__ import annotations
@@ -73,67 +73,68 @@ _TIME = re.compile(
 ).fullmatch
 
 
-def _slug(value: object) -> bool:
-    return value is None or (type(value) is str and _SLUG(value))
-
-
-def _text128(value: object) -> bool:
-    return type(value) is str and 0 < len(value) <= 128
-
-
-def _envelope_ok(obj: dict[str, object], typ: object, data: object) -> bool:
-    source, time = obj.get("source"), obj.get("time")
-    return (
-        type(typ) is str and typ in _TYPES and type(data) is dict and _text128(obj.get("id"))
-        and type(source) is str and source != "" and type(time) is str and _TIME(time) is not None
-        and obj.get("datacontenttype") in (None, "application/json")
-    )  # fmt: skip
-
-
-def _data_ok(typ: str, data: dict[str, object], subject: object) -> bool:
-    """Every data field this lane reads, by the rules of ``typ``'s data model."""
-    contact_id, council, channel = data.get("contact_id"), data.get("council"), data.get("channel")
-    queue, customer_ref, agent_ref = data.get("queue"), data.get("customer_ref"), data.get("agent_ref")
-    return (
-        _text128(contact_id) and type(council) is str and _COUNCIL(council)
-        and subject in (None, contact_id)
-        and (channel in _CHANNELS if type(channel) is str else channel is None and typ not in _NEEDS_CHANNEL)
-        and _slug(data.get("service")) and _slug(queue) and _slug(data.get("site"))
-        and (queue is not None or typ not in _NEEDS_QUEUE)
-        and (customer_ref is None or (type(customer_ref) is str and 16 <= len(customer_ref) <= 128
-                                      and _CUSTOMER_REF(customer_ref)))
-        and (agent_ref is None or (type(agent_ref) is str and len(agent_ref) <= 128))
-        and (typ != _WRAPPED_UP or (type(data.get("resolution")) is str and data["resolution"] in _RESOLUTIONS))
-        and (typ != _SURVEYED or (type(data.get("rating")) is int and 1 <= data["rating"] <= 5))  # type: ignore[operator]
-    )  # fmt: skip
-
-
 def fast_event(raw: bytes | str, now_us: int) -> Event | None:
-    """The event, if ``raw`` is plainly valid at ingest time ``now_us``; None means "ask pydantic"."""
+    """The event, if ``raw`` is plainly valid at ingest time ``now_us``; None means "ask pydantic".
+
+    Written for speed (it runs for every message the consumer reads): each field is read once, into a
+    local, and checked inline."""
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    if type(obj) is not dict or obj.get("specversion") != SPECVERSION:
+    if type(obj) is not dict:
         return None
-    typ: Any = obj.get("type")
-    data: Any = obj.get("data")
-    if not (_envelope_ok(obj, typ, data) and _data_ok(typ, data, obj.get("subject"))):
+    get = obj.get
+    typ: Any = get("type")
+    data: Any = get("data")
+    id_, source, time = get("id"), get("source"), get("time")
+    if not (
+        get("specversion") == SPECVERSION and type(typ) is str and typ in _TYPES and type(data) is dict
+        and type(id_) is str and 0 < len(id_) <= 128 and type(source) is str and source != ""
+        and type(time) is str and _TIME(time) is not None
+        and get("datacontenttype") in (None, "application/json")
+    ):  # fmt: skip
         return None
     try:
-        t = micros(datetime.fromisoformat(obj["time"]))
+        t = micros(datetime.fromisoformat(time))
     except ValueError:  # 30 February, say
         return None
     if not _EARLIEST_US <= t <= now_us + _AHEAD_US:
         return None
+    return _with_data(typ, data, id_, t, source, get("subject"))
+
+
+def _with_data(typ: str, data: dict[str, Any], id_: str, t: int, source: str, subject: object) -> Event | None:
+    """The event, if every data field this lane reads is valid by the rules of ``typ``'s data model."""
     get = data.get
-    return _new(Event, (obj["id"], typ, t, get("council"), get("contact_id"), obj["source"], get("channel"),
-                        get("service"), get("queue"), get("site"), get("customer_ref"), get("agent_ref"),
-                        get("resolution") if typ == _WRAPPED_UP else None,
-                        get("rating") if typ == _SURVEYED else None))  # fmt: skip
+    contact_id, council, channel, service = get("contact_id"), get("council"), get("channel"), get("service")
+    queue, site, customer_ref, agent_ref = get("queue"), get("site"), get("customer_ref"), get("agent_ref")
+    resolution = get("resolution") if typ == _WRAPPED_UP else None
+    rating = get("rating") if typ == _SURVEYED else None
+    if not (
+        type(contact_id) is str and 0 < len(contact_id) <= 128 and type(council) is str and _COUNCIL(council)
+        and subject in (None, contact_id)
+        and (channel in _CHANNELS if type(channel) is str else channel is None and typ not in _NEEDS_CHANNEL)
+        and (service is None or (type(service) is str and _SLUG(service)))
+        and (type(queue) is str and _SLUG(queue) if queue is not None else typ not in _NEEDS_QUEUE)
+        and (site is None or (type(site) is str and _SLUG(site)))
+        and (customer_ref is None or (type(customer_ref) is str and 16 <= len(customer_ref) <= 128
+             and _CUSTOMER_REF(customer_ref)))
+        and (agent_ref is None or (type(agent_ref) is str and len(agent_ref) <= 128))
+        and (typ != _WRAPPED_UP or (type(resolution) is str and resolution in _RESOLUTIONS))
+        and (typ != _SURVEYED or (type(rating) is int and 1 <= rating <= 5))
+    ):  # fmt: skip
+        return None
+    return _new(Event, (id_, typ, t, council, contact_id, source, channel, service, queue, site, customer_ref,
+                        agent_ref, resolution, rating))  # fmt: skip
+
+
+def by_models(raw: bytes | str, now: datetime) -> Event:
+    """The pydantic models' judgement: the event, or ``Rejected`` with the reason."""
+    return from_contract(parse_event(raw, now))
 
 
 def decode(raw: bytes | str, now: datetime, now_us: int | None = None) -> Event:
     """A message as an ``Event``: by the fast lane if it is sure, else by the pydantic models, which raise
     ``Rejected`` with the reason. ``now_us``: ``micros(now)``, for callers that decode many at one time."""
-    return fast_event(raw, micros(now) if now_us is None else now_us) or from_contract(parse_event(raw, now))
+    return fast_event(raw, micros(now) if now_us is None else now_us) or by_models(raw, now)
