@@ -61,18 +61,22 @@ class HashSet:
             del hashes[len(column) :]  # the buffer may be padded
         return cls(hashes)
 
-    def may_hold(self, h: int) -> bool:
-        if h in self.recent:
-            return True
-        i = bisect_left(self.stored, h)
-        return i < len(self.stored) and self.stored[i] == h
-
-    def check_and_note(self, h: int) -> bool:
-        """Whether DuckDB may hold the key; from now on it counts as held (the batch asking stores it)."""
-        if self.may_hold(h):
-            return True
-        self.recent.add(h)
-        return False
+    def check_and_note(self, hashes: Iterable[int]) -> list[bool]:
+        """For each hash, whether DuckDB may hold its key; from now on all count as held (the batch asking
+        stores them). One loop over locals: it runs for every event the consumer reads."""
+        recent, stored = self.recent, self.stored
+        n, out = len(stored), []
+        for h in hashes:
+            if h in recent:
+                out.append(True)
+                continue
+            i = bisect_left(stored, h)
+            if i < n and stored[i] == h:
+                out.append(True)
+            else:
+                recent.add(h)
+                out.append(False)
+        return out
 
     def __len__(self) -> int:
         return len(self.stored) + len(self.recent)
@@ -91,11 +95,15 @@ class Known:
     def ids_maybe_stored(self, ids: Iterable[str]) -> list[str]:
         """The ids DuckDB may hold already. All of them count as held from now on: the batch asking stores
         the new ones (one that ends up not stored, a duplicate say, only costs a query later)."""
-        return [i for i in ids if self.ids.check_and_note(key_hash(i))]
+        ids = list(ids)
+        held = self.ids.check_and_note([key_hash(i) for i in ids])
+        return [i for i, maybe in zip(ids, held, strict=True) if maybe]
 
     def contacts_maybe_stored(self, keys: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         """The contacts DuckDB may hold already; as with ids, all count as held from now on."""
-        return [k for k in keys if self.contacts.check_and_note(contact_hash(*k))]
+        keys = list(keys)
+        held = self.contacts.check_and_note([contact_hash(*k) for k in keys])
+        return [k for k, maybe in zip(keys, held, strict=True) if maybe]
 
     def needs_reload(self) -> bool:
         return len(self.ids.recent) > max(200_000, len(self.ids.stored) // 4)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from pipelines.decode import decode
+from pipelines.decode import by_models, fast_event
 from pipelines.engine import ContactKey, FactEngine
 from pipelines.events import US, Event, micros
 from pipelines.live import LiveBoard, Observations
@@ -148,15 +148,21 @@ class StreamProcessor:
         now = ingest_time or datetime.now(UTC)
         now_us = micros(now)
         out = Decoded()
+        positions, next_offsets, append = self.positions, out.next_offsets, out.events.append
         for r in records:
-            tp = (r.topic, r.partition)
-            if r.offset < self.positions.get(tp, 0):
+            tp, offset = (r.topic, r.partition), r.offset
+            if offset < positions.get(tp, 0):
                 continue  # redelivered after a seek or restart: already in DuckDB
             out.read += 1
-            out.next_offsets[tp] = max(out.next_offsets.get(tp, 0), r.offset + 1)
+            if offset >= next_offsets.get(tp, 0):
+                next_offsets[tp] = offset + 1
             raw = r.value or b""
+            event = fast_event(raw, now_us)
+            if event is not None:
+                append(event)
+                continue
             try:
-                out.events.append(decode(raw, now, now_us))
+                append(by_models(raw, now))
             except Rejected as exc:
                 origin = f"{r.topic}/{r.partition}/{r.offset}"
                 out.rejected.append(RejectedMessage(raw, exc.reason, exc.detail, origin))
