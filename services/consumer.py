@@ -14,7 +14,6 @@ import asyncio
 import logging
 import signal
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -111,9 +110,7 @@ def build_broker(
         with gc_paused():
             report, write = processor.prepare(batch)  # the live series now count this batch
         await writer.add(write)  # written soon, with any batches that arrive meanwhile
-        prepared = time.time()  # records of one millisecond are observed once, with their count
-        by_ms = Counter(r.timestamp for r in records)
-        processor.metrics.ingest_latency.observe_counts((max(0.0, prepared - ms / 1000), n) for ms, n in by_ms.items())
+        processor.metrics.observe_ingest((r.timestamp for r in records), time.time())
         snapshots.dirty = True
         _update_lag(listener.subscriber.consumer, processor, batch.next_offsets)
         log.debug("batch %s", report)

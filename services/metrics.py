@@ -8,7 +8,8 @@ oldest wait keeps growing in wall-clock time while nothing happens.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections import Counter as Tally
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -115,6 +116,12 @@ class PipelineMetrics:
         self.time_to_answer.observe_labelled(obs.time_to_answer)
         self.hold.observe_labelled(obs.hold)
         self.handle.observe_labelled(obs.handle)
+
+    def observe_ingest(self, record_ms: Iterable[int], now: float) -> None:
+        """Ingest latency of a batch's records, from their Kafka timestamps (ms) to ``now`` (s); the records of
+        one millisecond are observed once, with their count."""
+        counted = Tally(record_ms)
+        self.ingest_latency.observe_counts((max(0.0, now - ms / 1000), n) for ms, n in counted.items())
 
 
 class LiveCollector(Collector):
