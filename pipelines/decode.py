@@ -42,7 +42,6 @@ _RESOLUTIONS = frozenset(r.value for r in Resolution)
 _NEEDS_CHANNEL = frozenset({EventType.STARTED.value, EventType.QUEUED.value})
 _NEEDS_QUEUE = frozenset({EventType.QUEUED.value, EventType.TRANSFERRED.value})
 _WRAPPED_UP, _SURVEYED = EventType.WRAPPED_UP.value, EventType.SURVEYED.value
-# the contract's patterns, anchored by fullmatch and ASCII-only like pydantic-core's
 
 
 def _remembering(pattern: str, limit: int = 65536) -> Callable[[str], bool]:
@@ -64,6 +63,7 @@ def _remembering(pattern: str, limit: int = 65536) -> Callable[[str], bool]:
     return matches
 
 
+# the contract's patterns, anchored by fullmatch and ASCII-only like pydantic-core's
 _SLUG = _remembering(SLUG_PATTERN)
 _COUNCIL = _remembering(COUNCIL_PATTERN)
 _CUSTOMER_REF = _remembering(CUSTOMER_REF_PATTERN)
