@@ -19,18 +19,17 @@ from zoneinfo import ZoneInfo
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from pipelines.events import US
 from pipelines.live import LiveBoard
 
 UK = ZoneInfo("Europe/London")
+HOUR_US = 3600 * US
 
 
 def uk_day(us: int) -> str:
     """The wallboard's "today" is the UK calendar day (looked up once per UTC hour: the live board asks for
     every contact it counts, and UK time differs from UTC by whole hours)."""
     return _uk_day_of_hour(us // HOUR_US)
-
-
-HOUR_US = 3_600_000_000
 
 
 @lru_cache(maxsize=4096)

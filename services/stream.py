@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from pipelines.decode import by_models, fast_event
+from pipelines.decode import decode
 from pipelines.engine import ContactKey, FactEngine
 from pipelines.events import US, Event, micros
 from pipelines.live import LiveBoard, Observations
@@ -157,12 +157,8 @@ class StreamProcessor:
             if offset >= next_offsets.get(tp, 0):
                 next_offsets[tp] = offset + 1
             raw = r.value or b""
-            event = fast_event(raw, now_us)
-            if event is not None:
-                append(event)
-                continue
             try:
-                append(by_models(raw, now))
+                append(decode(raw, now, now_us))
             except Rejected as exc:
                 origin = f"{r.topic}/{r.partition}/{r.offset}"
                 out.rejected.append(RejectedMessage(raw, exc.reason, exc.detail, origin))
