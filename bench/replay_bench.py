@@ -44,10 +44,10 @@ def corpus(n_events: int) -> Path:
 
 def child(path: str, db: str, engine: str) -> None:
     """Runs in a fresh process so that peak memory is the replay's own."""
-    from services.bulk_replay import bulk_replay
-    from services.replay import numbered_lines, replay
+    from services.replay.bulk import bulk_replay
+    from services.replay.incremental import numbered_lines, replay
     from services.settings import load_settings
-    from services.store import Store
+    from services.store.store import Store
 
     start = time.perf_counter()
     with open(path, "rb") as f, Store(db) as store:

@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import orjson
 
-from services.kafka_admin import create_topics
+from services.kafka import create_topics
 from tests.support.generator import Generator
 
 PORT = 19192

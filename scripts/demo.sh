@@ -33,7 +33,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 bash scripts/kafka.sh up
-.venv/bin/python -m services.kafka_admin recreate-topics --bootstrap "127.0.0.1:$PORT"
+.venv/bin/python -m services.kafka recreate-topics --bootstrap "127.0.0.1:$PORT"
 rm -f "$DB" "$DB.wal" "${DB%.duckdb}.snapshot.duckdb"
 
 echo "demo: starting the consumer (log: $VAR/consumer.log, metrics: http://127.0.0.1:9464/metrics)"

@@ -82,7 +82,7 @@ up() {
       kafka.Kafka "$KAFKA_HOME/server-$PORT.properties" >"$LOG" 2>&1 &
   echo $! > "$PIDFILE"
   for _ in $(seq 1 120); do
-    if "$PY" -m services.kafka_admin ping --bootstrap "127.0.0.1:$PORT" 2>/dev/null; then
+    if "$PY" -m services.kafka ping --bootstrap "127.0.0.1:$PORT" 2>/dev/null; then
       log "ready"; topics; return 0
     fi
     running || { log "broker exited; last lines of $LOG:"; tail -20 "$LOG" >&2; exit 1; }
@@ -92,7 +92,7 @@ up() {
 }
 
 topics() {
-  "$PY" -m services.kafka_admin create-topics --bootstrap "127.0.0.1:$PORT" \
+  "$PY" -m services.kafka create-topics --bootstrap "127.0.0.1:$PORT" \
       --partitions "${KAFKA_TOPIC_PARTITIONS:-6}"
 }
 

@@ -1,1 +1,2 @@
-"""The processes: CLI, replay, consumer, simulator, exporters. The composition root is services.cli."""
+"""The processes, one room per stage of an event's path (docs/design.md): ingest, stream, store, replay,
+exposition, views, simulator. The composition root is ``services.cli``."""

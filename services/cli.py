@@ -29,7 +29,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from services.replay_cli import run_replay
+    from services.replay.cli import run_replay
 
     return run_replay(args.files, Path(args.db), _settings(args), engine=args.engine)
 
@@ -38,7 +38,7 @@ def _cmd_consume(args: argparse.Namespace) -> int:
     import asyncio
     import logging
 
-    from services.consumer import run
+    from services.stream.consumer import run
 
     overrides = {
         k: v
@@ -136,7 +136,7 @@ def _register_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _cmd_wallboard(args: argparse.Namespace) -> int:
-    from services.wallboard import run
+    from services.views.wallboard import run
 
     settings = _settings(args)
     url = args.url or f"http://{settings.metrics_host}:{settings.metrics_port}"
@@ -152,7 +152,7 @@ def _register_wallboard(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
-    from services.summary import run
+    from services.views.summary import run
 
     return run(Path(args.db))
 
@@ -164,7 +164,7 @@ def _register_summary(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _cmd_alert_webhook(args: argparse.Namespace) -> int:
-    from services.alert_webhook import serve
+    from services.exposition.alert_webhook import serve
 
     if args.log == "-":
         serve(args.host, args.port, sys.stdout.buffer)
@@ -183,13 +183,13 @@ def _register_alert_webhook(sub: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from services.report.cli import run
+    from services.views.report.cli import run
 
     return run(args, _settings(args))
 
 
 def _register_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from services.report.cli import add_parser
+    from services.views.report.cli import add_parser
 
     add_parser(sub).set_defaults(func=_cmd_report)
 

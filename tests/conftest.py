@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from services.kafka_admin import create_topics
+from services.kafka import create_topics
 
 ROOT = Path(__file__).resolve().parents[1]
 PORT = int(os.environ.get("CONTACTPULSE_TEST_KAFKA_PORT", "19092"))

@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.adapters.technion import read_calls
+from services.ingest.technion import read_calls
 
 
 @dataclass(frozen=True)

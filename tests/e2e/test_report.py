@@ -17,9 +17,9 @@ import orjson
 import pytest
 
 from pipelines.rules import MetricRules
-from services.replay import numbered_lines, replay
+from services.replay.incremental import numbered_lines, replay
 from services.simulator.model import SimConfig, Simulation
-from services.store import Store
+from services.store.store import Store
 from tests.support.chromium import console_errors, run
 
 ROOT = Path(__file__).resolve().parents[2]

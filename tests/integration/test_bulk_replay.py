@@ -13,9 +13,9 @@ import orjson
 import pytest
 
 from pipelines.rules import MetricRules
-from services.bulk_replay import bulk_replay
-from services.replay import numbered_lines, replay
-from services.store import Store
+from services.replay.bulk import bulk_replay
+from services.replay.incremental import numbered_lines, replay
+from services.store.store import Store
 from tests.support.builders import T0, ev
 from tests.support.generator import BAD_LINES, Generator
 

@@ -16,8 +16,8 @@ import orjson
 import pytest
 
 from pipelines.rules import MetricRules
-from services.replay import numbered_lines, replay
-from services.store import Store
+from services.replay.incremental import numbered_lines, replay
+from services.store.store import Store
 from tests.support.generator import BAD_LINES, Generator
 from tests.support.oracle import oracle
 

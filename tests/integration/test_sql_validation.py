@@ -16,9 +16,9 @@ from typing import Any
 import orjson
 import pytest
 
-from services.bulk_replay import blocks, split_lines
-from services.sql_lane import filter_pushdown_off, validation_sql
-from services.store import Store
+from services.replay.bulk import blocks, split_lines
+from services.replay.lane import filter_pushdown_off, validation_sql
+from services.store.store import Store
 from tests.support.generator import Generator
 from tests.support.mutations import NOW, by_pydantic, mutate
 from tests.unit.test_events import NOW as REJECTIONS_NOW

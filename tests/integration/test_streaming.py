@@ -18,9 +18,9 @@ import orjson
 import pytest
 
 from pipelines.rules import MetricRules
-from services.readers import snapshot_path
-from services.replay import numbered_lines, replay
-from services.store import Store
+from services.replay.incremental import numbered_lines, replay
+from services.store.readers import snapshot_path
+from services.store.store import Store
 from tests.conftest import BOOTSTRAP, Consumer, Topics
 from tests.support.generator import Generator
 

@@ -13,10 +13,10 @@ import orjson
 import pytest
 
 from pipelines.rules import MetricRules
-from services.adapters.technion import read_calls, to_events
-from services.replay import numbered_lines, replay
+from services.ingest.technion import read_calls, to_events
+from services.replay.incremental import numbered_lines, replay
 from services.simulator.calibration import CALIBRATION, calibrate
-from services.store import Store
+from services.store.store import Store
 
 RAW = Path(__file__).resolve().parents[3] / "shared" / "data" / "technion-anonymous-bank" / "raw"
 pytestmark = pytest.mark.skipif(not RAW.is_dir(), reason="the Technion records live in ../shared/data")

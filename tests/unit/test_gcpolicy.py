@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from services.gcpolicy import CONSUMER_THRESHOLDS, gc_paused, gc_thresholds
+from services.stream.gcpolicy import CONSUMER_THRESHOLDS, gc_paused, gc_thresholds
 
 
 def test_thresholds_inside_and_restored_after_an_error() -> None:

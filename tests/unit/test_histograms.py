@@ -7,8 +7,8 @@ import random
 import pytest
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
-from services.histograms import BulkHistogram
-from services.metrics import PIPELINE_BUCKETS, WAIT_BUCKETS
+from services.exposition.histograms import BulkHistogram
+from services.exposition.metrics import PIPELINE_BUCKETS, WAIT_BUCKETS
 
 LABELS = ("council", "channel")
 _RNG = random.Random(3)

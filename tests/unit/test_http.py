@@ -14,9 +14,9 @@ from prometheus_client import CollectorRegistry, Counter
 
 from pipelines.events import US, micros
 from pipelines.live import LiveBoard
-from services.histograms import BulkHistogram
-from services.http import UK, serve, uk_day
-from services.metrics import LiveCollector
+from services.exposition.histograms import BulkHistogram
+from services.exposition.http import UK, serve, uk_day
+from services.exposition.metrics import LiveCollector
 
 
 def get(port: int, path: str) -> str:

@@ -9,10 +9,10 @@ from prometheus_client import CollectorRegistry
 from pipelines.engine import FactEngine
 from pipelines.live import LiveBoard
 from pipelines.rules import MetricRules
-from services.known import Known, contact_hash, key_hash
-from services.metrics import PipelineMetrics
-from services.store import Store
-from services.stream import StreamProcessor
+from services.exposition.metrics import PipelineMetrics
+from services.store.store import Store
+from services.stream.known import Known, contact_hash, key_hash
+from services.stream.processor import StreamProcessor
 from tests.support.builders import T0, ev, raw
 from tests.unit.test_stream import TOPIC, Rec
 

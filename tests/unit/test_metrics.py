@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
 
-from services.metrics import PipelineMetrics
+from services.exposition.metrics import PipelineMetrics
 
 NAME = "contactpulse_ingest_latency_seconds"
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.bulk_replay import prefetched
+from services.replay.bulk import prefetched
 
 
 def test_items_arrive_in_order_and_all_of_them() -> None:

@@ -13,9 +13,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from pipelines.engine import FactEngine
 from pipelines.live import LiveBoard
 from pipelines.rules import MetricRules
-from services.metrics import LiveCollector, PipelineMetrics
-from services.store import Store
-from services.stream import StreamProcessor
+from services.exposition.metrics import LiveCollector, PipelineMetrics
+from services.store.store import Store
+from services.stream.processor import StreamProcessor
 from tests.support.builders import T0, ev, raw
 
 TOPIC = "contact.events.v1"

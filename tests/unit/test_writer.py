@@ -13,11 +13,11 @@ from prometheus_client import CollectorRegistry
 from pipelines.engine import FactEngine
 from pipelines.live import LiveBoard
 from pipelines.rules import MetricRules
-from services.batch import BatchWrite
-from services.metrics import PipelineMetrics
-from services.store import Store
-from services.stream import StreamProcessor
-from services.writer import Writer
+from services.exposition.metrics import PipelineMetrics
+from services.store.store import Store
+from services.stream.batch import BatchWrite
+from services.stream.processor import StreamProcessor
+from services.stream.writer import Writer
 from tests.support.builders import T0, ev, raw
 from tests.unit.test_stream import TOPIC, Rec
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from services.readers import open_read_only
+from services.store.readers import open_read_only
 
 SQL = """
 SELECT coalesce(council, 'partnership') AS council,

@@ -32,10 +32,10 @@ from pipelines.decode import decode
 from pipelines.events import micros
 from pipelines.rules import MetricRules
 from schemas.reasons import Rejected
-from services.gcpolicy import gc_paused
-from services.replay import ReplaySummary
-from services.sql_lane import filter_pushdown_off, validation_sql
-from services.store import RejectedMessage, Store
+from services.replay.incremental import ReplaySummary
+from services.replay.lane import filter_pushdown_off, validation_sql
+from services.store.store import RejectedMessage, Store
+from services.stream.gcpolicy import gc_paused
 
 T = TypeVar("T")
 BLOCK_BYTES = 32 << 20

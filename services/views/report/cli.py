@@ -8,10 +8,10 @@ from pathlib import Path
 
 from pipelines.periods import parse_period
 from services.errors import UserError
-from services.readers import open_read_only
-from services.report.data import load
-from services.report.page import render
 from services.settings import Settings
+from services.store.readers import open_read_only
+from services.views.report.data import load
+from services.views.report.page import render
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:

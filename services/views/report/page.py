@@ -8,9 +8,9 @@ from html import escape
 
 from pipelines.narrative import Bullet, Measure, bullets
 from pipelines.periods import Period
-from services.report import sections as s
-from services.report.data import PARTNERSHIP, Figures, cost
-from services.report.fmt import display, num, pct
+from services.views.report import sections as s
+from services.views.report.data import PARTNERSHIP, Figures, cost
+from services.views.report.fmt import display, num, pct
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Arial,sans-serif;color:#111;max-width:60rem;margin:1.5rem auto;

@@ -17,7 +17,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from pipelines.live import LiveBoard, Observations
-from services.histograms import BulkHistogram
+from services.exposition.histograms import BulkHistogram
 
 CONTACT_LABELS = ("council", "channel", "queue")
 # seconds: every default sl_seconds value is a bucket edge; the scale is minutes and hours, not milliseconds

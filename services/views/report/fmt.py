@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from services.report.data import PARTNERSHIP
+from services.views.report.data import PARTNERSHIP
 
 CHANNEL_NAMES = {
     "phone": "Phone",

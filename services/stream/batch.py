@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pipelines.engine import ContactKey, FactEngine
 from pipelines.events import Event
 from schemas.facts import ContactFacts
-from services.known import Known
-from services.store import RejectedMessage, Store
+from services.store.store import RejectedMessage, Store
+from services.stream.known import Known
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,11 +14,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from services.bulk_replay import bulk_replay
 from services.errors import UserError
-from services.replay import ReplaySummary, numbered_lines, replay
+from services.replay.bulk import bulk_replay
+from services.replay.incremental import ReplaySummary, numbered_lines, replay
 from services.settings import Settings
-from services.store import Store
+from services.store.store import Store
 
 
 def _open_streams(stack: ExitStack, files: list[str]) -> list[tuple[str, BinaryIO]]:

@@ -1,4 +1,4 @@
-"""``contactpulse consume``: the FastStream consumer on Kafka (wiring only; the work is in services.stream).
+"""``contactpulse consume``: the FastStream consumer on Kafka (wiring only; the work is in services.stream.processor).
 
 Delivery: FastStream's manual ack policy (no auto-commit). Each partition's next
 offset is stored in DuckDB in the same transaction as the batch's effects, and
@@ -24,14 +24,14 @@ from prometheus_client import CollectorRegistry, disable_created_metrics
 
 from pipelines.engine import FactEngine
 from pipelines.live import LiveBoard
-from services.gcpolicy import CONSUMER_THRESHOLDS, gc_paused, gc_thresholds
-from services.http import serve, uk_day
-from services.metrics import LiveCollector, PipelineMetrics
-from services.readers import snapshot_path
+from services.exposition.http import serve, uk_day
+from services.exposition.metrics import LiveCollector, PipelineMetrics
 from services.settings import Settings
-from services.store import Store
-from services.stream import StreamProcessor
-from services.writer import Writer
+from services.store.readers import snapshot_path
+from services.store.store import Store
+from services.stream.gcpolicy import CONSUMER_THRESHOLDS, gc_paused, gc_thresholds
+from services.stream.processor import StreamProcessor
+from services.stream.writer import Writer
 
 log = logging.getLogger("contactpulse.consumer")
 MAX_RECORDS = 5000

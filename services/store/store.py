@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from importlib import resources
 from operator import attrgetter
 from pathlib import Path
 from typing import ForwardRef
@@ -36,7 +37,6 @@ from pipelines.rules import MetricRules
 from schemas.facts import ContactFacts
 
 TS = pa.timestamp("us", tz="UTC")
-SQL_DIR = Path(__file__).parent / "sql"
 _LATER_WATERMARK = "ON CONFLICT (council) DO UPDATE SET watermark = greatest(watermarks.watermark, excluded.watermark)"
 EVENT_COLUMNS = list(Event._fields)
 FACT_COLUMNS = [f.name for f in dataclasses.fields(ContactFacts)]
@@ -46,7 +46,7 @@ _SQL_TYPES = {"str": "VARCHAR", "float": "DOUBLE", "int": "INTEGER", "bool": "BO
 @cache
 def sql_text(name: str) -> str:
     """A statement from ``services/sql/``, read once per process (the consumer runs fcr.sql on every write)."""
-    return (SQL_DIR / name).read_text(encoding="utf-8")
+    return resources.files("services.store").joinpath("sql", name).read_text(encoding="utf-8")
 
 
 def _is_time(name: str) -> bool:

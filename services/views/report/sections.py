@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from pipelines.periods import Period
-from services.report import svg
-from services.report.data import PARTNERSHIP, Counts, Figures, cost
-from services.report.fmt import CHANNEL_NAMES, display, money, num, pct, secs, section, table
+from services.views.report import svg
+from services.views.report.data import PARTNERSHIP, Counts, Figures, cost
+from services.views.report.fmt import CHANNEL_NAMES, display, money, num, pct, secs, section, table
 
 
 def channel_shift(f: Figures, scope: str) -> str:

@@ -25,10 +25,10 @@ from pipelines.events import US, Event, micros
 from pipelines.live import LiveBoard, Observations
 from schemas.facts import ContactFacts
 from schemas.reasons import Rejected
-from services.batch import BatchWrite, load_stored, prepare_batch
-from services.known import Known
-from services.metrics import PipelineMetrics
-from services.store import RejectedMessage, Store
+from services.exposition.metrics import PipelineMetrics
+from services.store.store import RejectedMessage, Store
+from services.stream.batch import BatchWrite, load_stored, prepare_batch
+from services.stream.known import Known
 
 EVICT_EVERY_BATCHES = 500
 

@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from services.batch import BatchWrite
-from services.gcpolicy import gc_paused
-from services.stream import StreamProcessor
+from services.stream.batch import BatchWrite
+from services.stream.gcpolicy import gc_paused
+from services.stream.processor import StreamProcessor
 
 log = logging.getLogger("contactpulse.writer")
 MAX_PENDING_EVENTS = 50_000

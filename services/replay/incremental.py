@@ -17,9 +17,9 @@ from pipelines.engine import FactEngine
 from pipelines.events import Event, micros
 from pipelines.rules import MetricRules
 from schemas.reasons import Rejected
-from services.batch import process_batch
-from services.gcpolicy import gc_paused
-from services.store import RejectedMessage, Store
+from services.store.store import RejectedMessage, Store
+from services.stream.batch import process_batch
+from services.stream.gcpolicy import gc_paused
 
 BATCH_LINES = 200_000
 

@@ -16,7 +16,7 @@ from datetime import datetime
 import duckdb
 
 from pipelines.events import micros
-from services.store import sql_text
+from services.store.store import sql_text
 
 
 def validation_sql(now: datetime) -> str:

@@ -1,1 +1,0 @@
-"""Adapters from source systems' own records to contract v1 events."""
