@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from dashboards.config import KINDS, Config
+from pipelines.measures import ABANDONMENT, ASA, LIVE_RATIOS, LIVE_SERIES, SERVICE_LEVEL
 
 LEVEL = "council_channel_queue"
 BY = "council, channel, queue"
@@ -36,19 +37,25 @@ def counter_rule(counter: str, w: str) -> dict[str, Any]:
                f"sum by ({BY}) (increase(contactpulse_contacts_{counter}_total[{w}]))")  # fmt: skip
 
 
+# the recording rules of the live ratios (pipelines.measures), by the ratio they record
+LIVE_RATIO_RULES = {
+    SERVICE_LEVEL.name: "contactpulse_service_level:ratio",
+    ABANDONMENT.name: "contactpulse_abandonment:ratio",
+    ASA.name: "contactpulse_time_to_answer_seconds:mean",
+}
+
+
 def recording_groups() -> list[dict[str, Any]]:
     groups = []
     for w in WINDOWS:
-        inc = {c: f"{LEVEL}:contactpulse_contacts_{c}:increase{w}" for c in COUNTERS}
-        base = f"({inc['offered']} - {inc['short_abandoned']} > 0)"
         tta = f"{LEVEL}:contactpulse_time_to_answer_seconds"
         rules = [counter_rule(c, w) for c in COUNTERS] + [
             rec(f"{tta}_sum:increase{w}", f"sum by ({BY}) (increase(contactpulse_time_to_answer_seconds_sum[{w}]))"),
             rec(f"{tta}_count:increase{w}", f"sum by ({BY}) (increase(contactpulse_time_to_answer_seconds_count[{w}]))"),
-            rec(f"{LEVEL}:contactpulse_service_level:ratio{w}", f"{inc['answered_within_sl']} / {base}"),
-            rec(f"{LEVEL}:contactpulse_abandonment:ratio{w}", f"{inc['abandoned']} / {base}"),
-            rec(f"{LEVEL}:contactpulse_time_to_answer_seconds:mean{w}",
-                f"{tta}_sum:increase{w} / ({tta}_count:increase{w} > 0)"),
+        ] + [
+            rec(f"{LEVEL}:{LIVE_RATIO_RULES[r.name]}{w}",
+                r.promql(lambda count, w=w: f"{LEVEL}:contactpulse_{LIVE_SERIES[count]}:increase{w}"))  # type: ignore[misc]
+            for r in LIVE_RATIOS
         ]  # fmt: skip
         groups.append({"name": f"contactpulse-contacts-{w}", "rules": rules})
     return groups

@@ -32,15 +32,17 @@ from schemas.events import (
 )
 from schemas.reasons import parse_event
 
-_new = tuple.__new__  # Event's own __new__ is a generated lambda: a call more per event
-_EARLIEST_US = micros(EARLIEST_TIME)
-# a second short of the contract's tolerance, so that a clock tick between here and pydantic cannot matter
-_AHEAD_US = (FUTURE_TOLERANCE_SECONDS - 1) * 1_000_000
+# The lanes' shared bounds (this one and replay's SQL lane, services/store/sql/validate.sql)
+EARLIEST_US = micros(EARLIEST_TIME)
+# a second short of the contract's tolerance, so that a clock tick between a lane and pydantic cannot matter
+AHEAD_US = (FUTURE_TOLERANCE_SECONDS - 1) * 1_000_000
+# the plain RFC 3339 form only; any other form goes to pydantic
+PLAIN_TIME_PATTERN = r"\d{4}-\d\d-\d\dT([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)"
+NEEDS_CHANNEL = frozenset({EventType.STARTED.value, EventType.QUEUED.value})
+NEEDS_QUEUE = frozenset({EventType.QUEUED.value, EventType.TRANSFERRED.value})
 _TYPES = frozenset(LIFECYCLE_RANK)
 _CHANNELS = frozenset(c.value for c in Channel)
 _RESOLUTIONS = frozenset(r.value for r in Resolution)
-_NEEDS_CHANNEL = frozenset({EventType.STARTED.value, EventType.QUEUED.value})
-_NEEDS_QUEUE = frozenset({EventType.QUEUED.value, EventType.TRANSFERRED.value})
 _WRAPPED_UP, _SURVEYED = EventType.WRAPPED_UP.value, EventType.SURVEYED.value
 
 
@@ -67,10 +69,7 @@ def _remembering(pattern: str, limit: int = 65536) -> Callable[[str], bool]:
 _SLUG = _remembering(SLUG_PATTERN)
 _COUNCIL = _remembering(COUNCIL_PATTERN)
 _CUSTOMER_REF = _remembering(CUSTOMER_REF_PATTERN)
-# the plain RFC 3339 form only; any other form goes to pydantic
-_TIME = re.compile(
-    r"\d{4}-\d\d-\d\dT([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)", re.ASCII
-).fullmatch
+_TIME = re.compile(PLAIN_TIME_PATTERN, re.ASCII).fullmatch
 
 
 def fast_event(raw: bytes | str, now_us: int) -> Event | None:
@@ -99,7 +98,7 @@ def fast_event(raw: bytes | str, now_us: int) -> Event | None:
         t = micros(datetime.fromisoformat(time))
     except ValueError:  # 30 February, say
         return None
-    if not _EARLIEST_US <= t <= now_us + _AHEAD_US:
+    if not EARLIEST_US <= t <= now_us + AHEAD_US:
         return None
     return _with_data(typ, data, id_, t, source, get("subject"))
 
@@ -114,9 +113,9 @@ def _with_data(typ: str, data: dict[str, Any], id_: str, t: int, source: str, su
     if not (
         type(contact_id) is str and 0 < len(contact_id) <= 128 and type(council) is str and _COUNCIL(council)
         and subject in (None, contact_id)
-        and (channel in _CHANNELS if type(channel) is str else channel is None and typ not in _NEEDS_CHANNEL)
+        and (channel in _CHANNELS if type(channel) is str else channel is None and typ not in NEEDS_CHANNEL)
         and (service is None or (type(service) is str and _SLUG(service)))
-        and (type(queue) is str and _SLUG(queue) if queue is not None else typ not in _NEEDS_QUEUE)
+        and (type(queue) is str and _SLUG(queue) if queue is not None else typ not in NEEDS_QUEUE)
         and (site is None or (type(site) is str and _SLUG(site)))
         and (customer_ref is None or (type(customer_ref) is str and 16 <= len(customer_ref) <= 128
              and _CUSTOMER_REF(customer_ref)))
@@ -125,8 +124,22 @@ def _with_data(typ: str, data: dict[str, Any], id_: str, t: int, source: str, su
         and (typ != _SURVEYED or (type(rating) is int and 1 <= rating <= 5))
     ):  # fmt: skip
         return None
-    return _new(Event, (id_, typ, t, council, contact_id, source, channel, service, queue, site, customer_ref,
-                        agent_ref, resolution, rating))  # fmt: skip
+    return Event(
+        id_,
+        typ,
+        t,
+        council,
+        contact_id,
+        source,
+        channel,
+        service,
+        queue,
+        site,
+        customer_ref,
+        agent_ref,
+        resolution,
+        rating,
+    )
 
 
 def decode(raw: bytes | str, now: datetime, now_us: int | None = None) -> Event:

@@ -20,7 +20,9 @@ ContactKey = tuple[str, str]
 
 
 @dataclass(slots=True)
-class BatchResult:
+class Applied:
+    """What a batch did to the engine: its new events, duplicates, and the contacts it touched."""
+
     accepted: list[Event] = field(default_factory=list)
     duplicates: int = 0
     touched: dict[ContactKey, None] = field(default_factory=dict)  # an ordered set: first touched first
@@ -51,13 +53,13 @@ class FactEngine:
         for council, t in watermarks.items():
             self.watermarks[council] = max(t, self.watermarks.get(council, t))
 
-    def apply(self, events: Iterable[Event]) -> BatchResult:
+    def apply(self, events: Iterable[Event]) -> Applied:
         """Apply new events; an id seen already (in this batch or before) is a duplicate.
 
         Events are grouped by contact first, so a contact whose events arrive
         shuffled within the batch is sorted and walked once.
         """
-        result = BatchResult()
+        result = Applied()
         batch_ids: set[str] = set()
         by_contact: dict[ContactKey, list[Event]] = {}
         for e in events:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 
 from pipelines.events import US, Event
-from pipelines.rules import MetricRules
+from pipelines.rules import MetricRules, timed_out
 from schemas.facts import ContactFacts
 
 STARTED, QUEUED, ANSWERED = "contact.started", "contact.queued", "contact.answered"
@@ -169,7 +169,7 @@ def facts_of(council: str, contact_id: str, w: Walk, rules: MetricRules, waterma
         outcome = ABANDONED
     elif w.ended_at is not None:
         outcome = SELF_SERVED
-    elif watermark is not None and watermark - w.last_event >= rules.contact_timeout_seconds * US:
+    elif timed_out(w.last_event, watermark, rules.timeout_us):
         outcome = TIMED_OUT
     else:
         outcome = OPEN

@@ -4,11 +4,17 @@
 keeps who is waiting and on hold now (with when that started, so ages grow in
 wall-clock time at scrape) and returns the counter and histogram observations
 that the contact's change implies. Each contact counts at most once per counter.
+
+Threads: one writer (the consumer's event loop) changes the board, holding
+``board.lock``; readers (the HTTP threads) take the same lock in ``snapshot`` and
+``tallies``, which copy what they return and change nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -54,14 +60,16 @@ class Observations:
 
 @dataclass(slots=True)
 class DayTally:
-    """One (day, council, queue)'s figures for the wallboard: counts by ``queued_at``'s day."""
+    """One (day, council, queue)'s figures for the wallboard: counts by ``queued_at``'s day, named as
+    ``pipelines.measures.Counts`` names them, so its ratios apply."""
 
     offered: int = 0
     answered: int = 0
     abandoned: int = 0
-    short_abandoned: int = 0
-    within_sl: int = 0
+    short_abandons: int = 0
+    answered_within_sl: int = 0
     tta_sum: float = 0.0
+    tta_count: int = 0
 
 
 class _Counted(NamedTuple):  # immutable, and cheap to build once per contact update
@@ -83,6 +91,7 @@ class LiveBoard:
         self.waiting = LiveSet()  # contact -> (labels, wait started at, us)
         self.on_hold = LiveSet()
         self.counted: dict[tuple[str, str], _Counted] = {}
+        self.lock = threading.Lock()  # held by the one writer while it changes the board, and by readers
 
     def update(self, facts: ContactFacts, walk: Walk, obs: Observations) -> None:
         key = (facts.council, facts.contact_id)
@@ -116,15 +125,16 @@ class LiveBoard:
             if f.time_to_answer_seconds is not None:
                 obs.time_to_answer.append((entry, f.time_to_answer_seconds))
                 tally.tta_sum += f.time_to_answer_seconds
+                tally.tta_count += 1
         if abandoned and not before.abandoned:
             (obs.short_abandoned if f.short_abandon else obs.abandoned)[entry] += 1
             if f.short_abandon:
-                tally.short_abandoned += 1
+                tally.short_abandons += 1
             else:
                 tally.abandoned += 1
         if within and not before.within_sl:
             obs.answered_within_sl[entry] += 1
-            tally.within_sl += 1
+            tally.answered_within_sl += 1
         if ended and not before.ended and f.outcome == HANDLED:
             obs.hold.append((entry[:2], f.hold_seconds))
             obs.handle.append((entry[:2], f.handle_seconds or 0.0))
@@ -151,8 +161,14 @@ class LiveBoard:
                 self.counted.pop(k, None)
 
     def snapshot(self) -> tuple[dict[Labels, tuple[int, int]], dict[Labels, tuple[int, int]]]:
-        """Per label set: (how many, earliest start in us) for waiting and for on hold."""
-        return self.waiting.grouped(), self.on_hold.grouped()
+        """Per label set: (how many, earliest start in us) for waiting and for on hold; a consistent copy."""
+        with self.lock:
+            return self.waiting.grouped(), self.on_hold.grouped()
+
+    def tallies(self, day: str) -> dict[tuple[str, str], DayTally]:
+        """(council, queue) -> a copy of that day's tally."""
+        with self.lock:
+            return {(c, q): dataclasses.replace(t) for (d, c, q), t in self.days.items() if d == day}
 
 
 class LiveSet:
@@ -179,15 +195,17 @@ class LiveSet:
         old = self.items.get(key)
         if old == (labels, since):
             return
+        self.items[key] = (labels, since)  # first: the old entry is stale when its label set is cleaned
         if old is not None:
             self._leave(old[0])
-        self.items[key] = (labels, since)
         self.counts[labels] = self.counts.get(labels, 0) + 1
         heap = self.heaps.setdefault(labels, [])
         heapq.heappush(heap, (since, key))
         if len(heap) > 2 * self.counts[labels] + 64:
             self.heaps[labels] = [(t, k) for k, (lb, t) in self.items.items() if lb == labels]
             heapq.heapify(self.heaps[labels])
+        else:
+            self._drop_stale(labels)
 
     def pop(self, key: tuple[str, str]) -> None:
         old = self.items.pop(key, None)
@@ -198,12 +216,15 @@ class LiveSet:
         self.counts[labels] -= 1
         if not self.counts[labels]:
             del self.counts[labels], self.heaps[labels]
+        else:
+            self._drop_stale(labels)
+
+    def _drop_stale(self, labels: Labels) -> None:
+        """Keep a live entry on top of the label set's heap, so that reads need change nothing."""
+        heap, items = self.heaps[labels], self.items
+        while items.get(heap[0][1]) != (labels, heap[0][0]):
+            heapq.heappop(heap)
 
     def grouped(self) -> dict[Labels, tuple[int, int]]:
-        out = {}
-        for labels, n in self.counts.items():
-            heap = self.heaps[labels]
-            while self.items.get(heap[0][1]) != (labels, heap[0][0]):
-                heapq.heappop(heap)
-            out[labels] = (n, heap[0][0])
-        return out
+        """Per label set: (how many, earliest start). Reads only: every heap's top is live."""
+        return {labels: (n, self.heaps[labels][0][0]) for labels, n in self.counts.items()}

@@ -140,7 +140,7 @@ def _cmd_wallboard(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     url = args.url or f"http://{settings.metrics_host}:{settings.metrics_port}"
-    return run(url, args.minutes, once=args.once)
+    return run(url, args.minutes, once=args.once, council=args.council)
 
 
 def _register_wallboard(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -148,13 +148,14 @@ def _register_wallboard(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("--url", help="the consumer's HTTP address (default from settings: http://127.0.0.1:9464)")
     p.add_argument("--minutes", type=float, help="stop after this many minutes")
     p.add_argument("--once", action="store_true", help="print the board once and exit")
+    p.add_argument("--council", help="show this council's queues only")
     p.set_defaults(func=_cmd_wallboard)
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
     from services.views.summary import run
 
-    return run(Path(args.db))
+    return run(Path(args.db), _settings(args).rules().sl_seconds)
 
 
 def _register_summary(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from pipelines.calendar import DEFAULT_TIMEZONE
 from pipelines.rules import DEFAULT_SL_SECONDS, DEFAULT_UNIT_COSTS, MetricRules
 from schemas.events import Channel
 
@@ -37,6 +39,12 @@ class Settings(BaseSettings):
         default_factory=lambda: {Channel(k): v for k, v in DEFAULT_UNIT_COSTS.items()}
     )
     queue_label_limit: int = Field(200, ge=1)
+    # the calendar of every day, week, month and quarter (METRICS.md section 3)
+    timezone: str = DEFAULT_TIMEZONE
+
+    # the wallboard: a queue's longest wait turns amber, then red, at these
+    wallboard_amber_seconds: float = Field(120.0, gt=0)
+    wallboard_red_seconds: float = Field(300.0, gt=0)
 
     # Kafka
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -70,6 +78,15 @@ class Settings(BaseSettings):
         bad = [k.value for k, v in value.items() if v < 0]
         if bad:
             raise ValueError(f"negative value for {', '.join(bad)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name, such as Europe/London)") from None
         return value
 
     @classmethod

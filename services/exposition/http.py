@@ -8,39 +8,24 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from datetime import datetime
-from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
-from zoneinfo import ZoneInfo
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from pipelines.events import US
+from pipelines.calendar import LocalDays, uk_day
 from pipelines.live import LiveBoard
-
-UK = ZoneInfo("Europe/London")
-HOUR_US = 3600 * US
+from pipelines.measures import ASA, SERVICE_LEVEL
 
 
-def uk_day(us: int) -> str:
-    """The wallboard's "today" is the UK calendar day (looked up once per UTC hour: the live board asks for
-    every contact it counts, and UK time differs from UTC by whole hours)."""
-    return _uk_day_of_hour(us // HOUR_US)
-
-
-@lru_cache(maxsize=4096)
-def _uk_day_of_hour(hour: int) -> str:
-    return datetime.fromtimestamp(hour * 3600, UK).date().isoformat()
-
-
-def wallboard(board: LiveBoard, sl_target: Callable[[str], float | None], now: float | None = None) -> dict[str, Any]:
-    """Per council and queue: waiting now, longest wait, answered and abandoned today, service level and ASA today."""
+def wallboard(board: LiveBoard, day_of: LocalDays = uk_day, now: float | None = None,
+              wait_colours: tuple[float, float] = (120.0, 300.0)) -> dict[str, Any]:  # fmt: skip
+    """Per council and queue: waiting now, longest wait, answered and abandoned today, service level and ASA
+    today (``pipelines.measures``), and the longest waits at which the wallboard turns amber and red."""
     now = now if now is not None else time.time()
-    today = uk_day(round(now * 1e6))
+    today = day_of(round(now * 1e6))
     waiting, on_hold = board.snapshot()
     rows: dict[tuple[str, str], dict[str, Any]] = {}
 
@@ -54,21 +39,18 @@ def wallboard(board: LiveBoard, sl_target: Callable[[str], float | None], now: f
         r["longest_wait_seconds"] = max(r["longest_wait_seconds"], now - oldest / 1e6)
     for (council, _channel, queue), (n, _) in on_hold.items():
         row(council, queue)["on_hold"] += n
-    for (day, council, queue), t in board.days.items():
-        if day != today:
-            continue
-        r = row(council, queue)
-        base = t.offered - t.short_abandoned
-        r.update(
+    for (council, queue), t in board.tallies(today).items():
+        row(council, queue).update(
             offered_today=t.offered, answered_today=t.answered, abandoned_today=t.abandoned,
-            service_level_today=t.within_sl / base if base > 0 else None,
-            asa_today_seconds=t.tta_sum / t.answered if t.answered else None,
+            service_level_today=SERVICE_LEVEL.of(t), asa_today_seconds=ASA.of(t),
         )  # fmt: skip
-    return {"generated_at": now, "day": today, "rows": sorted(rows.values(), key=lambda r: (r["council"], r["queue"]))}
+    return {"generated_at": now, "day": today, "amber_wait_seconds": wait_colours[0],
+            "red_wait_seconds": wait_colours[1],
+            "rows": sorted(rows.values(), key=lambda r: (r["council"], r["queue"]))}  # fmt: skip
 
 
-def serve(host: str, port: int, registry: CollectorRegistry, board: LiveBoard,
-          sl_target: Callable[[str], float | None]) -> ThreadingHTTPServer:  # fmt: skip
+def serve(host: str, port: int, registry: CollectorRegistry, board: LiveBoard, day_of: LocalDays = uk_day,
+          wait_colours: tuple[float, float] = (120.0, 300.0)) -> ThreadingHTTPServer:  # fmt: skip
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path.startswith("/metrics"):
@@ -77,7 +59,7 @@ def serve(host: str, port: int, registry: CollectorRegistry, board: LiveBoard,
                 body = generate_latest(registry.restricted_registry(names) if names else registry)
                 ctype = CONTENT_TYPE_LATEST
             elif self.path.startswith("/wallboard.json"):
-                body, ctype = orjson.dumps(wallboard(board, sl_target)), "application/json"
+                body, ctype = orjson.dumps(wallboard(board, day_of, wait_colours=wait_colours)), "application/json"
             elif self.path in ("/", "/healthz"):
                 body, ctype = b"ok\n", "text/plain"
             else:

@@ -34,18 +34,13 @@ from pipelines.rules import MetricRules
 from schemas.reasons import Rejected
 from services.replay.incremental import ReplaySummary
 from services.replay.lane import filter_pushdown_off, validation_sql
-from services.store.store import RejectedMessage, Store
+from services.store.schema import STAGING, RejectedMessage
+from services.store.store import Store
 from services.stream.gcpolicy import gc_paused
 
 T = TypeVar("T")
 BLOCK_BYTES = 32 << 20
 MORSEL_ROWS = 16_384
-STAGING = [
-    ("seq", pa.int64()), ("id", pa.string()), ("type", pa.string()), ("t", pa.int64()), ("council", pa.string()),
-    ("contact_id", pa.string()), ("source", pa.string()), ("channel", pa.string()), ("service", pa.string()),
-    ("queue", pa.string()), ("site", pa.string()), ("customer_ref", pa.string()), ("agent_ref", pa.string()),
-    ("resolution", pa.string()), ("rating", pa.int32()),
-]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -205,9 +200,7 @@ def _by_python(
                 summary.rejected[r.reason] += 1
                 continue
             summary.valid += 1
-            for col, value in zip(cols, (seq, e.id, e.type, e.t, e.council, e.contact_id, e.source, e.channel,
-                                         e.service, e.queue, e.site, e.customer_ref, e.agent_ref, e.resolution,
-                                         e.rating), strict=True):  # fmt: skip
+            for col, value in zip(cols, (seq, *e), strict=True):
                 col.append(value)
     if cols[0]:
         con.register("_parsed", pa.table({n: pa.array(c, type=t) for (n, t), c in zip(STAGING, cols, strict=True)}))

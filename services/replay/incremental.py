@@ -17,8 +17,9 @@ from pipelines.engine import FactEngine
 from pipelines.events import Event, micros
 from pipelines.rules import MetricRules
 from schemas.reasons import Rejected
-from services.store.store import RejectedMessage, Store
-from services.stream.batch import process_batch
+from services.store.schema import RejectedMessage
+from services.store.store import Store
+from services.stream.batch import prepare_batch
 from services.stream.gcpolicy import gc_paused
 
 BATCH_LINES = 200_000
@@ -74,8 +75,9 @@ def _replay_lines(
     now_us = micros(now)
 
     def flush() -> None:
-        outcome = process_batch(engine, store, events, rejected)
-        summary.duplicates += outcome.duplicates
+        write = prepare_batch(engine, store, events, rejected)
+        write.apply(store)
+        summary.duplicates += write.duplicates
         events.clear()
         rejected.clear()
 

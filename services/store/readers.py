@@ -9,12 +9,27 @@ and otherwise the snapshot, saying how old it is.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 import duckdb
 
 from services.errors import UserError
+
+
+def write_snapshot(con: duckdb.DuckDBPyConnection, target: Path) -> None:
+    """A consistent copy of the database ``con`` holds, written beside it and then renamed into place."""
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    row = con.execute("SELECT current_database()").fetchone()
+    assert row is not None
+    con.execute(f"ATTACH '{tmp}' AS _snap")
+    try:
+        con.execute(f'COPY FROM DATABASE "{row[0]}" TO _snap')
+    finally:
+        con.execute("DETACH _snap")
+    os.replace(tmp, target)
 
 
 def snapshot_path(db: Path) -> Path:

@@ -22,9 +22,10 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
 from prometheus_client import CollectorRegistry, disable_created_metrics
 
+from pipelines.calendar import LocalDays
 from pipelines.engine import FactEngine
 from pipelines.live import LiveBoard
-from services.exposition.http import serve, uk_day
+from services.exposition.http import serve
 from services.exposition.metrics import LiveCollector, PipelineMetrics
 from services.settings import Settings
 from services.store.readers import snapshot_path
@@ -108,12 +109,13 @@ def build_broker(
                 await writer.drain()  # rare (every 200,000 new events or more): a pause of about a second
                 processor.reload_known()
         with gc_paused():
-            report, write = processor.prepare(batch)  # the live series now count this batch
+            write = processor.prepare(batch)  # the live series now count this batch
         await writer.add(write)  # written soon, with any batches that arrive meanwhile
         processor.metrics.observe_ingest((r.timestamp for r in records), time.time())
         snapshots.dirty = True
         _update_lag(listener.subscriber.consumer, processor, batch.next_offsets)
-        log.debug("batch %s", report)
+        log.debug("batch: %d read, %d new, %d duplicates, %d dead-lettered", batch.read, len(write.events),
+                  write.duplicates, len(batch.rejected))  # fmt: skip
 
     subscriber = broker.subscriber(
         settings.events_topic,
@@ -188,13 +190,21 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
     # dashboard reads, and a scrape holds the interpreter lock the event loop needs
     disable_created_metrics()  # type: ignore[no-untyped-call]
     registry = CollectorRegistry()
-    board = LiveBoard(settings.queue_label_limit, day_of=uk_day)
+    days = LocalDays(settings.timezone)
+    board = LiveBoard(settings.queue_label_limit, day_of=days)
     metrics = PipelineMetrics(registry)
     registry.register(LiveCollector(board))
     store = Store(db, fcr_window_days=settings.fcr_window_days)
     processor = StreamProcessor(FactEngine(settings.rules()), store, metrics, board, settings.events_topic)
     restored = processor.recover()
-    server = serve(settings.metrics_host, settings.metrics_port, registry, board, settings.rules().sl_seconds.get)
+    server = serve(
+        settings.metrics_host,
+        settings.metrics_port,
+        registry,
+        board,
+        days,
+        (settings.wallboard_amber_seconds, settings.wallboard_red_seconds),
+    )
     log.info(
         "consuming %s from %s; %d open contacts restored; metrics on http://%s:%d/metrics",
         settings.events_topic, settings.kafka_bootstrap, restored, settings.metrics_host, settings.metrics_port,

@@ -1,11 +1,15 @@
 """The consumer's batch core, free of Kafka client code: decode, process, hand to sinks.
 
 ``StreamProcessor.decode`` splits a batch of records into valid events and dead
-letters; the caller publishes the dead letters, then ``prepare`` runs the batch
-through the engine and onto the live series and returns its DuckDB write (the
-batch's effects and each partition's next offset, one transaction), which the
-consumer runs on its writer thread while it prepares the next batch. Restart
-recovery: ``recover`` restores watermarks and open contacts from DuckDB.
+letters (a ``DecodedBatch``); the caller publishes the dead letters, then ``prepare``
+runs the batch through the engine and onto the live series and returns its
+``StoreWrite`` (the batch's effects and each partition's next offset, one
+transaction), which the consumer runs on its writer thread while it prepares the
+next batch. Restart recovery: ``recover`` restores watermarks and open contacts
+from DuckDB.
+
+The live board is read by the HTTP threads: every change to it here is made under
+``board.lock``, which its readers take too.
 """
 
 from __future__ import annotations
@@ -23,11 +27,13 @@ from pipelines.decode import decode
 from pipelines.engine import ContactKey, FactEngine
 from pipelines.events import US, Event, micros
 from pipelines.live import LiveBoard, Observations
+from pipelines.rules import timed_out
 from schemas.facts import ContactFacts
 from schemas.reasons import Rejected
 from services.exposition.metrics import PipelineMetrics
-from services.store.store import RejectedMessage, Store
-from services.stream.batch import BatchWrite, load_stored, prepare_batch
+from services.store.schema import RejectedMessage
+from services.store.store import Store
+from services.stream.batch import StoreWrite, load_stored, prepare_batch
 from services.stream.known import Known
 
 EVICT_EVERY_BATCHES = 500
@@ -56,20 +62,14 @@ class DeadLetter:
 
 
 @dataclass(slots=True)
-class Decoded:
+class DecodedBatch:
+    """A batch of Kafka records, decoded: valid events, and dead letters with their rows for DuckDB."""
+
     events: list[Event] = field(default_factory=list)
     rejected: list[RejectedMessage] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     read: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class CommitReport:
-    read: int
-    processed: int
-    duplicates: int
-    dead_lettered: int
 
 
 class StreamProcessor:
@@ -88,7 +88,7 @@ class StreamProcessor:
         self.known: Known | None = None  # loaded by ``recover``
         # council -> heap of (time-out deadline, contact) for contacts on the live board
         self.deadlines: dict[str, list[tuple[int, ContactKey]]] = {}
-        self.timeout_us = round(engine.rules.contact_timeout_seconds * US)
+        self.timeout_us = engine.rules.timeout_us
 
     def recover(self) -> int:
         """Restore watermarks and open contacts after a restart; returns the contacts restored."""
@@ -104,8 +104,9 @@ class StreamProcessor:
     def _restore(self, keys: Sequence[tuple[str, str]]) -> None:
         """Reload contacts from DuckDB and put them on the board as already counted (they were, before)."""
         self.engine.restore(load_stored(self.store, keys, self.known))
-        for facts in self.engine.facts(k for k in keys if k in self.engine.states):
-            self._show(facts, Observations())
+        with self.board.lock:
+            for facts in self.engine.facts(k for k in keys if k in self.engine.states):
+                self._show(facts, Observations())
 
     def evict_quiet(self, keep: AbstractSet[ContactKey] = frozenset()) -> int:
         """Forget contacts quiet for longer than the time-out and the FCR window: memory stays bounded for years.
@@ -116,7 +117,8 @@ class StreamProcessor:
         horizon = rules.contact_timeout_seconds + (rules.fcr_window_days + 1) * 86400
         keys = [k for k in self.engine.quiet(horizon) if k not in keep]
         self.engine.evict(keys)
-        self.board.forget(keys, counted=True)
+        with self.board.lock:
+            self.board.forget(keys, counted=True)
         return len(keys)
 
     def _show(self, facts: ContactFacts, obs: Observations) -> None:
@@ -140,14 +142,18 @@ class StreamProcessor:
                 if not self.board.is_live(key):
                     continue
                 state = self.engine.states.get(key)
-                if state is None or state.walk.last_event is None or mark - state.walk.last_event >= self.timeout_us:
+                if (
+                    state is None
+                    or state.walk.last_event is None
+                    or timed_out(state.walk.last_event, mark, self.timeout_us)
+                ):
                     gone.append(key)
         self.board.forget(gone)
 
-    def decode(self, records: Sequence[Record], ingest_time: datetime | None = None) -> Decoded:
+    def decode(self, records: Sequence[Record], ingest_time: datetime | None = None) -> DecodedBatch:
         now = ingest_time or datetime.now(UTC)
         now_us = micros(now)
-        out = Decoded()
+        out = DecodedBatch()
         positions, next_offsets, append = self.positions, out.next_offsets, out.events.append
         for r in records:
             tp, offset = (r.topic, r.partition), r.offset
@@ -171,7 +177,7 @@ class StreamProcessor:
                 out.dead_letters.append(DeadLetter(raw, r.key, headers))
         return out
 
-    def prepare(self, batch: Decoded) -> tuple[CommitReport, BatchWrite]:
+    def prepare(self, batch: DecodedBatch) -> StoreWrite:
         """The batch through the engine and onto the live series; returns its DuckDB write, not yet run.
 
         The live series lead DuckDB by at most the write in flight: a crash before it commits loses
@@ -181,34 +187,35 @@ class StreamProcessor:
         if unknown:
             self._restore(sorted(unknown))
             self.engine.ensure(unknown)
-        outcome, write = prepare_batch(self.engine, self.store, batch.events, batch.rejected, batch.next_offsets,
-                                       self.pending_ids, self.known, fcr_in_sql=True)  # fmt: skip
+        write = prepare_batch(self.engine, self.store, batch.events, batch.rejected, batch.next_offsets,
+                              self.pending_ids, self.known)  # fmt: skip
         m = self.metrics
         obs = Observations()
-        for facts in outcome.facts:
-            self._show(facts, obs)
+        with self.board.lock:
+            for facts in write.facts:
+                self._show(facts, obs)
+            self._sweep_timed_out()
         m.observe(obs)
-        self._sweep_timed_out()
-        for typ, n in Counter(e.type for e in outcome.accepted).items():
+        for typ, n in Counter(e.type for e in write.events).items():
             m.child(m.events, (typ,)).inc(n)
         latest: dict[str, int] = {}
-        for e in outcome.accepted:
+        for e in write.events:
             if e.t > latest.get(e.source, -1):
                 latest[e.source] = e.t
         for source, t in latest.items():
             m.child(m.source_last, (source,)).set(t / US)
-        if outcome.duplicates:
-            m.duplicates.inc(outcome.duplicates)
+        if write.duplicates:
+            m.duplicates.inc(write.duplicates)
         self.batches += 1
         for r in batch.rejected:
             m.child(m.rejected, (r.reason,)).inc()
-        return CommitReport(batch.read, len(outcome.accepted), outcome.duplicates, len(batch.rejected)), write
+        return write
 
-    def hold(self, write: BatchWrite) -> None:
+    def hold(self, write: StoreWrite) -> None:
         """A write not yet committed: until ``written``, its ids are duplicates for the batches prepared next."""
         self.pending_ids.update(e.id for e in write.events)
 
-    def written(self, write: BatchWrite) -> None:
+    def written(self, write: StoreWrite) -> None:
         """The write committed: its offsets are now the stored ones."""
         self.pending_ids.difference_update(e.id for e in write.events)
         if write.offsets:
@@ -225,12 +232,12 @@ class StreamProcessor:
     def due_for_eviction(self) -> bool:
         return self.batches > 0 and self.batches % EVICT_EVERY_BATCHES == 0
 
-    def commit(self, batch: Decoded) -> CommitReport:
+    def commit(self, batch: DecodedBatch) -> StoreWrite:
         """Prepare and write one batch on this thread (tests, and callers with no writer thread)."""
         if self.due_for_eviction():
             self.evict_quiet()
-        report, write = self.prepare(batch)
+        write = self.prepare(batch)
         self.hold(write)
         write.apply(self.store)
         self.written(write)
-        return report
+        return write

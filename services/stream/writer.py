@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from services.stream.batch import BatchWrite
+from services.stream.batch import StoreWrite
 from services.stream.gcpolicy import gc_paused
 from services.stream.processor import StreamProcessor
 
@@ -43,12 +43,12 @@ class Writer:
         self.stop = stop
         self.max_pending = max_pending
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-writer")
-        self.pending: BatchWrite | None = None
-        self.inflight: BatchWrite | None = None
+        self.pending: StoreWrite | None = None
+        self.inflight: StoreWrite | None = None
         self.task: asyncio.Task[None] | None = None
         self.failed: BaseException | None = None
 
-    async def add(self, write: BatchWrite) -> None:
+    async def add(self, write: StoreWrite) -> None:
         """Queue a prepared batch's write; waits only when too much is pending (backpressure)."""
         if self.failed is not None:
             raise self.failed
@@ -78,7 +78,7 @@ class Writer:
             self.processor.written(write)
             self.processor.metrics.batch_duration.observe(time.perf_counter() - started)
 
-    def _write(self, write: BatchWrite) -> None:
+    def _write(self, write: StoreWrite) -> None:
         with gc_paused():
             write.apply(self.processor.store)
 

@@ -1,30 +1,24 @@
-"""`contactpulse summary`: a one-screen summary of a database, per council and for the partnership."""
+"""`contactpulse summary`: a one-screen summary of a database, per council and for the partnership.
+
+Its figures are ``pipelines.measures`` ratios over ``period_counts``, as in the board pack."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 
+import duckdb
 from rich.console import Console
 from rich.table import Table
 
+from pipelines.measures import ASA, COUNT_NAMES, CSAT, Counts
 from services.store.readers import open_read_only
 
-SQL = """
-SELECT coalesce(council, 'partnership') AS council,
-       sum(contacts) AS contacts,
-       sum(digital) / nullif(sum(contacts), 0) AS digital_share,
-       sum(offered) FILTER (WHERE channel = 'phone') AS calls,
-       sum(answered_within_sl) FILTER (WHERE channel = 'phone')
-         / nullif(sum(offered - short_abandons) FILTER (WHERE channel = 'phone'), 0) AS phone_sl,
-       sum(tta_sum) FILTER (WHERE channel = 'phone')
-         / nullif(sum(tta_count) FILTER (WHERE channel = 'phone'), 0) AS phone_asa,
-       sum(abandoned) FILTER (WHERE channel = 'phone')
-         / nullif(sum(offered - short_abandons) FILTER (WHERE channel = 'phone'), 0) AS phone_abandoned,
-       sum(satisfied) AS satisfied, sum(ratings) AS ratings
-FROM (SELECT * REPLACE (coalesce(offered, 0) AS offered, coalesce(short_abandons, 0) AS short_abandons)
-      FROM period_counts('day'))
-GROUP BY GROUPING SETS ((council), ())
-ORDER BY council = 'partnership', council
+PARTNERSHIP = "partnership"
+SQL = f"""
+SELECT council, channel = 'phone' AS phone, {", ".join(f"coalesce(sum({c}), 0)" for c in COUNT_NAMES)}
+FROM period_counts('day') GROUP BY ALL
 """
 
 
@@ -32,21 +26,40 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.0f}%"
 
 
-def run(db: Path) -> int:
+def load(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, Counts], dict[str, Counts]]:
+    """All contacts and phone contacts, by council and for the partnership."""
+    every: dict[str, Counts] = defaultdict(Counts)
+    phone: dict[str, Counts] = defaultdict(Counts)
+    for council, is_phone, *counts in con.execute(SQL).fetchall():
+        c = Counts(*counts)
+        for scope in (council, PARTNERSHIP):
+            every[scope].add(c)
+            if is_phone:
+                phone[scope].add(c)
+    return every, phone
+
+
+def run(db: Path, sl_seconds: Mapping[str, float]) -> int:
     con, what = open_read_only(db)
     try:
-        rows = con.execute(SQL).fetchall()
+        every, phone = load(con)
         span = con.execute("SELECT min(started_at)::DATE, max(started_at)::DATE FROM contacts").fetchone()
     finally:
         con.close()
     table = Table(title=f"ContactPulse summary: {what}, {span[0] if span else '-'} to {span[1] if span else '-'}")
-    for col in ("council", "contacts", "digital", "calls", "answered in 20 s", "ASA", "abandoned", "satisfied"):
+    sl = sl_seconds.get("phone")
+    answered_in = f"answered in {sl:.0f} s" if sl is not None else "answered in time"
+    for col in ("council", "contacts", "digital", "calls", answered_in, "ASA", "abandoned", "satisfied"):
         table.add_column(col, justify="left" if col == "council" else "right")
-    for council, contacts, digital, calls, sl, asa, abandoned, satisfied, ratings in rows:
-        csat = f"{_pct(satisfied / ratings)} of {ratings:,}" if ratings else "-"
-        asa_text = "-" if asa is None else f"{asa:.0f} s"
+    councils = [*sorted(k for k in every if k != PARTNERSHIP), PARTNERSHIP]
+    for council in councils if every else []:
+        c, p = every[council], phone[council]
+        csat = CSAT.of(c)
+        asa = ASA.of(p)
         table.add_row(
-            council, f"{contacts or 0:,}", _pct(digital), f"{calls or 0:,}", _pct(sl), asa_text, _pct(abandoned), csat
-        )
+            council, f"{c.contacts:,.0f}", _pct(c.digital_share), f"{p.offered:,.0f}", _pct(p.service_level),
+            "-" if asa is None else f"{asa:.0f} s", _pct(p.abandonment),
+            f"{_pct(csat)} of {c.ratings:,.0f}" if csat is not None else "-",
+        )  # fmt: skip
     Console().print(table)
     return 0

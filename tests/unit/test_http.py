@@ -6,16 +6,18 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter
 
+from pipelines.calendar import LocalDays, uk_day
 from pipelines.events import US, micros
 from pipelines.live import LiveBoard
 from services.exposition.histograms import BulkHistogram
-from services.exposition.http import UK, serve, uk_day
+from services.exposition.http import serve
 from services.exposition.metrics import LiveCollector
 
 
@@ -35,7 +37,7 @@ def test_metrics_whole_and_selected() -> None:
     BulkHistogram("b_seconds", "B.", buckets=(1, 2), registry=registry).observe(1.5)
     board = LiveBoard()
     registry.register(LiveCollector(board))
-    server = serve("127.0.0.1", 0, registry, board, lambda channel: None)
+    server = serve("127.0.0.1", 0, registry, board)
     port = server.server_address[1]
     try:
         whole = series(get(port, "/metrics"))
@@ -55,7 +57,16 @@ def test_metrics_whole_and_selected() -> None:
 @settings(max_examples=2000)
 @given(st.integers(min_value=946_684_800 * US, max_value=4_102_444_800 * US))  # 2000 to 2100
 def test_uk_day_is_the_london_calendar_day(us: int) -> None:
-    assert uk_day(us) == datetime.fromtimestamp(us // US, UK).date().isoformat()
+    assert uk_day(us) == datetime.fromtimestamp(us // US, ZoneInfo("Europe/London")).date().isoformat()
+
+
+@settings(max_examples=500)
+@given(
+    st.integers(min_value=946_684_800 * US, max_value=4_102_444_800 * US),
+    st.sampled_from(["Asia/Kolkata", "Australia/Adelaide", "Asia/Kathmandu", "America/St_Johns", "UTC"]),
+)
+def test_local_day_in_zones_with_part_hour_offsets(us: int, zone: str) -> None:
+    assert LocalDays(zone)(us) == datetime.fromtimestamp(us // US, ZoneInfo(zone)).date().isoformat()
 
 
 @pytest.mark.parametrize(

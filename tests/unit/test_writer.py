@@ -15,7 +15,7 @@ from pipelines.live import LiveBoard
 from pipelines.rules import MetricRules
 from services.exposition.metrics import PipelineMetrics
 from services.store.store import Store
-from services.stream.batch import BatchWrite
+from services.stream.batch import StoreWrite
 from services.stream.processor import StreamProcessor
 from services.stream.writer import Writer
 from tests.support.builders import T0, ev, raw
@@ -42,17 +42,17 @@ def test_next_batch_is_live_before_the_previous_write_commits(tmp_path: Path) ->
         gate = threading.Event()
         writer.pool.submit(gate.wait, 10)  # hold the writer thread: the first write stays in flight
         try:
-            _, write = proc.prepare(proc.decode(first, ingest_time=NOW))
+            write = proc.prepare(proc.decode(first, ingest_time=NOW))
             await writer.add(write)
             await asyncio.sleep(0.05)  # the first write is now in flight, held at the gate
-            report, write2 = proc.prepare(proc.decode(second, ingest_time=NOW))
-            assert (report.processed, report.duplicates) == (1, 1)
+            write2 = proc.prepare(proc.decode(second, ingest_time=NOW))
+            assert (len(write2.events), write2.duplicates) == (1, 1)
             assert registry.get_sample_value("contactpulse_events_total", {"type": "contact.started"}) == 2
             assert proc.store.existing_ids(["e-1", "e-2"]) == set()  # nothing committed yet
             assert proc.positions == {}
             await writer.add(write2)
             third = [Rec(4, raw(ev("contact.queued", 12, contact="C-3", id_="e-4")))]
-            await writer.add(proc.prepare(proc.decode(third, ingest_time=NOW))[1])
+            await writer.add(proc.prepare(proc.decode(third, ingest_time=NOW)))
             assert writer.unwritten_contacts() == {("boston", "C-1"), ("boston", "C-3")}
         finally:
             gate.set()
@@ -87,7 +87,7 @@ def test_a_failed_write_stops_the_consumer(tmp_path: Path) -> None:
 
     async def run() -> None:
         writer = Writer(proc, stop)
-        await writer.add(cast(BatchWrite, FailingWrite()))
+        await writer.add(cast(StoreWrite, FailingWrite()))
         with pytest.raises(RuntimeError, match="disk full"):
             await writer.drain()
         assert isinstance(writer.failed, RuntimeError)

@@ -4,29 +4,23 @@
 -- an opener, because opening an open interval and closing a closed one are ignored. So an interval
 -- starts at an opener whose previous relevant event was not one, and ends at a closer whose previous
 -- relevant event was an opener; one still open at the end closes at the last activity.
--- Parameters: {sl_values} (channel, seconds) rows; {short_abandon_seconds}.
+-- Parameters: {sl_values} (channel, seconds) rows; {short_abandon_seconds}; from services/store/schema.py,
+-- {event_fields}, {stored_event_fields} (the event columns) and {lifecycle_rank} (a CASE on type).
 WITH affected AS (
     -- a number per contact: the windows below partition by it (sorting numbers, not two strings)
     SELECT council, contact_id, row_number() OVER () AS cid FROM _affected
 ), stored AS (
     -- a contact seen before has a contacts row; a load into an empty database reads nothing here
-    SELECT council, contact_id, id, type, epoch_us(time) AS t, channel, service, queue, site, customer_ref,
-           agent_ref, resolution, rating
+    SELECT {stored_event_fields}
     FROM contact_events JOIN (SELECT council, contact_id FROM _affected SEMI JOIN contacts USING (council, contact_id))
         USING (council, contact_id)
 ), ev AS (
-    SELECT a.cid, e.*,
-           CASE e.type WHEN 'contact.started' THEN 0 WHEN 'contact.queued' THEN 1 WHEN 'contact.answered' THEN 2
-                       WHEN 'contact.hold_started' THEN 3 WHEN 'contact.hold_ended' THEN 4
-                       WHEN 'contact.transferred' THEN 5 WHEN 'contact.ended' THEN 6
-                       WHEN 'contact.wrapped_up' THEN 7 ELSE 8 END AS rank,
+    SELECT a.cid, e.* EXCLUDE (source), {lifecycle_rank} AS rank,
            CASE WHEN e.type IN ('contact.queued', 'contact.transferred') THEN 1
                 WHEN e.type IN ('contact.answered', 'contact.ended') THEN 0 END AS w_open,
            CASE WHEN e.type = 'contact.answered' THEN 1
                 WHEN e.type IN ('contact.transferred', 'contact.ended') THEN 0 END AS s_open
-    FROM (SELECT council, contact_id, id, type, t, channel, service, queue, site, customer_ref, agent_ref,
-                 resolution, rating FROM _new
-          UNION ALL SELECT * FROM stored) e
+    FROM (SELECT {event_fields} FROM _new UNION ALL SELECT * FROM stored) e
         JOIN affected a USING (council, contact_id)
 ), marked AS (
     -- one sort: every window here shares the contact's event order (time, lifecycle, id)

@@ -24,7 +24,7 @@ WITH q AS (
            sum(hold_seconds) FILTER (WHERE outcome = 'handled') AS hold_sum,
            count(rating) AS ratings,
            count(*) FILTER (WHERE rating >= 4) AS satisfied,
-           count(*) FILTER (WHERE channel IN ('web', 'webchat', 'chatbot', 'email', 'social')) AS digital,
+           count(*) FILTER (WHERE channel IN {digital_channels}) AS digital,
            count(*) FILTER (WHERE f.fcr_eligible AND f.fcr_final) AS fcr_eligible_final,
            count(*) FILTER (WHERE f.first_contact_resolved AND f.fcr_final) AS fcr_resolved_final,
            count(*) FILTER (WHERE f.fcr_eligible AND f.has_repeat) AS fcr_with_repeat,
@@ -34,7 +34,8 @@ WITH q AS (
 )
 SELECT * FROM s FULL OUTER JOIN q USING (period, council, channel, queue, service);
 
--- period_rollup(grain): per period, each council and the partnership ('partnership'), with the ratios.
+-- period_rollup(grain): per period, each council and the partnership ('partnership'), with every ratio
+-- of pipelines/measures.py (formatted in by services/store/store.py, as are the digital channels).
 CREATE OR REPLACE MACRO period_rollup(grain) AS TABLE
 SELECT period,
        coalesce(council, 'partnership') AS council,
@@ -43,17 +44,8 @@ SELECT period,
        sum(answered) AS answered,
        sum(abandoned) AS abandoned,
        sum(short_abandons) AS short_abandons,
-       sum(abandoned) / nullif(sum(offered) - sum(short_abandons), 0) AS abandonment_rate,
-       sum(answered_within_sl) / nullif(sum(offered) - sum(short_abandons), 0) AS service_level,
-       sum(tta_sum) / nullif(sum(tta_count), 0) AS asa_seconds,
-       sum(handle_sum) / nullif(sum(handled), 0) AS aht_seconds,
-       sum(handled_with_hold) / nullif(sum(handled), 0) AS hold_rate,
-       sum(hold_sum) / nullif(sum(handled), 0) AS average_hold_seconds,
-       sum(satisfied) / nullif(sum(ratings), 0) AS csat,
+       {ratios},
        sum(ratings) AS ratings,
-       sum(digital) / nullif(sum(contacts), 0) AS digital_share,
-       sum(fcr_resolved_final) / nullif(sum(fcr_eligible_final), 0) AS fcr_rate,
-       sum(fcr_with_repeat) / nullif(sum(fcr_eligible_final), 0) AS repeat_contact_rate,
        sum(fcr_eligible_final) AS fcr_eligible_final,
        sum(not_linkable) AS not_linkable
 FROM period_counts(grain)

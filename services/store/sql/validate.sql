@@ -5,7 +5,8 @@
 -- Every other line goes to the pydantic models (schemas/), which accept it or name its reason, so this
 -- file never decides a rejection. Accepting must imply that pydantic accepts with the same values:
 -- tests/integration/test_sql_validation.py checks it on thousands of mutated lines.
--- One query over _chunk(seq BIGINT, line VARCHAR). Parameter: {now_us}. Run it with DuckDB's filter
+-- One query over _chunk(seq BIGINT, line VARCHAR). Parameters: now_us, and the contract's literals (enums,
+-- patterns, time bounds) and the event's fields, formatted in from schemas/ by services/replay/lane.py. Run it with DuckDB's filter
 -- pushdown off (services/sql_lane.filter_pushdown_off): the optimizer would otherwise move the later tests below
 -- the parse (so parsing twice) and run the guarded duplicate-key test on every line (3 to 5 times slower).
 WITH fields AS (
@@ -41,31 +42,31 @@ WITH fields AS (
       AND CASE WHEN extra_keys = 0 AND extra_data_keys = 0 THEN true
                ELSE len(json_keys(line)) = len(list_distinct(json_keys(line)))
                     AND len(json_keys(line, '$.data')) = len(list_distinct(json_keys(line, '$.data'))) END
-      AND regexp_full_match(time, '\d{{4}}-\d\d-\d\dT([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{{1,6}})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)')
+      AND regexp_full_match(time, '{time_pattern}')
 )
-SELECT seq, id, type, t, council, contact_id, source, channel, service, queue, site, customer_ref, agent_ref,
-    CASE WHEN type = 'contact.wrapped_up' THEN resolution END AS resolution,
-    CASE WHEN type = 'contact.surveyed' THEN CAST(rating AS INTEGER) END AS rating
+SELECT seq, {event_fields} FROM (
+SELECT * REPLACE (CASE WHEN type = '{wrapped_up}' THEN resolution END AS resolution,
+                  CASE WHEN type = '{surveyed}' THEN CAST(rating AS INTEGER) END AS rating)
 FROM checked
-WHERE specversion = '1.0' AND (datacontenttype IS NULL OR datacontenttype = 'application/json')
+WHERE specversion = '{specversion}' AND (datacontenttype IS NULL OR datacontenttype = 'application/json')
   AND strlen(id) BETWEEN 1 AND 128
   AND strlen(source) >= 1
-  AND type IN ('contact.started', 'contact.queued', 'contact.answered', 'contact.hold_started',
-               'contact.hold_ended', 'contact.transferred', 'contact.ended', 'contact.wrapped_up', 'contact.surveyed')
-  AND t BETWEEN 946684800000000 AND {now_us} + 299000000
+  AND type IN {types}
+  AND t BETWEEN {earliest_us} AND {now_us} + {ahead_us}
   AND (subject IS NULL OR subject = contact_id)
   AND strlen(contact_id) BETWEEN 1 AND 128
-  AND regexp_full_match(council, '[a-z0-9-]{{2,40}}')
-  AND (channel IS NULL OR channel IN ('phone', 'webchat', 'chatbot', 'email', 'web', 'face_to_face', 'video', 'social'))
-  AND (channel IS NOT NULL OR type NOT IN ('contact.started', 'contact.queued'))
-  AND (service IS NULL OR regexp_full_match(service, '[a-z0-9][a-z0-9_-]{{0,63}}'))
-  AND (queue IS NULL OR regexp_full_match(queue, '[a-z0-9][a-z0-9_-]{{0,63}}'))
-  AND (queue IS NOT NULL OR type NOT IN ('contact.queued', 'contact.transferred'))
-  AND (site IS NULL OR regexp_full_match(site, '[a-z0-9][a-z0-9_-]{{0,63}}'))
+  AND regexp_full_match(council, '{council_pattern}')
+  AND (channel IS NULL OR channel IN {channels})
+  AND (channel IS NOT NULL OR type NOT IN {needs_channel})
+  AND (service IS NULL OR regexp_full_match(service, '{slug_pattern}'))
+  AND (queue IS NULL OR regexp_full_match(queue, '{slug_pattern}'))
+  AND (queue IS NOT NULL OR type NOT IN {needs_queue})
+  AND (site IS NULL OR regexp_full_match(site, '{slug_pattern}'))
   AND (customer_ref IS NULL OR (strlen(customer_ref) BETWEEN 16 AND 128
-       AND regexp_full_match(customer_ref, '[0-9_-]*[A-Za-z][A-Za-z0-9_-]*')))
+       AND regexp_full_match(customer_ref, '{customer_ref_pattern}')))
   AND (agent_ref IS NULL OR strlen(agent_ref) <= 128)
-  AND (type <> 'contact.wrapped_up' OR resolution IN ('resolved', 'referred', 'callback', 'escalated', 'unresolved'))
+  AND (type <> '{wrapped_up}' OR resolution IN {resolutions})
   -- stricter than the contract (which ignores a rating on another type): a rating here is always 1-5
   AND (rating IS NULL OR rating IN ('1', '2', '3', '4', '5'))
-  AND (type <> 'contact.surveyed' OR rating IS NOT NULL)
+  AND (type <> '{surveyed}' OR rating IS NOT NULL)
+)

@@ -4,85 +4,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import duckdb
 
+from pipelines.measures import COUNT_NAMES, Counts
 from pipelines.periods import Period
 from services.errors import UserError
 
-DIGITAL = ("web", "webchat", "chatbot", "email", "social")
 PARTNERSHIP = "partnership"
 
 
-@dataclass
-class Counts:
-    """Additive counts and sums; every ratio is derived from them, never averaged."""
-
-    contacts: float = 0
-    offered: float = 0
-    answered: float = 0
-    abandoned: float = 0
-    short_abandons: float = 0
-    answered_within_sl: float = 0
-    tta_sum: float = 0
-    tta_count: float = 0
-    handled: float = 0
-    handle_sum: float = 0
-    ratings: float = 0
-    satisfied: float = 0
-    digital: float = 0
-    fcr_eligible_final: float = 0
-    fcr_resolved_final: float = 0
-    fcr_with_repeat: float = 0
-    fcr_provisional: float = 0
-    not_linkable: float = 0
-
-    def add(self, other: Counts) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
-    @staticmethod
-    def _ratio(num: float, den: float) -> float | None:
-        return num / den if den > 0 else None
-
-    @property
-    def service_level(self) -> float | None:
-        return self._ratio(self.answered_within_sl, self.offered - self.short_abandons)
-
-    @property
-    def abandonment(self) -> float | None:
-        return self._ratio(self.abandoned, self.offered - self.short_abandons)
-
-    @property
-    def asa(self) -> float | None:
-        return self._ratio(self.tta_sum, self.tta_count)
-
-    @property
-    def aht(self) -> float | None:
-        return self._ratio(self.handle_sum, self.handled)
-
-    @property
-    def csat(self) -> float | None:
-        return self._ratio(self.satisfied, self.ratings)
-
-    @property
-    def digital_share(self) -> float | None:
-        return self._ratio(self.digital, self.contacts)
-
-    @property
-    def fcr(self) -> float | None:
-        return self._ratio(self.fcr_resolved_final, self.fcr_eligible_final)
-
-    @property
-    def repeat_rate(self) -> float | None:
-        return self._ratio(self.fcr_with_repeat, self.fcr_eligible_final)
-
-
-COUNT_FIELDS = [f.name for f in fields(Counts)]
 SQL = f"""
 SELECT period, council, coalesce(channel, 'unknown') AS channel, coalesce(service, 'unknown') AS service,
-       {", ".join(f"coalesce(sum({c}), 0)" for c in COUNT_FIELDS)}
+       {", ".join(f"coalesce(sum({c}), 0)" for c in COUNT_NAMES)}
 FROM period_counts(?)
 WHERE period >= ? AND period < ? {{council_filter}}
 GROUP BY ALL

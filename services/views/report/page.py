@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from html import escape
 
+from pipelines.measures import ABANDONMENT, SERVICE_LEVEL
 from pipelines.narrative import Bullet, Measure, bullets
 from pipelines.periods import Period
 from services.views.report import sections as s
@@ -54,7 +55,7 @@ def summary_measures(
             "share",
             f"Phone: {{figure}} answered within {sl_phone:.0f} seconds, {{change}}.",
             0.01,
-            target=0.8,
+            target=SERVICE_LEVEL.target,
         ),
         Measure(
             "abandon",
@@ -64,7 +65,7 @@ def summary_measures(
             "share",
             "Phone: {figure} of callers gave up before being answered, {change}.",
             0.005,
-            target=0.05,
+            target=ABANDONMENT.target,
         ),
         Measure(
             "asa",
@@ -141,10 +142,11 @@ def attention(f: Figures, p: Period, sl_phone: float, most: int = 3) -> list[str
         if phone.offered < 20 or phone.service_level is None or phone.abandonment is None:
             continue
         problems = []
-        if phone.service_level < 0.8:
-            problems.append(f"answered {pct(phone.service_level)} of calls within {sl_phone:.0f} seconds (target 80%)")
-        if phone.abandonment > 0.05:
-            problems.append(f"{pct(phone.abandonment)} of callers gave up (threshold 5%)")
+        if SERVICE_LEVEL.needs_attention(phone.service_level):
+            problems.append(f"answered {pct(phone.service_level)} of calls within {sl_phone:.0f} seconds "
+                            f"(target {pct(SERVICE_LEVEL.target)})")  # fmt: skip
+        if ABANDONMENT.needs_attention(phone.abandonment):
+            problems.append(f"{pct(phone.abandonment)} of callers gave up (threshold {pct(ABANDONMENT.target)})")
         if problems:
             short.append((phone.service_level, f"{display(council)}: {' and '.join(problems)}."))
     return [text for _, text in sorted(short)[:most]]

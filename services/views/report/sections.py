@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from pipelines.measures import Counts
 from pipelines.periods import Period
 from services.views.report import svg
-from services.views.report.data import PARTNERSHIP, Counts, Figures, cost
+from services.views.report.data import PARTNERSHIP, Figures, cost
 from services.views.report.fmt import CHANNEL_NAMES, display, money, num, pct, secs, section, table
 
 

@@ -1,0 +1,83 @@
+"""What follows a write's new events and facts, in both write paths, inside their transaction: the contacts
+rows swapped in, watermarks, time-outs, FCR verdicts and rejected messages.
+
+FCR has one engine in production, ``sql/fcr.sql``: every contact of each group a write touched is judged
+again. ``pipelines/fcr.py`` is the same rule in Python, the tests' oracle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.facts import HANDLED, OPEN, SELF_SERVED, TIMED_OUT
+from pipelines.fcr import DAY_US
+from pipelines.rules import TIMED_OUT_SQL, MetricRules
+from services.store.schema import RejectedMessage, sql_text
+
+LATER_WATERMARK = "ON CONFLICT (council) DO UPDATE SET watermark = greatest(watermarks.watermark, excluded.watermark)"
+GroupKeys = list[tuple[str, str, str]]
+
+
+def replace_contacts(con: duckdb.DuckDBPyConnection) -> GroupKeys:
+    """Swap in the contacts rows held in ``_facts``; return the FCR groups they were in before."""
+    old = con.execute(
+        "SELECT c.council, c.customer_ref, c.service FROM contacts c JOIN _facts "
+        "USING (council, contact_id) WHERE c.customer_ref IS NOT NULL AND c.service IS NOT NULL"
+    ).fetchall()
+    con.execute(
+        "DELETE FROM contacts USING _facts f WHERE contacts.council = f.council AND contacts.contact_id = f.contact_id"
+    )
+    con.execute("INSERT INTO contacts SELECT * FROM _facts")
+    return [(a, b, c) for a, b, c in old]
+
+
+def settle(con: duckdb.DuckDBPyConnection, old_groups: GroupKeys, rules: MetricRules,
+           rejected: Sequence[RejectedMessage], now: datetime) -> None:  # fmt: skip
+    """Once the new facts and watermarks are in: time-outs, FCR verdicts, rejected messages."""
+    sweep_timeouts(con, rules.timeout_us)
+    judge_groups(con, old_groups, rules.fcr_window_days)
+    if rejected:
+        insert_rejected(con, rejected, now)
+
+
+def sweep_timeouts(con: duckdb.DuckDBPyConnection, timeout_us: int) -> None:
+    """Open contacts whose council's watermark has passed their time-out (``pipelines.rules.timed_out``)."""
+    rule = TIMED_OUT_SQL.format(watermark="w.watermark", last_event="contacts.last_event_at", timeout_us=timeout_us)
+    con.execute(
+        f"UPDATE contacts SET outcome = '{TIMED_OUT}' FROM watermarks w "
+        f"WHERE contacts.outcome = '{OPEN}' AND w.council = contacts.council AND {rule}"
+    )
+
+
+def judge_groups(con: duckdb.DuckDBPyConnection, old: GroupKeys, window_days: int) -> None:
+    """Every contact of each touched group judged again, in SQL (``sql/fcr.sql``)."""
+    keys = pa.table({"council": pa.array([o[0] for o in old], pa.string()),
+                     "customer_ref": pa.array([o[1] for o in old], pa.string()),
+                     "service": pa.array([o[2] for o in old], pa.string())})  # fmt: skip
+    con.register("_old_groups", keys)
+    try:
+        con.execute(sql_text("fcr.sql").format(
+            window_us=window_days * DAY_US, eligible_outcomes=f"('{HANDLED}', '{SELF_SERVED}')"))  # fmt: skip
+    finally:
+        con.unregister("_old_groups")
+
+
+def insert_rejected(con: duckdb.DuckDBPyConnection, rejected: Sequence[RejectedMessage], now: datetime) -> None:
+    """One row per distinct bad message (by content), in one statement however many there are."""
+    table = pa.table({
+        "raw_sha256": [r.sha256 for r in rejected], "reason": [r.reason for r in rejected],
+        "detail": [r.detail for r in rejected], "raw": [r.raw.decode("utf-8", "replace") for r in rejected],
+        "origin": [r.origin for r in rejected],
+    })  # fmt: skip
+    con.register("_rejected", table)
+    try:
+        con.execute(
+            "INSERT INTO rejected_events SELECT DISTINCT ON (raw_sha256) *, ? FROM _rejected ON CONFLICT DO NOTHING",
+            [now],
+        )
+    finally:
+        con.unregister("_rejected")
