@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -15,12 +16,12 @@ from urllib.parse import parse_qs, urlparse
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from pipelines.calendar import LocalDays, uk_day
+from pipelines.calendar import uk_day
 from pipelines.live import LiveBoard
 from pipelines.measures import ASA, SERVICE_LEVEL
 
 
-def wallboard(board: LiveBoard, day_of: LocalDays = uk_day, now: float | None = None,
+def wallboard(board: LiveBoard, day_of: Callable[[int], str] = uk_day, now: float | None = None,
               wait_colours: tuple[float, float] = (120.0, 300.0)) -> dict[str, Any]:  # fmt: skip
     """Per council and queue: waiting now, longest wait, answered and abandoned today, service level and ASA
     today (``pipelines.measures``), and the longest waits at which the wallboard turns amber and red."""
@@ -49,7 +50,7 @@ def wallboard(board: LiveBoard, day_of: LocalDays = uk_day, now: float | None = 
             "rows": sorted(rows.values(), key=lambda r: (r["council"], r["queue"]))}  # fmt: skip
 
 
-def serve(host: str, port: int, registry: CollectorRegistry, board: LiveBoard, day_of: LocalDays = uk_day,
+def serve(host: str, port: int, registry: CollectorRegistry, board: LiveBoard, day_of: Callable[[int], str] = uk_day,
           wait_colours: tuple[float, float] = (120.0, 300.0)) -> ThreadingHTTPServer:  # fmt: skip
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:

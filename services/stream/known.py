@@ -16,12 +16,10 @@ array by ``reload`` (when nothing is waiting to be written).
 from __future__ import annotations
 
 import hashlib
-import importlib
 import struct
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
 import duckdb
 
@@ -29,16 +27,11 @@ ID_SQL = "SELECT md5_number_upper(id) AS h FROM contact_events ORDER BY h"
 CONTACT_SQL = "SELECT md5_number_upper(council || chr(31) || contact_id) AS h FROM contacts ORDER BY h"
 
 
-_md5: Callable[[bytes], Any]
-try:  # CPython's own MD5: for a short key, half the cost of OpenSSL's (whose set-up dominates)
-    _md5 = importlib.import_module("_md5").md5
-except ImportError:  # a Python built without it
-    _md5 = hashlib.md5
 _FIRST_8_LE = struct.Struct("<Q").unpack_from
 
 
 def key_hash(text: str) -> int:
-    return int(_FIRST_8_LE(_md5(text.encode()).digest())[0])
+    return int(_FIRST_8_LE(hashlib.md5(text.encode()).digest())[0])
 
 
 def contact_hash(council: str, contact_id: str) -> int:

@@ -23,9 +23,8 @@ from services.stream.processor import StreamProcessor
 
 log = logging.getLogger("contactpulse.writer")
 MAX_PENDING_EVENTS = 50_000
-# at most one write a second: DuckDB lags the live series by about that. Each write has a fixed cost (FCR,
-# time-outs and contacts are set-based statements, ~45 ms with 64,000 contacts stored); at 0.5 s the
-# consumer's throughput was ~9% lower (eight interleaved runs), its DuckDB threads competing for the cores
+# at most one write a second (DuckDB lags the live series by about that): each write's set-based statements
+# have a fixed cost, so fewer, larger writes leave the cores to the event loop (docs/performance.md)
 WRITE_INTERVAL_SECONDS = 1.0
 
 

@@ -1,17 +1,27 @@
-"""Helpers: raw test events to facts, through the real parser, on both paths."""
+"""Helpers: raw test events to facts, through the real parser, on each engine.
+
+``walk``: pipelines/facts.py, both all at once and one event at a time (asserted equal). ``sql``: the
+set-based path, services/store/sql/facts.sql and the store's settle step, in an in-memory DuckDB.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+import pyarrow as pa
 
 from pipelines.events import US, Event, from_contract
 from pipelines.facts import ContactState, compute_facts
 from pipelines.rules import MetricRules
 from schemas.facts import ContactFacts
 from schemas.reasons import parse_event
+from services.store.schema import FACTS, STAGING
+from services.store.store import Store
 from tests.support.builders import T0, raw
 
 T0_US = round(T0.timestamp() * US)
+Engine = Callable[..., ContactFacts]
 
 
 def to_events(events: list[dict[str, Any]]) -> list[Event]:
@@ -31,6 +41,31 @@ def both_paths(
         state.add(e)
     assert state.facts(rules, watermark) == whole
     return whole
+
+
+def sql_path(
+    events: list[dict[str, Any]], rules: MetricRules | None = None, watermark_s: float | None = None
+) -> ContactFacts:
+    """Facts of the one contact by facts.sql and the store's time-out and FCR step (bulk replay's write)."""
+    rules = rules or MetricRules()
+    parsed = to_events(events)
+    with Store(":memory:") as store:
+        con = store.con
+        rows = [(i, *e) for i, e in enumerate(parsed)]
+        table = pa.table({n: pa.array([r[k] for r in rows], t) for k, (n, t) in enumerate(STAGING)})
+        con.register("_rows", table)
+        con.execute("CREATE OR REPLACE TEMP TABLE _staging AS SELECT * FROM _rows")
+        con.unregister("_rows")
+        if watermark_s is not None:
+            con.execute("INSERT INTO watermarks VALUES (?, to_timestamp(0) + to_microseconds(?))",
+                        [parsed[0].council, T0_US + round(watermark_s * US)])  # fmt: skip
+        store.apply_staged(rules, [])
+        cols = ", ".join(f"epoch_us({c.name})" if c.is_time else c.name for c in FACTS)
+        (row,) = con.execute(f"SELECT {cols} FROM contacts").fetchall()
+    return ContactFacts(*row)
+
+
+ENGINES: dict[str, Engine] = {"walk": both_paths, "sql": sql_path}
 
 
 def at(seconds: float) -> int:

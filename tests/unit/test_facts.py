@@ -1,4 +1,5 @@
-"""METRICS.md section 1, row by row: each case is a contact's events and the facts expected."""
+"""METRICS.md section 1, row by row: each case is a contact's events and the facts expected, on both engines
+(the Python walk of the consumer and incremental replay, and facts.sql of bulk replay)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,17 @@ import pytest
 
 from pipelines.rules import MetricRules
 from tests.support.builders import ev
-from tests.support.facts import at, both_paths
+from tests.support.facts import ENGINES, Engine, at
 
 S, Q, A = "contact.started", "contact.queued", "contact.answered"
 HS, HE, TR = "contact.hold_started", "contact.hold_ended", "contact.transferred"
 E, W, SV = "contact.ended", "contact.wrapped_up", "contact.surveyed"
+
+
+@pytest.fixture(params=sorted(ENGINES))
+def facts_by(request: pytest.FixtureRequest) -> Engine:
+    return ENGINES[request.param]
+
 
 CALL = [ev(S, 0), ev(Q, 2), ev(A, 32, agent_ref="a-7"), ev(E, 300), ev(W, 360, resolution="referred")]
 
@@ -181,8 +188,8 @@ CASES: list[tuple[str, list[dict[str, Any]], dict[str, Any]]] = [
 
 
 @pytest.mark.parametrize(("case", "events", "expected"), CASES, ids=[c[0] for c in CASES])
-def test_fact(case: str, events: list[dict[str, Any]], expected: dict[str, Any]) -> None:
-    facts = both_paths(events)
+def test_fact(facts_by: Engine, case: str, events: list[dict[str, Any]], expected: dict[str, Any]) -> None:
+    facts = facts_by(events)
     actual = {k: getattr(facts, k) for k in expected}
     assert actual == expected
 
@@ -191,13 +198,13 @@ def test_fact(case: str, events: list[dict[str, Any]], expected: dict[str, Any])
     ("watermark_s", "outcome"),
     [(None, "open"), (86400 + 100 - 1, "open"), (86400 + 100, "timed_out"), (200000, "timed_out")],
 )
-def test_open_contact_times_out_at_the_watermark(watermark_s: float | None, outcome: str) -> None:
-    facts = both_paths([ev(S, 0), ev(Q, 100)], watermark_s=watermark_s)
+def test_open_contact_times_out_at_the_watermark(facts_by: Engine, watermark_s: float | None, outcome: str) -> None:
+    facts = facts_by([ev(S, 0), ev(Q, 100)], watermark_s=watermark_s)
     assert facts.outcome == outcome
 
 
-def test_ended_contact_never_times_out() -> None:
-    assert both_paths([ev(Q, 0), ev(E, 10)], watermark_s=10**7).outcome == "abandoned"
+def test_ended_contact_never_times_out(facts_by: Engine) -> None:
+    assert facts_by([ev(Q, 0), ev(E, 10)], watermark_s=10**7).outcome == "abandoned"
 
 
 @pytest.mark.parametrize(
@@ -208,17 +215,19 @@ def test_ended_contact_never_times_out() -> None:
         (MetricRules(sl_seconds={}), 25, None),
     ],
 )
-def test_service_level_threshold_is_configurable(rules: MetricRules, tta: float, within: bool | None) -> None:
-    assert both_paths([ev(Q, 0), ev(A, tta), ev(E, 100)], rules=rules).answered_within_sl is within
+def test_service_level_threshold_is_configurable(
+    facts_by: Engine, rules: MetricRules, tta: float, within: bool | None
+) -> None:
+    assert facts_by([ev(Q, 0), ev(A, tta), ev(E, 100)], rules=rules).answered_within_sl is within
 
 
-def test_short_abandon_threshold_is_configurable() -> None:
+def test_short_abandon_threshold_is_configurable(facts_by: Engine) -> None:
     events = [ev(Q, 0), ev(E, 8)]
-    assert both_paths(events).short_abandon is False
-    assert both_paths(events, rules=MetricRules(short_abandon_seconds=10)).short_abandon is True
+    assert facts_by(events).short_abandon is False
+    assert facts_by(events, rules=MetricRules(short_abandon_seconds=10)).short_abandon is True
 
 
-def test_duplicate_ids_count_once() -> None:
+def test_duplicate_ids_count_once(facts_by: Engine) -> None:
     hold = ev(HS, 20)
-    facts = both_paths([ev(Q, 0), ev(A, 10), hold, dict(hold), ev(HE, 30), ev(E, 40)])
+    facts = facts_by([ev(Q, 0), ev(A, 10), hold, dict(hold), ev(HE, 30), ev(E, 40)])
     assert (facts.hold_count, facts.hold_seconds) == (1, 10.0)

@@ -1,0 +1,51 @@
+"""The layout the design promises (docs/design.md): pure pipelines, few modules at the top of services/,
+and no module too long to read in one sitting."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# I/O and service libraries the computations must not import
+IO_MODULES = {"aiokafka", "kafka", "faststream", "duckdb", "prometheus_client", "pyarrow", "socket", "http", "urllib",
+              "requests", "httpx", "sqlite3", "subprocess", "asyncio", "rich", "uvicorn", "fastapi"}  # fmt: skip
+MAX_LINES = 400
+MAX_TOP_MODULES = 8
+
+
+def imported(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "pipelines").glob("*.py")), ids=lambda p: p.name)
+def test_pipelines_import_no_io_library(path: Path) -> None:
+    assert imported(path) & IO_MODULES == set()
+
+
+def test_imports_are_found_by_the_check() -> None:
+    assert {"duckdb", "pyarrow"} <= imported(ROOT / "services" / "store" / "store.py")
+
+
+def test_few_modules_at_the_top_of_services() -> None:
+    top = sorted(p.name for p in (ROOT / "services").glob("*.py") if p.name != "__init__.py")
+    assert len(top) <= MAX_TOP_MODULES, top
+
+
+def test_no_module_over_the_limit() -> None:
+    long = {}
+    for folder in ("schemas", "pipelines", "services", "dashboards", "bench"):
+        for path in (ROOT / folder).rglob("*.py"):
+            n = len(path.read_text(encoding="utf-8").splitlines())
+            if n > MAX_LINES:
+                long[str(path.relative_to(ROOT))] = n
+    assert long == {}
