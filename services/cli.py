@@ -155,7 +155,8 @@ def _register_wallboard(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 def _cmd_summary(args: argparse.Namespace) -> int:
     from services.views.summary import run
 
-    return run(Path(args.db), _settings(args).rules().sl_seconds)
+    settings = _settings(args)
+    return run(Path(args.db), settings.rules().sl_seconds, settings.timezone)
 
 
 def _register_summary(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

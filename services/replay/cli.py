@@ -43,7 +43,7 @@ def run_replay(files: list[str], db: Path, settings: Settings, engine: str = "sq
     with ExitStack() as stack:
         streams = _open_streams(stack, files)
         try:
-            store = stack.enter_context(Store(db, fcr_window_days=settings.fcr_window_days))
+            store = stack.enter_context(Store(db, fcr_window_days=settings.fcr_window_days, timezone=settings.timezone))
         except duckdb.IOException as exc:
             raise UserError(f"cannot open {db}: {str(exc).splitlines()[0]}") from None
         if console.is_terminal:

@@ -22,10 +22,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pyarrow as pa
 
+from pipelines.calendar import DEFAULT_TIMEZONE
 from pipelines.engine import ContactKey
 from pipelines.events import Event
 from pipelines.facts import OPEN
@@ -33,6 +35,7 @@ from pipelines.fcr import DAY_US
 from pipelines.measures import DIGITAL_CHANNELS, RATIOS
 from pipelines.rules import MetricRules
 from schemas.facts import ContactFacts
+from services.errors import UserError
 from services.store.readers import write_snapshot
 from services.store.schema import (
     EVENT_FIELDS,
@@ -50,7 +53,8 @@ from services.store.settle import LATER_WATERMARK, replace_contacts, settle
 
 
 class Store:
-    def __init__(self, path: Path | str, read_only: bool = False, fcr_window_days: int = 7) -> None:
+    def __init__(self, path: Path | str, read_only: bool = False, fcr_window_days: int = 7,
+                 timezone: str = DEFAULT_TIMEZONE) -> None:  # fmt: skip
         self.path = Path(path)
         self.con = duckdb.connect(str(self.path), read_only=read_only)
         # reads that may run while another thread writes through ``con`` (the consumer's writer thread);
@@ -59,10 +63,11 @@ class Store:
         for con in (self.con, self.reader):
             con.execute("SET enable_progress_bar = false")  # a service's log is no terminal
         if not read_only:
+            _require_icu(self.con)
             for stmt in ddl():
                 self.con.execute(stmt)
             self._fcr_view(fcr_window_days)
-            self.con.execute(measures_sql())
+            self.con.execute(measures_sql(timezone))
 
     def _fcr_view(self, window_days: int) -> None:
         """``contact_fcr``: each verdict, final once its council's watermark is at or past started_at + W."""
@@ -199,6 +204,13 @@ class Store:
         self.con.execute("COMMIT")
 
 
+def _require_icu(con: duckdb.DuckDBPyConnection) -> None:
+    """The period macros need ICU's time zones; DuckDB's Python wheel links it in (no download, no extension)."""
+    row = con.execute("SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'icu'").fetchone()
+    if not (row and row[0]):
+        raise UserError(f"this DuckDB ({duckdb.__version__}) has no ICU extension loaded: local periods need it")
+
+
 def facts_sql(rules: MetricRules) -> str:
     """``sql/facts.sql``: the facts of the contacts in ``_affected`` from ``_new`` and their stored events."""
     sl_values = ", ".join(f"('{ch}', {float(v)!r})" for ch, v in rules.sl_seconds.items()) or "(NULL, NULL)"
@@ -208,9 +220,11 @@ def facts_sql(rules: MetricRules) -> str:
     )  # fmt: skip
 
 
-def measures_sql() -> str:
-    """``sql/measures.sql``: the period macros, with the ratios and digital channels of ``pipelines.measures``."""
+def measures_sql(timezone: str = DEFAULT_TIMEZONE) -> str:
+    """``sql/measures.sql``: the period macros in ``timezone``'s calendar, with the ratios and digital channels
+    of ``pipelines.measures``."""
     return sql_text("measures.sql").format(
+        timezone=ZoneInfo(timezone).key,
         ratios=",\n       ".join(f"{r.sql()} AS {r.name}" for r in RATIOS),
         digital_channels="(" + ", ".join(f"'{c}'" for c in DIGITAL_CHANNELS) + ")",
     )

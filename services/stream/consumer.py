@@ -194,7 +194,7 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
     board = LiveBoard(settings.queue_label_limit, day_of=days)
     metrics = PipelineMetrics(registry)
     registry.register(LiveCollector(board))
-    store = Store(db, fcr_window_days=settings.fcr_window_days)
+    store = Store(db, fcr_window_days=settings.fcr_window_days, timezone=settings.timezone)
     processor = StreamProcessor(FactEngine(settings.rules()), store, metrics, board, settings.events_topic)
     restored = processor.recover()
     server = serve(

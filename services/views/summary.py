@@ -12,6 +12,7 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
+from pipelines.calendar import DEFAULT_TIMEZONE
 from pipelines.measures import ASA, COUNT_NAMES, CSAT, Counts
 from services.store.readers import open_read_only
 
@@ -39,11 +40,12 @@ def load(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, Counts], dict[str, C
     return every, phone
 
 
-def run(db: Path, sl_seconds: Mapping[str, float]) -> int:
+def run(db: Path, sl_seconds: Mapping[str, float], timezone: str = DEFAULT_TIMEZONE) -> int:
     con, what = open_read_only(db)
     try:
         every, phone = load(con)
-        span = con.execute("SELECT min(started_at)::DATE, max(started_at)::DATE FROM contacts").fetchone()
+        span = con.execute("SELECT timezone($1, min(started_at))::DATE, timezone($1, max(started_at))::DATE "
+                           "FROM contacts", [timezone]).fetchone()  # fmt: skip
     finally:
         con.close()
     table = Table(title=f"ContactPulse summary: {what}, {span[0] if span else '-'} to {span[1] if span else '-'}")

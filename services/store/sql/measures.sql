@@ -1,12 +1,13 @@
 -- Period aggregates of METRICS.md section 3, as table macros stored in the database.
--- Queue measures count contacts by queued_at; all others by started_at. Periods are UTC.
+-- Queue measures count contacts by queued_at; all others by started_at. Periods are calendar periods in
+-- the configured time zone (the timezone setting, formatted in by services/store/store.py; DuckDB's ICU).
 -- FCR (METRICS.md section 2): rate = resolved-first-time-and-final / eligible-and-final; repeat contact
 -- rate = eligible with a repeat / eligible-and-final, as METRICS.md section 3 writes it.
 -- period_counts(grain): additive counts and sums at the finest cut (council, channel, queue, service);
 -- grain is 'day', 'week' (ISO, Monday), 'month' or 'quarter'.
 CREATE OR REPLACE MACRO period_counts(grain) AS TABLE
 WITH q AS (
-    SELECT date_trunc(grain, queued_at::TIMESTAMP)::DATE AS period, council, channel, queue, service,
+    SELECT date_trunc(grain, timezone('{timezone}', queued_at))::DATE AS period, council, channel, queue, service,
            count(*) AS offered,
            count(*) FILTER (WHERE outcome = 'handled') AS answered,
            count(*) FILTER (WHERE outcome = 'abandoned' AND NOT short_abandon) AS abandoned,
@@ -16,7 +17,7 @@ WITH q AS (
            count(time_to_answer_seconds) FILTER (WHERE outcome = 'handled') AS tta_count
     FROM contacts WHERE queued_at IS NOT NULL GROUP BY ALL
 ), s AS (
-    SELECT date_trunc(grain, started_at::TIMESTAMP)::DATE AS period, council, channel, queue, service,
+    SELECT date_trunc(grain, timezone('{timezone}', started_at))::DATE AS period, council, channel, queue, service,
            count(*) AS contacts,
            count(*) FILTER (WHERE outcome = 'handled') AS handled,
            sum(handle_seconds) FILTER (WHERE outcome = 'handled') AS handle_sum,
