@@ -7,6 +7,7 @@ set a channel to ``null`` in TOML/JSON to unset it (no threshold, cost unknown).
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,6 +52,8 @@ class Settings(BaseSettings):
     events_topic: str = "contact.events.v1"
     dlq_topic: str = "contact.events.dlq.v1"
     consumer_group: str = "contactpulse-consumer"
+    # one-shot commands (simulate, topic creation) give up on an unreachable broker after this long
+    kafka_wait_seconds: float = Field(15.0, ge=0)
     topic_partitions: int = Field(6, ge=1)
 
     # live metrics endpoint
@@ -119,6 +122,12 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     if config_file is not None:
         if not config_file.is_file():
             raise ConfigError(f"config file not found: {config_file}")
+        try:
+            tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:  # its message ends "(at line L, column C)"
+            raise ConfigError(f"{config_file} is not valid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {config_file}: {exc}") from None
         cls = type("FileSettings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": config_file}})
     try:
         return cls(**overrides)

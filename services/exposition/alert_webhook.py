@@ -13,6 +13,8 @@ from typing import IO, Any
 
 import orjson
 
+from services.errors import UserError
+
 
 def lines(payload: dict[str, Any], path: str) -> list[bytes]:
     receiver = path.rstrip("/").rsplit("/", 1)[-1]
@@ -47,6 +49,10 @@ def serve(host: str, port: int, out: IO[bytes]) -> None:
         def log_message(self, format: str, *args: Any) -> None:
             return None
 
-    with HTTPServer((host, port), Handler) as server:
+    try:
+        server = HTTPServer((host, port), Handler)
+    except OSError as exc:
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (choose another --port)") from None
+    with server:
         print(f"alert-webhook: listening on http://{host}:{port}/alerts/<receiver>", file=sys.stderr)
         server.serve_forever()

@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from pipelines.calendar import uk_day
 from pipelines.live import LiveBoard
 from pipelines.measures import ASA, SERVICE_LEVEL
+from services.errors import UserError
 
 
 def wallboard(board: LiveBoard, day_of: Callable[[int], str] = uk_day, now: float | None = None,
@@ -75,7 +76,13 @@ def serve(host: str, port: int, registry: CollectorRegistry, board: LiveBoard, d
         def log_message(self, format: str, *args: Any) -> None:
             return None
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    try:
+        server = ThreadingHTTPServer((host, port), Handler)
+    except OSError as exc:  # the port is taken (another consumer?), or the address is not this machine's
+        raise UserError(
+            f"cannot serve /metrics on {host}:{port}: {exc.strerror or exc} "
+            "(set metrics_host and metrics_port, or --metrics-host and --metrics-port)"
+        ) from None
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     return server

@@ -11,6 +11,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from services.errors import UserError
 from services.simulator.model import SimConfig, Simulation
 
 Sink = Callable[[bytes, bytes], None]  # (key, value)
@@ -56,8 +57,12 @@ def to_kafka(
     events: Iterable[dict[str, Any]], bootstrap: str, topic: str, progress: Callable[[int], None] | None = None
 ) -> int:
     from kafka import KafkaProducer
+    from kafka.errors import KafkaError
 
-    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, batch_size=512 * 1024, acks=1)
+    try:
+        producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, batch_size=512 * 1024, acks=1)
+    except KafkaError as exc:
+        raise UserError(f"cannot reach Kafka at {bootstrap}: {exc}") from None
     n = 0
     try:
         for e in events:
@@ -65,9 +70,11 @@ def to_kafka(
             n += 1
             if progress and n % 10_000 == 0:
                 progress(n)
-    finally:
         producer.flush()
-        producer.close()
+    except KafkaError as exc:
+        raise UserError(f"lost Kafka at {bootstrap} after {n:,} events: {exc}") from None
+    finally:
+        producer.close(timeout=5)
     return n
 
 

@@ -18,6 +18,7 @@ and incremental replay) and ``apply_staged`` (facts computed in SQL: bulk replay
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -36,7 +37,7 @@ from pipelines.measures import DIGITAL_CHANNELS, RATIOS
 from pipelines.rules import MetricRules
 from schemas.facts import ContactFacts
 from services.errors import UserError
-from services.store.readers import write_snapshot
+from services.store.readers import snapshot_path, write_snapshot
 from services.store.schema import (
     EVENT_FIELDS,
     EVENT_FIELDS_FROM_STORED,
@@ -56,7 +57,7 @@ class Store:
     def __init__(self, path: Path | str, read_only: bool = False, fcr_window_days: int = 7,
                  timezone: str = DEFAULT_TIMEZONE) -> None:  # fmt: skip
         self.path = Path(path)
-        self.con = duckdb.connect(str(self.path), read_only=read_only)
+        self.con = connect(self.path, read_only)
         # reads that may run while another thread writes through ``con`` (the consumer's writer thread);
         # they see committed data only
         self.reader = self.con.cursor()
@@ -202,6 +203,22 @@ class Store:
             self.con.execute("ROLLBACK")
             raise
         self.con.execute("COMMIT")
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection, or a one-line UserError: the file is held by another writer, or cannot be opened."""
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            holder = re.search(r"\(PID (\d+)\)", text)
+            who = f" (PID {holder.group(1)})" if holder else ""
+            raise UserError(
+                f"{path} is in use by another process{who}: DuckDB allows one writer per file. Stop that process "
+                f"first; to read the data while it runs, open its snapshot {snapshot_path(path).name}"
+            ) from None
+        raise UserError(f"cannot open {path}: {text.splitlines()[0]}") from None
 
 
 def _require_icu(con: duckdb.DuckDBPyConnection) -> None:

@@ -27,6 +27,7 @@ from pipelines.engine import FactEngine
 from pipelines.live import LiveBoard
 from services.exposition.http import serve
 from services.exposition.metrics import LiveCollector, PipelineMetrics
+from services.kafka import wait_async
 from services.settings import Settings
 from services.store.readers import snapshot_path
 from services.store.store import Store
@@ -189,42 +190,34 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
     # no ``*_created`` series: they doubled every counter and histogram in a scrape, which no rule or
     # dashboard reads, and a scrape holds the interpreter lock the event loop needs
     disable_created_metrics()  # type: ignore[no-untyped-call]
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     registry = CollectorRegistry()
     days = LocalDays(settings.timezone)
     board = LiveBoard(settings.queue_label_limit, day_of=days)
     metrics = PipelineMetrics(registry)
     registry.register(LiveCollector(board))
-    store = Store(db, fcr_window_days=settings.fcr_window_days, timezone=settings.timezone)
-    processor = StreamProcessor(FactEngine(settings.rules()), store, metrics, board, settings.events_topic)
-    restored = processor.recover()
-    server = serve(
-        settings.metrics_host,
-        settings.metrics_port,
-        registry,
-        board,
-        days,
-        (settings.wallboard_amber_seconds, settings.wallboard_red_seconds),
-    )
-    log.info(
-        "consuming %s from %s; %d open contacts restored; metrics on http://%s:%d/metrics",
-        settings.events_topic, settings.kafka_bootstrap, restored, settings.metrics_host, settings.metrics_port,
-    )  # fmt: skip
-    stop = stop or asyncio.Event()
-    writer = Writer(processor, stop)
-    snapshots = Snapshots(store, settings.snapshot_seconds, writer)
-    await snapshots.maybe(force=True)
-    broker, listener = build_broker(settings, processor, snapshots, writer)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    server = serve(settings.metrics_host, settings.metrics_port, registry, board, days,
+                   (settings.wallboard_amber_seconds, settings.wallboard_red_seconds))  # fmt: skip
     try:
-        async with broker:
-            await broker.start()
-            tasks = [asyncio.create_task(refresh_lag(listener, processor)), asyncio.create_task(snapshots.run()),
-                     asyncio.create_task(commit_group_offsets(listener, processor, GROUP_COMMIT_SECONDS))]  # fmt: skip
-            await stop.wait()
-            for task in tasks:
-                task.cancel()
+        store = Store(db, fcr_window_days=settings.fcr_window_days, timezone=settings.timezone)
+    except BaseException:
+        server.shutdown()
+        server.server_close()
+        raise
+    processor = StreamProcessor(FactEngine(settings.rules()), store, metrics, board, settings.events_topic)
+    writer = Writer(processor, stop)
+    try:
+        restored = processor.recover()
+        log.info("%d open contacts restored from %s; metrics on http://%s:%d/metrics", restored, db,
+                 settings.metrics_host, settings.metrics_port)  # fmt: skip
+        snapshots = Snapshots(store, settings.snapshot_seconds, writer)
+        await snapshots.maybe(force=True)
+        if await wait_async(settings.kafka_bootstrap, stop):
+            log.info("consuming %s from %s", settings.events_topic, settings.kafka_bootstrap)
+            await _run_broker(settings, processor, snapshots, writer, stop)
         if writer.failed is None:
             await writer.drain()
             await snapshots.maybe(force=True)
@@ -236,3 +229,15 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
     if writer.failed is not None:
         raise SystemExit(f"contactpulse consume: stopped after a failed DuckDB write: {writer.failed}")
     log.info("stopped cleanly")
+
+
+async def _run_broker(settings: Settings, processor: StreamProcessor, snapshots: Snapshots, writer: Writer,
+                      stop: asyncio.Event) -> None:  # fmt: skip
+    broker, listener = build_broker(settings, processor, snapshots, writer)
+    async with broker:
+        await broker.start()
+        tasks = [asyncio.create_task(refresh_lag(listener, processor)), asyncio.create_task(snapshots.run()),
+                 asyncio.create_task(commit_group_offsets(listener, processor, GROUP_COMMIT_SECONDS))]  # fmt: skip
+        await stop.wait()
+        for task in tasks:
+            task.cancel()

@@ -46,7 +46,8 @@ def test_env_json_map_can_unset_a_channel(monkeypatch: pytest.MonkeyPatch) -> No
         ("[sl_seconds]\nfax = 10\n", "sl_seconds"),
         ("[unit_costs]\nphone = -1\n", "unit_costs"),
         ("no_such_setting = 1\n", "no_such_setting"),
-        ("this is not toml", "invalid config"),
+        ("this is not toml", r"is not valid TOML: .* \(at line 1, column \d+\)$"),
+        ('timezone = "Mars/Olympus"\n', "unknown time zone"),
     ],
 )
 def test_bad_config_is_one_line(tmp_path: Path, toml: str, message: str) -> None:
