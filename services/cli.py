@@ -205,6 +205,11 @@ _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentPars
 ]
 
 
+def _interrupted(exc: BaseException) -> bool:
+    """Ctrl-C during a DuckDB query: DuckDB interrupts the query and raises an error of its own."""
+    return type(exc).__name__ == "InterruptException" or str(exc) == "Query interrupted"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from pipelines.pseudonym import PseudonymError
 
@@ -217,6 +222,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("contactpulse: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if not _interrupted(exc):
+            raise
+        print("contactpulse: interrupted (the transaction under way was rolled back)", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `contactpulse simulate --out - | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -41,6 +41,8 @@ from services.stream.gcpolicy import gc_paused
 T = TypeVar("T")
 BLOCK_BYTES = 32 << 20
 MORSEL_ROWS = 16_384
+# valid events a transaction: memory stays bounded (about 1 GiB at most, docs/performance.md)
+CHUNK_EVENTS = 500_000
 
 
 @dataclass(frozen=True)
@@ -109,13 +111,20 @@ def bulk_replay(
     progress: Callable[[int], None] | None = None,
     ingest_time: datetime | None = None,
     block_bytes: int = BLOCK_BYTES,
+    chunk_events: int = CHUNK_EVENTS,
 ) -> ReplaySummary:
+    """Replay in chunks of about ``chunk_events`` valid events, each its own transaction (``apply_staged``):
+    memory stays bounded however long the input, and the tables equal those of one transaction, since a
+    chunk's facts come from its new events and the stored ones of contacts seen before, and duplicates and
+    FCR groups are judged against what is stored. An interrupted replay run again ends the same."""
     now = ingest_time or datetime.now(UTC)
     summary = ReplaySummary()
     con = store.con
-    con.execute("CREATE OR REPLACE TEMP TABLE _staging AS SELECT * FROM _staging_schema")
     validated = validation_sql(now)
     rejected: list[RejectedMessage] = []
+    staged = new = 0
+    _new_staging(con)
+    block_bytes = min(block_bytes, max(1 << 16, chunk_events * 256))  # no block much larger than a chunk
     for block, (table, not_utf8) in prefetched((b, split_lines(b)) for b in blocks(streams, block_bytes)):
         con.register("_chunk", table)
         try:
@@ -131,13 +140,21 @@ def bulk_replay(
             con.unregister("_chunk")
         summary.lines += accepted
         summary.valid += accepted
-        _by_python(con, block, rest, now, summary, rejected)
+        staged += accepted + _by_python(con, block, rest, now, summary, rejected)
+        if staged >= chunk_events:
+            new += store.apply_staged(rules, rejected)
+            rejected, staged = [], 0
+            _new_staging(con)
         if progress:
             progress(summary.lines)
-    new = store.apply_staged(rules, rejected)
+    new += store.apply_staged(rules, rejected)
     summary.duplicates = summary.valid - new
     summary.outcomes.update(store.outcomes())
     return summary
+
+
+def _new_staging(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE _staging AS SELECT * FROM _staging_schema")
 
 
 def prefetched(items: Iterator[T], depth: int = 1) -> Generator[T, None, None]:
@@ -183,8 +200,9 @@ def _by_python(
     now: datetime,
     summary: ReplaySummary,
     rejected: list[RejectedMessage],
-) -> None:
-    """Lines the SQL lane left, to ``pipelines.decode``: accepted into ``_staging``, or rejected with the reason."""
+) -> int:
+    """Lines the SQL lane left, to ``pipelines.decode``: accepted into ``_staging`` (returns how many), or
+    rejected with the reason."""
     cols: list[list[object]] = [[] for _ in STAGING]
     now_us = micros(now)
     with gc_paused():
@@ -208,6 +226,7 @@ def _by_python(
             con.execute("INSERT INTO _staging SELECT * FROM _parsed")
         finally:
             con.unregister("_parsed")
+    return len(cols[0])
 
 
 def _count(cursor: duckdb.DuckDBPyConnection) -> int:

@@ -43,7 +43,14 @@ def run_replay(files: list[str], db: Path, settings: Settings, engine: str = "sq
     with ExitStack() as stack:
         streams = _open_streams(stack, files)
         try:
-            store = stack.enter_context(Store(db, fcr_window_days=settings.fcr_window_days, timezone=settings.timezone))
+            store = stack.enter_context(
+                Store(
+                    db,
+                    fcr_window_days=settings.fcr_window_days,
+                    timezone=settings.timezone,
+                    memory_limit=settings.duckdb_memory_limit,
+                )
+            )
         except duckdb.IOException as exc:
             raise UserError(f"cannot open {db}: {str(exc).splitlines()[0]}") from None
         if console.is_terminal:
@@ -67,7 +74,9 @@ def run_replay(files: list[str], db: Path, settings: Settings, engine: str = "sq
 def _run(engine: str, streams: list[tuple[str, BinaryIO]], store: Store, settings: Settings,
          progress: Callable[[int], None] | None) -> ReplaySummary:  # fmt: skip
     if engine == "sql":
-        return bulk_replay(streams, store, settings.rules(), progress=progress)
+        return bulk_replay(
+            streams, store, settings.rules(), progress=progress, chunk_events=settings.replay_chunk_events
+        )
     lines = chain.from_iterable(numbered_lines(label, stream) for label, stream in streams)
     return replay(lines, store, settings.rules(), progress=progress)
 

@@ -55,7 +55,7 @@ from services.store.settle import LATER_WATERMARK, replace_contacts, settle
 
 class Store:
     def __init__(self, path: Path | str, read_only: bool = False, fcr_window_days: int = 7,
-                 timezone: str = DEFAULT_TIMEZONE) -> None:  # fmt: skip
+                 timezone: str = DEFAULT_TIMEZONE, memory_limit: str | None = None) -> None:  # fmt: skip
         self.path = Path(path)
         self.con = connect(self.path, read_only)
         # reads that may run while another thread writes through ``con`` (the consumer's writer thread);
@@ -63,6 +63,8 @@ class Store:
         self.reader = self.con.cursor()
         for con in (self.con, self.reader):
             con.execute("SET enable_progress_bar = false")  # a service's log is no terminal
+        if memory_limit:
+            self.con.execute("SET memory_limit = ?", [memory_limit])
         if not read_only:
             _require_icu(self.con)
             for stmt in ddl():

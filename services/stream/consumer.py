@@ -202,7 +202,12 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
     server = serve(settings.metrics_host, settings.metrics_port, registry, board, days,
                    (settings.wallboard_amber_seconds, settings.wallboard_red_seconds))  # fmt: skip
     try:
-        store = Store(db, fcr_window_days=settings.fcr_window_days, timezone=settings.timezone)
+        store = Store(
+            db,
+            fcr_window_days=settings.fcr_window_days,
+            timezone=settings.timezone,
+            memory_limit=settings.duckdb_memory_limit,
+        )
     except BaseException:
         server.shutdown()
         server.server_close()
