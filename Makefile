@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 APT_STAMP := .cache/apt.installed
 APT_PACKAGES := prometheus prometheus-alertmanager kcat chromium
 
-.PHONY: help setup demo test lint typecheck unit bench kafka-up kafka-down kafka-jars schemas dashboards clean
+.PHONY: help setup demo test lint typecheck unit wheel-test bench kafka-up kafka-down kafka-jars schemas dashboards clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -55,12 +55,16 @@ schemas: $(STAMP) ## re-export the contract's JSON Schema files
 unit: $(STAMP) ## unit tests only
 	$(PY) -m pytest -q tests/unit
 
-test: setup ## everything CI runs: lint, types, schema drift, unit, integration and end-to-end tests
+wheel-test: $(STAMP) ## build the wheel, install it into a fresh virtualenv outside the repository, run every command
+	PY_SYS=$(PY_SYS) bash scripts/wheel-test.sh
+
+test: setup ## everything CI runs: lint, types, schema drift, the installed wheel, unit, integration and end-to-end tests
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/contactpulse export-schemas --check
 	$(PY) -m dashboards.generate --check
+	PY_SYS=$(PY_SYS) bash scripts/wheel-test.sh
 	$(PY) -m pytest -q tests
 
 bench: setup ## benchmarks: replay (events/s, memory), streaming (throughput, freshness, ceiling), report speed

@@ -10,7 +10,7 @@ from pydantic import TypeAdapter
 from schemas.events import CONTRACT_VERSION, EVENT_ADAPTER
 from schemas.facts import ContactFacts
 
-SCHEMA_DIR = Path(__file__).parent / "json"
+SCHEMA_DIR = Path("schemas") / "json"  # in the repository, from its root (make schemas)
 
 
 def schemas() -> dict[str, dict[str, object]]:
@@ -37,7 +37,14 @@ def render(schema: dict[str, object]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
+def installed(path: Path) -> bool:
+    """Whether ``path`` is inside an installed environment's packages (never a place to write)."""
+    return any(part in ("site-packages", "dist-packages") for part in path.resolve().parts)
+
+
 def export(out_dir: Path = SCHEMA_DIR) -> list[Path]:
+    if installed(out_dir):
+        raise ValueError(f"{out_dir} is inside installed packages: export into the repository, or name --out")
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, schema in schemas().items():

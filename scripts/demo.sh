@@ -28,6 +28,13 @@ cleanup() {
   if [ -f "$DB" ]; then
     echo "demo: the data stays in $DB"
     "$CP" summary --db "$DB" || true
+    # the board pack of the last full month in the UK
+    month=$(date -d "$(TZ=Europe/London date +%Y-%m-01) -1 month" +%Y-%m)
+    if "$CP" report --db "$DB" --period "$month" --out "$VAR/board-$month.html" >/dev/null 2>"$VAR/report.log"; then
+      echo "demo: the board pack for $month: $PWD/$VAR/board-$month.html"
+    else
+      echo "demo: no board pack for $month: $(tail -1 "$VAR/report.log")"
+    fi
   fi
 }
 trap cleanup EXIT INT TERM

@@ -69,7 +69,7 @@ def _cmd_pseudonymise(args: argparse.Namespace) -> int:
 
 
 def _cmd_export_schemas(args: argparse.Namespace) -> int:
-    from schemas.export import drift, export
+    from schemas.export import SCHEMA_DIR, drift, export
 
     out = Path(args.out)
     if args.check:
@@ -77,7 +77,13 @@ def _cmd_export_schemas(args: argparse.Namespace) -> int:
         if stale:
             raise UserError(f"exported JSON Schema out of date: {', '.join(stale)} (run: contactpulse export-schemas)")
         return 0
-    for path in export(out):
+    if out == SCHEMA_DIR and not Path("pyproject.toml").is_file():
+        raise UserError(f"run export-schemas from the repository's root (it writes {SCHEMA_DIR}), or give --out DIR")
+    try:
+        written = export(out)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    for path in written:
         print(path)
     return 0
 

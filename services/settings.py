@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     metrics_port: int = Field(9464, ge=0, le=65535)
 
     # DuckDB: the most memory each process lets it use (it spills to FILE.tmp beyond), and replay's transaction
-    duckdb_memory_limit: str = Field("1GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$")
+    duckdb_memory_limit: str = Field("512MB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$")
     replay_chunk_events: int = Field(500_000, ge=1)
 
     # readers: the consumer writes FILE.snapshot.duckdb this often (0 disables)

@@ -39,9 +39,9 @@ from services.store.store import Store
 from services.stream.gcpolicy import gc_paused
 
 T = TypeVar("T")
-BLOCK_BYTES = 32 << 20
+BLOCK_BYTES = 16 << 20
 MORSEL_ROWS = 16_384
-# valid events a transaction: memory stays bounded (about 1 GiB at most, docs/performance.md)
+# staged events a transaction, about: with duckdb_memory_limit, replay stays within ~1 GiB (docs/performance.md)
 CHUNK_EVENTS = 500_000
 
 
@@ -113,18 +113,21 @@ def bulk_replay(
     block_bytes: int = BLOCK_BYTES,
     chunk_events: int = CHUNK_EVENTS,
 ) -> ReplaySummary:
-    """Replay in chunks of about ``chunk_events`` valid events, each its own transaction (``apply_staged``):
-    memory stays bounded however long the input, and the tables equal those of one transaction, since a
-    chunk's facts come from its new events and the stored ones of contacts seen before, and duplicates and
-    FCR groups are judged against what is stored. An interrupted replay run again ends the same."""
+    """Replay in bounded memory, in two steps.
+
+    1. Every line is checked; the valid ones go to ``_staging``, which DuckDB keeps within its
+       memory_limit (spilling to disk beyond), and the bad ones are stored block by block.
+    2. The staged events (the first line of each id) are committed a slice of contacts at a time, each
+       slice about ``chunk_events`` events and its own transaction (``Store.apply_staged``). A contact's
+       events are all in one slice, so its facts are computed once; FCR groups span slices and are
+       judged again with each. The tables equal those of one transaction, and a replay interrupted
+       and run again ends the same: what was committed is then duplicates.
+    """
     now = ingest_time or datetime.now(UTC)
     summary = ReplaySummary()
     con = store.con
     validated = validation_sql(now)
-    rejected: list[RejectedMessage] = []
-    staged = new = 0
-    _new_staging(con)
-    block_bytes = min(block_bytes, max(1 << 16, chunk_events * 256))  # no block much larger than a chunk
+    con.execute("CREATE OR REPLACE TEMP TABLE _staging AS SELECT * FROM _staging_schema")
     for block, (table, not_utf8) in prefetched((b, split_lines(b)) for b in blocks(streams, block_bytes)):
         con.register("_chunk", table)
         try:
@@ -140,21 +143,31 @@ def bulk_replay(
             con.unregister("_chunk")
         summary.lines += accepted
         summary.valid += accepted
-        staged += accepted + _by_python(con, block, rest, now, summary, rejected)
-        if staged >= chunk_events:
-            new += store.apply_staged(rules, rejected)
-            rejected, staged = [], 0
-            _new_staging(con)
+        rejected: list[RejectedMessage] = []
+        _by_python(con, block, rest, now, summary, rejected)
+        store.store_rejected(rejected)
         if progress:
             progress(summary.lines)
-    new += store.apply_staged(rules, rejected)
+    new = 0
+    try:
+        slices = max(1, -(-summary.valid // chunk_events))
+        if slices == 1:
+            new = store.apply_staged(rules)
+        else:
+            # the first line of each id (as one transaction would keep it), sorted by slice so that each
+            # slice's rows are read from its own row groups
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _sliced AS SELECT *, hash(council, contact_id) % {slices} "
+                        "AS slice FROM _staging QUALIFY row_number() OVER (PARTITION BY id ORDER BY seq) = 1 "
+                        "ORDER BY slice")  # fmt: skip
+            con.execute("DROP TABLE _staging")
+            for i in range(slices):
+                new += store.apply_staged(rules, source=f"(SELECT * EXCLUDE (slice) FROM _sliced WHERE slice = {i})")
+    finally:
+        for t in ("_staging", "_sliced"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
     summary.duplicates = summary.valid - new
     summary.outcomes.update(store.outcomes())
     return summary
-
-
-def _new_staging(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("CREATE OR REPLACE TEMP TABLE _staging AS SELECT * FROM _staging_schema")
 
 
 def prefetched(items: Iterator[T], depth: int = 1) -> Generator[T, None, None]:

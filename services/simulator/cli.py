@@ -5,6 +5,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from services.errors import UserError
 from services.kafka import wait_or_fail
@@ -44,6 +50,26 @@ def _understaff(items: list[str]) -> dict[str, float]:
     return out
 
 
+def backfill_progress(events: Iterator[dict[str, Any]], now: datetime, days: int) -> Iterator[dict[str, Any]]:
+    """History with a progress bar on a terminal (by simulated time: the days come in order)."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield from events
+        return
+    start = (now - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
+    columns = (TextColumn("simulate: backfilling {task.fields[day]}"), BarColumn(),
+               TextColumn("{task.percentage:>3.0f}%  {task.fields[n]:,} events"), TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task("history", total=(now - start).total_seconds(), day=start.date(), n=0)
+        n = 0
+        for n, event in enumerate(events, 1):
+            yield event
+            if n % 2000 == 0:
+                t = datetime.fromisoformat(event["time"])
+                bar.update(task, completed=max(bar.tasks[0].completed, (t - start).total_seconds()), day=t.date(), n=n)
+        bar.update(task, completed=(now - start).total_seconds(), day=now.date(), n=n)
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.days < 1 or args.days > 3660:
         raise UserError("--days must be between 1 and 3660")
@@ -58,7 +84,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         SimConfig(), councils=councils, understaff=_understaff(args.understaff),
         volume_multiplier=multiplier, always_open=live_mode,
     )  # fmt: skip
-    events = live(config, args.seed, args.minutes) if live_mode else history(config, args.seed, args.days)
+    if live_mode:
+        events = live(config, args.seed, args.minutes)
+    else:
+        now = datetime.now(UTC)
+        events = backfill_progress(history(config, args.seed, args.days, now), now, args.days)
     if args.out:
         with open_out(args.out) as out:
             n = to_jsonl(events, out)

@@ -50,7 +50,7 @@ from services.store.schema import (
     ddl,
     sql_text,
 )
-from services.store.settle import LATER_WATERMARK, replace_contacts, settle
+from services.store.settle import LATER_WATERMARK, insert_rejected, replace_contacts, settle
 
 
 class Store:
@@ -172,14 +172,17 @@ class Store:
             con.unregister("_ev")
             con.unregister("_facts")
 
-    def apply_staged(self, rules: MetricRules, rejected: Sequence[RejectedMessage]) -> int:
-        """Bulk replay's write: the events in ``_staging``, facts computed in SQL; returns the new events."""
+    def apply_staged(self, rules: MetricRules, rejected: Sequence[RejectedMessage] = (),
+                     source: str = "_staging") -> int:  # fmt: skip
+        """Bulk replay's write: the staged events of ``source`` (a relation of seq and an Event's fields),
+        facts computed in SQL; returns the new events. Their contacts' stored events are read too, so a
+        contact's facts come out right whatever share of its events a write holds."""
         con = self.con
         now = datetime.now(UTC)
         try:
             with self._transaction():
                 con.execute(
-                    "CREATE OR REPLACE TEMP TABLE _new AS SELECT * EXCLUDE (seq) FROM _staging ANTI JOIN "
+                    f"CREATE OR REPLACE TEMP TABLE _new AS SELECT * EXCLUDE (seq) FROM {source} ANTI JOIN "
                     "contact_events USING (id) QUALIFY row_number() OVER (PARTITION BY id ORDER BY seq) = 1"
                 )
                 count = con.execute("SELECT count(*) FROM _new").fetchone()
@@ -192,9 +195,15 @@ class Store:
                             f"FROM _new GROUP BY council {LATER_WATERMARK}")  # fmt: skip
                 settle(con, old_groups, rules, rejected, now)
         finally:
-            for t in ("_new", "_affected", "_facts", "_staging"):
+            for t in ("_new", "_affected", "_facts"):
                 con.execute(f"DROP TABLE IF EXISTS {t}")
         return new
+
+    def store_rejected(self, rejected: Sequence[RejectedMessage]) -> None:
+        """Bad messages on their own: each distinct one is stored once, so storing them early changes nothing."""
+        if rejected:
+            with self._transaction():
+                insert_rejected(self.con, rejected, datetime.now(UTC))
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:

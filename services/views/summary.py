@@ -63,5 +63,8 @@ def run(db: Path, sl_seconds: Mapping[str, float], timezone: str = DEFAULT_TIMEZ
             "-" if asa is None else f"{asa:.0f} s", _pct(p.abandonment),
             f"{_pct(csat)} of {c.ratings:,.0f}" if csat is not None else "-",
         )  # fmt: skip
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:  # a file or a pipe: whole names, not 80 columns
+        console = Console(width=132)
+    console.print(table)
     return 0
