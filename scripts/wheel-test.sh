@@ -13,6 +13,7 @@ step() { echo "wheel-test: $*"; }
 fail() { echo "wheel-test: FAILED: $*"; tail -40 "$log"; exit 1; }
 
 step "building the wheel"
+rm -rf "$ROOT/build"  # setuptools' staging folder keeps modules since moved or deleted: never ship those
 "$ROOT/.venv/bin/python" -m pip wheel --quiet --no-deps --wheel-dir "$WORK/dist" "$ROOT" >"$log" 2>&1 \
   || fail "pip wheel"
 wheel=$(ls "$WORK"/dist/contactpulse-*.whl)

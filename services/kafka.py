@@ -123,7 +123,7 @@ def delete_topics(bootstrap: str, names: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kafka_admin")
+    parser = argparse.ArgumentParser(prog="python -m services.kafka")
     parser.add_argument("action", choices=["ping", "create-topics", "recreate-topics"])
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--partitions", type=int, default=None)

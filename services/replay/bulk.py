@@ -144,6 +144,7 @@ def bulk_replay(
         summary.lines += accepted
         summary.valid += accepted
         rejected: list[RejectedMessage] = []
+        rest.sort(key=lambda r: r[0])  # in line order: the first copy of a bad line is the one stored
         _by_python(con, block, rest, now, summary, rejected)
         store.store_rejected(rejected)
         if progress:

@@ -67,16 +67,17 @@ def judge_groups(con: duckdb.DuckDBPyConnection, old: GroupKeys, window_days: in
 
 
 def insert_rejected(con: duckdb.DuckDBPyConnection, rejected: Sequence[RejectedMessage], now: datetime) -> None:
-    """One row per distinct bad message (by content), in one statement however many there are."""
+    """One row per distinct bad message (by content), the first copy's, in one statement however many there are."""
     table = pa.table({
         "raw_sha256": [r.sha256 for r in rejected], "reason": [r.reason for r in rejected],
         "detail": [r.detail for r in rejected], "raw": [r.raw.decode("utf-8", "replace") for r in rejected],
-        "origin": [r.origin for r in rejected],
+        "origin": [r.origin for r in rejected], "n": range(len(rejected)),
     })  # fmt: skip
     con.register("_rejected", table)
-    try:
+    try:  # the first of a message's copies (its origin), as they came
         con.execute(
-            "INSERT INTO rejected_events SELECT DISTINCT ON (raw_sha256) *, ? FROM _rejected ON CONFLICT DO NOTHING",
+            "INSERT INTO rejected_events SELECT DISTINCT ON (raw_sha256) raw_sha256, reason, detail, raw, origin, ? "
+            "FROM _rejected ORDER BY raw_sha256, n ON CONFLICT DO NOTHING",
             [now],
         )
     finally:

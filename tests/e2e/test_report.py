@@ -95,7 +95,8 @@ def pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.0f}%"
 
 
-MARCH = "{col} >= '2026-03-01' AND {col} < '2026-04-01'"
+# March 2026 in the UK: from midnight GMT on the 1st to midnight BST on 1 April (23:00 UTC on the 31st)
+MARCH = "timezone('Europe/London', {col}) >= '2026-03-01' AND timezone('Europe/London', {col}) < '2026-04-01'"
 NOT_SHORT = "(count(*) - count(*) FILTER (WHERE short_abandon))"
 UNIT_COST = "CASE channel WHEN 'phone' THEN 2.83 WHEN 'face_to_face' THEN 8.62 WHEN 'web' THEN 0.15 END"
 DIGITAL = "channel IN ('web', 'webchat', 'chatbot', 'email', 'social')"
