@@ -18,6 +18,7 @@ from pipelines.events import US
 from pipelines.facts import HANDLED, SELF_SERVED
 
 DAY_US = 86_400 * US
+ELIGIBLE_OUTCOMES = (HANDLED, SELF_SERVED)  # with a customer_ref and a service (sql/fcr.sql uses these too)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ class FcrVerdict:
 
 
 def eligible(c: FcrInput) -> bool:
-    return c.outcome in (HANDLED, SELF_SERVED) and c.customer_ref is not None and c.service is not None
+    return c.outcome in ELIGIBLE_OUTCOMES and c.customer_ref is not None and c.service is not None
 
 
 def verdicts(group: Sequence[FcrInput], window_days: int, watermark: int | None) -> list[FcrVerdict]:

@@ -13,8 +13,8 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-from pipelines.facts import HANDLED, OPEN, SELF_SERVED, TIMED_OUT
-from pipelines.fcr import DAY_US
+from pipelines.facts import OPEN, TIMED_OUT
+from pipelines.fcr import DAY_US, ELIGIBLE_OUTCOMES
 from pipelines.rules import TIMED_OUT_SQL, MetricRules
 from services.store.schema import RejectedMessage, sql_text
 
@@ -60,8 +60,8 @@ def judge_groups(con: duckdb.DuckDBPyConnection, old: GroupKeys, window_days: in
                      "service": pa.array([o[2] for o in old], pa.string())})  # fmt: skip
     con.register("_old_groups", keys)
     try:
-        con.execute(sql_text("fcr.sql").format(
-            window_us=window_days * DAY_US, eligible_outcomes=f"('{HANDLED}', '{SELF_SERVED}')"))  # fmt: skip
+        eligible = "(" + ", ".join(f"'{o}'" for o in ELIGIBLE_OUTCOMES) + ")"
+        con.execute(sql_text("fcr.sql").format(window_us=window_days * DAY_US, eligible_outcomes=eligible))
     finally:
         con.unregister("_old_groups")
 
