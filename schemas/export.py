@@ -42,22 +42,22 @@ def installed(path: Path) -> bool:
     return any(part in ("site-packages", "dist-packages") for part in path.resolve().parts)
 
 
-def export(out_dir: Path = SCHEMA_DIR) -> list[Path]:
+def export(out_dir: Path = SCHEMA_DIR, extra: dict[str, dict[str, object]] | None = None) -> list[Path]:
     if installed(out_dir):
         raise ValueError(f"{out_dir} is inside installed packages: export into the repository, or name --out")
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, schema in schemas().items():
+    for name, schema in {**schemas(), **(extra or {})}.items():
         path = out_dir / name
         path.write_text(render(schema), encoding="utf-8")
         written.append(path)
     return written
 
 
-def drift(out_dir: Path = SCHEMA_DIR) -> list[str]:
+def drift(out_dir: Path = SCHEMA_DIR, extra: dict[str, dict[str, object]] | None = None) -> list[str]:
     """Names of exported files that differ from the models (empty when in step)."""
     return [
         name
-        for name, schema in schemas().items()
+        for name, schema in {**schemas(), **(extra or {})}.items()
         if not (out_dir / name).is_file() or (out_dir / name).read_text(encoding="utf-8") != render(schema)
     ]

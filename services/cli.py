@@ -72,20 +72,28 @@ def _cmd_export_schemas(args: argparse.Namespace) -> int:
     from schemas.export import SCHEMA_DIR, drift, export
 
     out = Path(args.out)
+    extra = _exported_documents()
     if args.check:
-        stale = drift(out)
+        stale = drift(out, extra)
         if stale:
             raise UserError(f"exported JSON Schema out of date: {', '.join(stale)} (run: contactpulse export-schemas)")
         return 0
     if out == SCHEMA_DIR and not Path("pyproject.toml").is_file():
         raise UserError(f"run export-schemas from the repository's root (it writes {SCHEMA_DIR}), or give --out DIR")
     try:
-        written = export(out)
+        written = export(out, extra)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     for path in written:
         print(path)
     return 0
+
+
+def _exported_documents() -> dict[str, dict[str, object]]:
+    """Documents exported beside the contract's JSON Schema: the gateway's OpenAPI."""
+    from services.ingest.gateway.openapi import FILE, document
+
+    return {FILE: document()}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -202,12 +210,33 @@ def _register_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     add_parser(sub).set_defaults(func=_cmd_report)
 
 
+def _cmd_gateway(args: argparse.Namespace) -> int:
+    from services.ingest.gateway.cli import run_gateway
+
+    return run_gateway(args, _settings(args))
+
+
+def _cmd_gateway_token(args: argparse.Namespace) -> int:
+    from services.ingest.gateway.cli import run_token
+
+    return run_token(args, _settings(args))
+
+
+def _register_gateway(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from services.ingest.gateway.cli import add_parsers
+
+    gateway, token = add_parsers(sub)
+    gateway.set_defaults(func=_cmd_gateway)
+    token.set_defaults(func=_cmd_gateway_token)
+
+
 _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
     _register_report,
     _register_alert_webhook,
     _register_summary,
     _register_simulate,
     _register_wallboard,
+    _register_gateway,
 ]
 
 

@@ -64,6 +64,15 @@ class Settings(BaseSettings):
     duckdb_memory_limit: str = Field("512MB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$")
     replay_chunk_events: int = Field(500_000, ge=1)
 
+    # the HTTP ingest gateway
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = Field(8088, ge=0, le=65535)
+    gateway_tokens: str = "gateway-tokens.json"  # the tokens file (hashes only); CONTACTPULSE_GATEWAY_TOKENS
+    gateway_max_body_bytes: int = Field(1 << 20, ge=1024)
+    gateway_max_events: int = Field(500, ge=1)
+    gateway_rate_per_second: float = Field(5000.0, gt=0)  # events a second, per token
+    gateway_burst: float = Field(10000.0, gt=0)
+
     # readers: the consumer writes FILE.snapshot.duckdb this often (0 disables)
     snapshot_seconds: float = Field(60.0, ge=0)
 

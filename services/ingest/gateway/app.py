@@ -1,0 +1,229 @@
+"""The gateway's HTTP API (FastAPI): ``POST /v1/events`` in the three modes of the CloudEvents HTTP binding,
+``GET /healthz`` and ``GET /metrics``. A request is all or nothing: 202 once Kafka has acknowledged every
+event; otherwise an RFC 9457 problem document, and nothing of it is published."""
+
+
+# no `from __future__ import annotations` here: FastAPI evaluates the routes' annotations, which name the
+# local dependency `caller`
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import HTTPException, RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from pydantic import BaseModel
+
+from services.ingest.gateway.binding import BATCH, JSON, STRUCTURED, BindingError, events_of
+from services.ingest.gateway.edge import Judged, KeyFor, judge
+from services.ingest.gateway.limits import RateLimit
+from services.ingest.gateway.metrics import GatewayMetrics
+from services.ingest.gateway.publisher import Publisher, Unavailable
+from services.ingest.gateway.tokens import Token, TokenFile
+
+PROBLEM = "application/problem+json"
+PROBLEM_BASE = "https://contactpulse.org/problems/"
+RETRY_AFTER_UNAVAILABLE = 5
+EVENTS_ROUTE = "/v1/events"
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_body_bytes: int = 1 << 20
+    max_events: int = 500
+    rate_per_second: float = 5000.0
+    burst: float = 10000.0
+
+
+class EventProblem(BaseModel):
+    index: int
+    reason: str
+    detail: str = ""
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[EventProblem] = []
+
+
+class Accepted(BaseModel):
+    accepted: int
+    ids: list[str]
+
+
+def problem(status: int, title: str, detail: str, errors: list[EventProblem] | None = None,
+            headers: dict[str, str] | None = None) -> JSONResponse:  # fmt: skip
+    slug = title.lower().replace(" ", "-")
+    body = Problem(type=PROBLEM_BASE + slug, title=title, status=status, detail=detail, errors=errors or [])
+    return JSONResponse(body.model_dump(), status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _request_body_doc() -> dict[str, Any]:
+    event = {"$ref": "#/components/schemas/ContactEvent"}
+    example = {"specversion": "1.0", "id": "b7d0a3c2-0001", "source": "/boston/webchat/widget",
+               "type": "contact.queued", "time": "2026-03-02T09:15:02Z", "subject": "W-1001",
+               "data": {"contact_id": "W-1001", "council": "boston", "channel": "webchat", "queue": "revenues",
+                        "customer": {"email": "resident@example.org"}}}  # fmt: skip
+    return {
+        "requestBody": {
+            "required": True,
+            "description": "Structured (one event), batched (a JSON array, at most the configured count) or "
+            "binary mode (ce- headers, the body the event's data). In data, customer {phone | email | uprn} "
+            "may stand for customer_ref: the gateway turns it into the pseudonym and keeps nothing of it.",
+            "content": {
+                STRUCTURED: {"schema": event, "example": example},
+                BATCH: {"schema": {"type": "array", "items": event, "maxItems": 500}, "example": [example]},
+                JSON: {"schema": {"type": "object"}, "example": example["data"]},
+            },
+        }
+    }
+
+
+class Ingest:
+    """``POST /v1/events``: checks in the order a sender can fix them, then one publish of every event."""
+
+    def __init__(self, publisher: Publisher, metrics: GatewayMetrics, key_for: KeyFor, limits: Limits) -> None:
+        self.publisher, self.metrics, self.key_for, self.limits = publisher, metrics, key_for, limits
+        self.rate = RateLimit(limits.rate_per_second, limits.burst)
+
+    async def body(self, request: Request) -> bytes | None:
+        """The body, or None when it is over the limit (read no further than that)."""
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.limits.max_body_bytes:
+            return None
+        body = bytearray()
+        async for part in request.stream():
+            body += part
+            if len(body) > self.limits.max_body_bytes:
+                return None
+        return bytes(body)
+
+    async def accept(self, request: Request, token: Token) -> Response:
+        body = await self.body(request)
+        if body is None:
+            return problem(413, "Too large", f"the body is over {self.limits.max_body_bytes:,} bytes")
+        try:
+            events = events_of(request.headers.get("content-type"), request.headers, body, self.limits.max_events)
+        except BindingError as exc:
+            return problem(exc.status, exc.title, exc.detail)
+        wait = self.rate.take(token.id, len(events))
+        if wait:
+            return problem(429, "Too many requests", f"over this token's limit of {self.limits.rate_per_second:g} "
+                           "events a second", headers={"Retry-After": f"{wait:.0f}"})  # fmt: skip
+        judged = judge(events, token, datetime.now(UTC), self.key_for)
+        refused = [j for j in judged if j.reason is not None]
+        if refused:
+            return self.refusal(refused)
+        started = time.perf_counter()
+        try:
+            await self.publisher.publish([(j.event.contact_id.encode(), j.raw) for j in judged if j.event and j.raw])
+        except Unavailable as exc:
+            return problem(503, "Service unavailable", f"{exc}; nothing of this request was accepted, send it "
+                           "again", headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)})  # fmt: skip
+        self.metrics.publish.observe(time.perf_counter() - started)
+        self.metrics.accepted.inc(len(judged))
+        ids = [j.event.id for j in judged if j.event]
+        return JSONResponse(Accepted(accepted=len(ids), ids=ids).model_dump(), status_code=202)
+
+    def refusal(self, refused: list[Judged]) -> JSONResponse:
+        for reason, n in Counter(j.reason for j in refused).items():
+            self.metrics.rejected.labels(reason).inc(n)
+        errors = [EventProblem(index=j.index, reason=j.reason or "", detail=j.detail) for j in refused]
+        forbidden = [e for e, j in zip(errors, refused, strict=True) if j.forbidden]
+        if forbidden:
+            return problem(403, "Forbidden", "the token may not emit some of these events; none was published",
+                           forbidden)  # fmt: skip
+        return problem(400, "Invalid events", f"{len(errors)} invalid event(s); none of this request was published",
+                       errors)  # fmt: skip
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    s: {"model": Problem, "content": {PROBLEM: {}}} for s in (400, 401, 403, 413, 415, 429, 503)
+}
+
+
+def create_app(tokens: TokenFile, publisher: Publisher, registry: CollectorRegistry, key_for: KeyFor,
+               limits: Limits = Limits(), event_schema: dict[str, Any] | None = None) -> FastAPI:  # fmt: skip
+    metrics = GatewayMetrics(registry)
+    ingest = Ingest(publisher, metrics, key_for, limits)
+    app = FastAPI(title="ContactPulse ingest gateway", version="1",
+                  description="Contact events over HTTP: the CloudEvents HTTP binding of contract v1.")  # fmt: skip
+
+    def caller(request: Request) -> Token:
+        scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+        token = tokens.lookup(secret.strip()) if scheme.lower() == "bearer" and secret.strip() else None
+        if token is None:
+            raise HTTPException(401, "send Authorization: Bearer <token> with a valid, unrevoked gateway token",
+                                headers={"WWW-Authenticate": 'Bearer realm="contactpulse"'})  # fmt: skip
+        return token
+
+    @app.exception_handler(HTTPException)
+    async def http_problem(request: Request, exc: HTTPException) -> JSONResponse:
+        titles = {401: "Unauthorized", 404: "Not found", 405: "Method not allowed"}
+        metrics.requests.labels(_route(request), str(exc.status_code)).inc()
+        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail),
+                       headers=dict(exc.headers or {}))  # fmt: skip
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        metrics.requests.labels(_route(request), "400").inc()
+        return problem(400, "Bad request", str(exc.errors()[0].get("msg", "invalid request"))[:200])
+
+    @app.post(EVENTS_ROUTE, status_code=202, response_model=Accepted, openapi_extra=_request_body_doc(),
+              responses=PROBLEM_RESPONSES)  # fmt: skip
+    async def post_events(request: Request, token: Annotated[Token, Depends(caller)]) -> Response:
+        response = await ingest.accept(request, token)
+        metrics.requests.labels(EVENTS_ROUTE, str(response.status_code)).inc()
+        return response
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "kafka": "connected" if publisher.ready.is_set() else "connecting"}
+
+    @app.get("/metrics", response_class=Response)
+    async def prometheus() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    if event_schema is not None:
+        _with_event_schema(app, event_schema)
+    return app
+
+
+def _route(request: Request) -> str:
+    return EVENTS_ROUTE if request.url.path == EVENTS_ROUTE else "other"
+
+
+def _with_event_schema(app: FastAPI, event_schema: dict[str, Any]) -> None:
+    """The contract's JSON Schema as ``components.schemas.ContactEvent`` of the OpenAPI document."""
+    base = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = base()
+            schema = {k: v for k, v in event_schema.items() if k not in ("$schema", "$id")}
+            defs = schema.pop("$defs", {})
+            components = doc.setdefault("components", {}).setdefault("schemas", {})
+            components.update(_rebased(defs))
+            components["ContactEvent"] = _rebased(schema)
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _rebased(value: Any) -> Any:
+    """JSON Schema's ``#/$defs/X`` references as OpenAPI's ``#/components/schemas/X``."""
+    if isinstance(value, dict):
+        return {k: (v.replace("#/$defs/", "#/components/schemas/") if k == "$ref" and isinstance(v, str)
+                    else _rebased(v)) for k, v in value.items()}  # fmt: skip
+    if isinstance(value, list):
+        return [_rebased(v) for v in value]
+    return value

@@ -1,0 +1,98 @@
+"""``contactpulse gateway`` (the HTTP ingest server on uvicorn) and ``contactpulse gateway-token``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import socket
+from pathlib import Path
+
+import uvicorn
+from prometheus_client import CollectorRegistry
+
+from services.errors import UserError
+from services.ingest.gateway.app import Limits, create_app
+from services.ingest.gateway.edge import keys_from_env
+from services.ingest.gateway.openapi import event_schema
+from services.ingest.gateway.publisher import Publisher
+from services.ingest.gateway.tokens import ALL, TokenFile
+from services.settings import Settings
+
+log = logging.getLogger("contactpulse.gateway")
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> tuple[argparse.ArgumentParser, ...]:
+    g = sub.add_parser("gateway", help="HTTP ingest: CloudEvents over HTTP, validated and published to Kafka")
+    g.add_argument("--host", help="bind address (default from settings: 127.0.0.1)")
+    g.add_argument("--port", type=int, help="port (default from settings: 8088)")
+    g.add_argument("--bootstrap", help="Kafka bootstrap servers (default from settings)")
+    t = sub.add_parser("gateway-token", help="make, list and revoke the gateway's tokens (kept as hashes)")
+    ts = t.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    add = ts.add_parser("add", help="make a token for one council (or all) and a source prefix; shown once")
+    add.add_argument("--council", required=True, help=f"a council slug, or {ALL!r}")
+    add.add_argument("--source", required=True, help="the source URI prefix it may emit, e.g. /boston/webchat")
+    ts.add_parser("list", help="the tokens (never their secrets)")
+    rev = ts.add_parser("revoke", help="revoke a token by its id")
+    rev.add_argument("id")
+    return g, t
+
+
+def run_token(args: argparse.Namespace, settings: Settings) -> int:
+    tokens = TokenFile(Path(settings.gateway_tokens))
+    if args.token_command == "add":
+        token, secret = tokens.add(args.council, args.source)
+        print(f"token {token.id} for council {token.council}, sources {token.source_prefix}* ({tokens.path});")
+        print("it is shown only now. Send it as: Authorization: Bearer <token>")
+        print(secret)
+    elif args.token_command == "list":
+        for t in tokens.load():
+            state = f"revoked {t.revoked_at}" if t.revoked_at else "live"
+            print(f"{t.id}  {t.council:<16} {t.source_prefix:<32} created {t.created_at}  {state}")
+    else:
+        t = tokens.revoke(args.id)
+        print(f"token {t.id} revoked at {t.revoked_at}")
+    return 0
+
+
+def bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise UserError(f"cannot serve the gateway on {host}:{port}: {exc.strerror or exc} "
+                        "(set gateway_host and gateway_port, or --host and --port)") from None  # fmt: skip
+    return sock
+
+
+def run_gateway(args: argparse.Namespace, settings: Settings) -> int:
+    host = args.host or settings.gateway_host
+    port = args.port if args.port is not None else settings.gateway_port
+    bootstrap = args.bootstrap or settings.kafka_bootstrap
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    sock = bind(host, port)
+    asyncio.run(_serve(settings, sock, bootstrap))
+    return 0
+
+
+async def _serve(settings: Settings, sock: socket.socket, bootstrap: str) -> None:
+    stop = asyncio.Event()
+    publisher = Publisher(bootstrap, settings.events_topic)
+    limits = Limits(settings.gateway_max_body_bytes, settings.gateway_max_events, settings.gateway_rate_per_second,
+                    settings.gateway_burst)  # fmt: skip
+    app = create_app(TokenFile(Path(settings.gateway_tokens)), publisher, CollectorRegistry(),
+                     keys_from_env(dict(os.environ)), limits, event_schema())  # fmt: skip
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
+    connect = asyncio.create_task(publisher.run(stop))
+    host, port = sock.getsockname()[:2]
+    log.info("gateway on http://%s:%d/v1/events (tokens: %s)", host, port, settings.gateway_tokens)
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        stop.set()
+        connect.cancel()
+        await publisher.close()
+    log.info("stopped cleanly")

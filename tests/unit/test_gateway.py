@@ -1,0 +1,194 @@
+"""The gateway's answers over a real uvicorn server on loopback: every refusal status with its RFC 9457
+problem document, the three modes of the CloudEvents HTTP binding, pseudonyms at the edge, the token
+rules and the metrics. Kafka is out of reach here on purpose (a recording publisher stands in for the
+publish); tests/integration/test_gateway.py runs the real broker and consumer."""
+
+from __future__ import annotations
+
+import urllib.request
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from prometheus_client import CollectorRegistry
+
+from pipelines.pseudonym import customer_ref
+from services.ingest.gateway.app import Limits, create_app
+from services.ingest.gateway.edge import keys_from_env
+from services.ingest.gateway.publisher import Publisher, Unavailable
+from services.ingest.gateway.tokens import TokenFile
+from tests.support.builders import ev
+from tests.support.gateway import post, serving
+
+KEY = "a test pseudonym key, 16+ bytes"
+STRUCTURED, BATCH = "application/cloudevents+json", "application/cloudevents-batch+json"
+
+
+class Recording(Publisher):
+    """Publishes into a list (or fails, when told to); the real one is tested against the broker."""
+
+    def __init__(self) -> None:
+        super().__init__("127.0.0.1:1", "contact.events.v1")
+        self.ready.set()
+        self.sent: list[tuple[bytes, bytes]] = []
+        self.down = False
+
+    async def publish(self, messages: Sequence[tuple[bytes, bytes]]) -> None:
+        if self.down:
+            raise Unavailable("Kafka at 127.0.0.1:1 did not acknowledge: KafkaConnectionError")
+        self.sent.extend(messages)
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> Iterator[tuple[str, Recording, dict[str, str], CollectorRegistry]]:
+    tokens = TokenFile(tmp_path / "tokens.json")
+    secrets = {name: tokens.add(council, source)[1] for name, council, source in
+               [("boston", "boston", "/boston/webchat"), ("all", "all", "/")]}  # fmt: skip
+    publisher, registry = Recording(), CollectorRegistry()
+    limits = Limits(max_body_bytes=64 * 1024, max_events=20, rate_per_second=50, burst=60)
+    app = create_app(tokens, publisher, registry, keys_from_env({"CONTACTPULSE_PSEUDONYM_KEY": KEY}), limits)
+    with serving(app) as url:
+        yield url + "/v1/events", publisher, secrets, registry
+
+
+def chat(type_: str, at: float, contact: str = "W-1", **data: Any) -> dict[str, Any]:
+    e = ev(type_, at, contact=contact, channel="webchat", **data)
+    e["source"] = "/boston/webchat/widget"
+    return e
+
+
+def problem(answer: Any) -> dict[str, Any]:
+    assert answer.headers["content-type"] == "application/problem+json"
+    doc: dict[str, Any] = orjson.loads(answer.body)
+    assert doc["status"] == answer.status and doc["type"].startswith("https://contactpulse.org/problems/")
+    return doc
+
+
+def test_structured_batched_and_binary_are_published_keyed_by_contact(gateway) -> None:
+    url, publisher, secrets, registry = gateway
+    one = chat("contact.queued", 0)
+    a = post(url, orjson.dumps(one), STRUCTURED, secrets["boston"])
+    assert (a.status, orjson.loads(a.body)) == (202, {"accepted": 1, "ids": [one["id"]]})
+    batch = [chat("contact.answered", 5), chat("contact.ended", 60, contact="W-2")]
+    assert post(url, orjson.dumps(batch), BATCH, secrets["boston"]).status == 202
+    binary = chat("contact.ended", 90)
+    headers = {f"ce-{k}": v for k, v in binary.items() if k != "data"}
+    assert post(url, orjson.dumps(binary["data"]), "application/json", secrets["boston"], headers).status == 202
+    sent = [(k.decode(), orjson.loads(v)) for k, v in publisher.sent]
+    assert [k for k, _ in sent] == ["W-1", "W-1", "W-2", "W-1"]
+    assert [e["id"] for _, e in sent] == [one["id"], batch[0]["id"], batch[1]["id"], binary["id"]]
+    assert sent[3][1]["data"] == binary["data"] and sent[3][1]["type"] == "contact.ended"
+    assert registry.get_sample_value("contactpulse_gateway_events_accepted_total") == 4
+    assert (
+        registry.get_sample_value("contactpulse_gateway_requests_total", {"route": "/v1/events", "status": "202"}) == 3
+    )
+
+
+def test_a_batch_with_an_invalid_event_is_refused_whole_with_each_reason(gateway) -> None:
+    url, publisher, secrets, registry = gateway
+    bad_time = chat("contact.queued", 0, contact="W-3")
+    bad_time["time"] = "1999-12-31T23:59:59Z"
+    batch = [chat("contact.queued", 0), bad_time, {"not": "an event"}, chat("contact.ended", 9)]
+    a = post(url, orjson.dumps(batch), BATCH, secrets["boston"])
+    doc = problem(a)
+    assert a.status == 400
+    assert [(e["index"], e["reason"]) for e in doc["errors"]] == [(1, "before_2000"), (2, "not_cloudevent")]
+    assert publisher.sent == []
+    assert registry.get_sample_value("contactpulse_gateway_events_rejected_total", {"reason": "before_2000"}) == 1
+
+
+def test_customer_becomes_the_pseudonym_and_the_raw_value_goes_nowhere(gateway) -> None:
+    url, publisher, secrets, _registry = gateway
+    e = chat("contact.queued", 0, customer={"email": " Resident@Example.org "})
+    a = post(url, orjson.dumps(e), STRUCTURED, secrets["boston"])
+    assert a.status == 202
+    ((_, value),) = publisher.sent
+    data = orjson.loads(value)["data"]
+    assert data["customer_ref"] == customer_ref("email", "resident@example.org", KEY.encode())
+    assert "customer" not in data and b"xample" not in value and b"esident" not in value
+    bad = chat("contact.queued", 0, customer={"phone": "not a phone 07700"})
+    a = post(url, orjson.dumps(bad), STRUCTURED, secrets["boston"])
+    assert a.status == 400 and b"07700" not in a.body
+
+
+@pytest.mark.parametrize(
+    ("token", "status"), [(None, 401), ("cpg_not-a-token", 401), ("revoked", 401)], ids=["none", "unknown", "revoked"]
+)
+def test_no_valid_token_is_401(gateway, tmp_path: Path, token: str | None, status: int) -> None:
+    url, publisher, secrets, _ = gateway
+    if token == "revoked":
+        tokens = TokenFile(tmp_path / "tokens.json")
+        t = next(t for t in tokens.load() if t.council == "boston")
+        tokens.revoke(t.id)
+        token = secrets["boston"]
+    a = post(url, orjson.dumps(chat("contact.queued", 0)), STRUCTURED, token)
+    assert a.status == status and "bearer" in a.headers["www-authenticate"].lower()
+    assert problem(a)["title"] == "Unauthorized"
+    assert publisher.sent == [] and secrets["boston"].encode() not in a.body
+
+
+def test_a_token_may_emit_only_for_its_council_and_source(gateway) -> None:
+    url, publisher, secrets, _ = gateway
+    other_council = ev("contact.queued", 0, council="south-holland")
+    other_council["source"] = "/boston/webchat/widget"
+    other_source = chat("contact.queued", 0)
+    other_source["source"] = "/boston/telephony/cms"
+    for event in (other_council, other_source):
+        a = post(url, orjson.dumps([chat("contact.queued", 0), event]), BATCH, secrets["boston"])
+        assert a.status == 403 and [e["index"] for e in problem(a)["errors"]] == [1]
+    assert post(url, orjson.dumps(other_council), STRUCTURED, secrets["all"]).status == 202
+    assert len(publisher.sent) == 1
+
+
+def test_size_count_type_and_rate_limits(gateway) -> None:
+    url, _publisher, secrets, _ = gateway
+    token = secrets["boston"]
+    assert post(url, b"x" * (64 * 1024 + 1), STRUCTURED, token).status == 413
+    many = [chat("contact.queued", i, contact=f"W-{i}") for i in range(21)]
+    a = post(url, orjson.dumps(many), BATCH, token)
+    assert a.status == 413 and "at most 20" in problem(a)["detail"]
+    assert post(url, orjson.dumps(chat("contact.queued", 0)), "text/plain", token).status == 415
+    assert post(url, orjson.dumps(chat("contact.queued", 0)), "application/json", token).status == 415  # no ce-
+    assert post(url, b"{oops", STRUCTURED, token).status == 400
+    statuses = [post(url, orjson.dumps([chat("contact.queued", i, contact=f"R-{n}-{i}") for i in range(20)]),
+                     BATCH, token).status for n in range(4)]  # fmt: skip
+    assert statuses == [202, 202, 202, 429]  # a burst of 60 events, then 50 a second
+    last = post(url, orjson.dumps(chat("contact.queued", 0)), STRUCTURED, secrets["all"])
+    assert last.status == 202  # another token has its own bucket
+
+
+def test_kafka_unavailable_is_503_with_retry_after(gateway) -> None:
+    url, publisher, secrets, _ = gateway
+    publisher.down = True
+    a = post(url, orjson.dumps(chat("contact.queued", 0)), STRUCTURED, secrets["boston"])
+    assert a.status == 503 and a.headers["retry-after"] == "5"
+    assert "send it again" in problem(a)["detail"]
+
+
+def test_the_served_openapi_document_is_the_exported_one(tmp_path: Path) -> None:
+    from services.ingest.gateway.openapi import FILE, document, event_schema
+
+    app = create_app(TokenFile(tmp_path / "t.json"), Recording(), CollectorRegistry(), lambda c: None,
+                     event_schema=event_schema())  # fmt: skip
+    with serving(app) as url, urllib.request.urlopen(url + "/openapi.json") as r:
+        served = orjson.loads(r.read())
+    assert served == document()
+    exported = orjson.loads((Path(__file__).resolve().parents[2] / "schemas/json" / FILE).read_bytes())
+    assert exported == served
+    body = served["paths"]["/v1/events"]["post"]
+    assert set(body["requestBody"]["content"]) == {STRUCTURED, BATCH, "application/json"}
+    assert set(body["responses"]) == {"202", "400", "401", "403", "413", "415", "429", "503"}
+
+
+def test_metrics_and_health_are_served(gateway) -> None:
+    url, _, secrets, _ = gateway
+    base = url.removesuffix("/v1/events")
+    post(url, b"{}", "text/plain", secrets["boston"])
+    with urllib.request.urlopen(base + "/metrics") as r:
+        text = r.read().decode()
+    assert 'contactpulse_gateway_requests_total{route="/v1/events",status="415"} 1.0' in text
+    assert secrets["boston"] not in text
+    with urllib.request.urlopen(base + "/healthz") as r:
+        assert orjson.loads(r.read()) == {"status": "ok", "kafka": "connected"}
