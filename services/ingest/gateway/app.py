@@ -2,7 +2,6 @@
 ``GET /healthz`` and ``GET /metrics``. A request is all or nothing: 202 once Kafka has acknowledged every
 event; otherwise an RFC 9457 problem document, and nothing of it is published."""
 
-
 # no `from __future__ import annotations` here: FastAPI evaluates the routes' annotations, which name the
 # local dependency `caller`
 import time
