@@ -68,7 +68,7 @@ class Gateway:
 
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(timeout=30)
+        assert self.proc.wait(timeout=30) == 0  # SIGTERM stops it cleanly
 
 
 @pytest.fixture

@@ -105,6 +105,9 @@ def test_a_port_in_use_is_named(tmp_path: Path) -> None:
         done = run(["consume", "--db", str(tmp_path / "p.duckdb"), "--bootstrap", DEAD, "--metrics-port", str(port)],
                    tmp_path)  # fmt: skip
         hook = run(["alert-webhook", "--port", str(port)], tmp_path)
+        gateway = run(["gateway", "--port", str(port), "--bootstrap", DEAD], tmp_path)
+    assert gateway.returncode == 2
+    assert one_line(gateway.stderr).startswith(f"contactpulse: error: cannot serve the gateway on 127.0.0.1:{port}: ")
     assert done.returncode == 2
     assert one_line(done.stderr).startswith(f"contactpulse: error: cannot serve /metrics on 127.0.0.1:{port}: ")
     assert hook.returncode == 2

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
@@ -68,6 +71,15 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, but SIGINT and SIGTERM stop it through ``shutdown`` (uvicorn's own handling raises
+    the signal again once served, so a SIGTERM would end the process before the producer is closed)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 def run_gateway(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.gateway_host
     port = args.port if args.port is not None else settings.gateway_port
@@ -85,7 +97,15 @@ async def _serve(settings: Settings, sock: socket.socket, bootstrap: str) -> Non
                     settings.gateway_burst)  # fmt: skip
     app = create_app(TokenFile(Path(settings.gateway_tokens)), publisher, CollectorRegistry(),
                      keys_from_env(dict(os.environ)), limits, event_schema())  # fmt: skip
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
+    server = _Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
+    loop = asyncio.get_running_loop()
+
+    def shutdown() -> None:
+        stop.set()
+        server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, shutdown)
     connect = asyncio.create_task(publisher.run(stop))
     host, port = sock.getsockname()[:2]
     log.info("gateway on http://%s:%d/v1/events (tokens: %s)", host, port, settings.gateway_tokens)
