@@ -168,7 +168,16 @@ class LiveBoard:
     def tallies(self, day: str) -> dict[tuple[str, str], DayTally]:
         """(council, queue) -> a copy of that day's tally."""
         with self.lock:
-            return {(c, q): dataclasses.replace(t) for (d, c, q), t in self.days.items() if d == day}
+            return self._tallies(day)
+
+    def view(self, day: str) -> tuple[dict[Labels, tuple[int, int]], dict[Labels, tuple[int, int]],
+                                      dict[tuple[str, str], DayTally]]:  # fmt: skip
+        """``snapshot`` and ``tallies`` read together, under one hold of the lock: one consistent board."""
+        with self.lock:
+            return self.waiting.grouped(), self.on_hold.grouped(), self._tallies(day)
+
+    def _tallies(self, day: str) -> dict[tuple[str, str], DayTally]:
+        return {(c, q): dataclasses.replace(t) for (d, c, q), t in self.days.items() if d == day}
 
 
 class LiveSet:

@@ -28,7 +28,7 @@ def wallboard(board: LiveBoard, day_of: Callable[[int], str] = uk_day, now: floa
     today (``pipelines.measures``), and the longest waits at which the wallboard turns amber and red."""
     now = now if now is not None else time.time()
     today = day_of(round(now * 1e6))
-    waiting, on_hold = board.snapshot()
+    waiting, on_hold, tallies = board.view(today)
     rows: dict[tuple[str, str], dict[str, Any]] = {}
 
     def row(council: str, queue: str) -> dict[str, Any]:
@@ -41,7 +41,7 @@ def wallboard(board: LiveBoard, day_of: Callable[[int], str] = uk_day, now: floa
         r["longest_wait_seconds"] = max(r["longest_wait_seconds"], now - oldest / 1e6)
     for (council, _channel, queue), (n, _) in on_hold.items():
         row(council, queue)["on_hold"] += n
-    for (council, queue), t in board.tallies(today).items():
+    for (council, queue), t in tallies.items():
         row(council, queue).update(
             offered_today=t.offered, answered_today=t.answered, abandoned_today=t.abandoned,
             service_level_today=SERVICE_LEVEL.of(t), asa_today_seconds=ASA.of(t),

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
 
-from services.ingest.gateway.binding import BATCH, JSON, STRUCTURED, BindingError, events_of
+from services.ingest.gateway.binding import BATCH, CORE_ATTRIBUTES, JSON, STRUCTURED, BindingError, events_of
 from services.ingest.gateway.edge import Judged, KeyFor, judge
 from services.ingest.gateway.limits import RateLimit
 from services.ingest.gateway.metrics import GatewayMetrics
@@ -71,7 +71,11 @@ def _request_body_doc() -> dict[str, Any]:
                "type": "contact.queued", "time": "2026-03-02T09:15:02Z", "subject": "W-1001",
                "data": {"contact_id": "W-1001", "council": "boston", "channel": "webchat", "queue": "revenues",
                         "customer": {"email": "resident@example.org"}}}  # fmt: skip
+    binary_mode = [{"name": f"ce-{a}", "in": "header", "required": False, "schema": {"type": "string"},
+                    "description": f"binary mode: the event's {a} (with Content-Type: application/json)"}
+                   for a in CORE_ATTRIBUTES]  # fmt: skip
     return {
+        "parameters": binary_mode,
         "requestBody": {
             "required": True,
             "description": "Structured (one event), batched (a JSON array, at most the configured count) or "
@@ -82,7 +86,7 @@ def _request_body_doc() -> dict[str, Any]:
                 BATCH: {"schema": {"type": "array", "items": event, "maxItems": 500}, "example": [example]},
                 JSON: {"schema": {"type": "object"}, "example": example["data"]},
             },
-        }
+        },
     }
 
 
