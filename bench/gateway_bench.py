@@ -41,9 +41,9 @@ _ids = itertools.count()
 def event(now: str) -> dict[str, object]:
     n = next(_ids)
     contact = f"B-{n // 4}"
+    data = {"contact_id": contact, "council": "boston", "channel": "webchat", "queue": "revenues"}
     return {"specversion": "1.0", "id": f"bench-{n}", "source": "/boston/webchat/bench", "type": "contact.queued",
-            "time": now, "subject": contact,
-            "data": {"contact_id": contact, "council": "boston", "channel": "webchat", "queue": "revenues"}}  # fmt: skip
+            "time": now, "subject": contact, "data": data}  # fmt: skip
 
 
 def free_port() -> int:
