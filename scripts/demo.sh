@@ -51,6 +51,16 @@ for _ in $(seq 1 60); do curl -sf http://127.0.0.1:9464/healthz >/dev/null && br
 rm -rf "$VAR/monitoring"
 MON_DIR="$VAR/monitoring" bash scripts/monitoring.sh up
 
+# the HTTP ingest gateway, with a demo token that may emit for every council (shown once; kept for the README's curl)
+export CONTACTPULSE_GATEWAY_TOKENS="$VAR/gateway-tokens.json"
+rm -f "$CONTACTPULSE_GATEWAY_TOKENS"
+"$CP" gateway-token add --council all --source / | tail -1 >"$VAR/gateway-token"
+chmod 600 "$VAR/gateway-token"
+export CONTACTPULSE_PSEUDONYM_KEY="${CONTACTPULSE_PSEUDONYM_KEY:-demo key only, never for real data}"
+"$CP" gateway >"$VAR/gateway.log" 2>&1 &
+pids+=($!)
+echo "demo: the gateway on http://127.0.0.1:8088/v1/events (token in $VAR/gateway-token; log: $VAR/gateway.log)"
+
 echo "demo: backfilling the last 28 days of simulated council traffic"
 "$CP" simulate --mode history --days 28
 

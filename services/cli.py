@@ -90,10 +90,11 @@ def _cmd_export_schemas(args: argparse.Namespace) -> int:
 
 
 def _exported_documents() -> dict[str, dict[str, object]]:
-    """Documents exported beside the contract's JSON Schema: the gateway's OpenAPI."""
-    from services.ingest.gateway.openapi import FILE, document
+    """Documents exported beside the contract's JSON Schema: the gateway's OpenAPI, the topics' AsyncAPI."""
+    from services.ingest.gateway import openapi
+    from services.stream import asyncapi
 
-    return {FILE: document()}
+    return {openapi.FILE: openapi.document(), asyncapi.FILE: asyncapi.document()}
 
 
 def build_parser() -> argparse.ArgumentParser:
