@@ -15,7 +15,6 @@ import argparse
 import http.client
 import itertools
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ import orjson
 from bench.stream_bench import BOOTSTRAP, ROOT, broker
 from services.ingest.gateway.tokens import TokenFile
 from services.kafka import create_topics
+from tests.support.net import free_port
 
 THREADS = 8
 SECONDS = 10.0
@@ -44,12 +44,6 @@ def event(now: str) -> dict[str, object]:
     data = {"contact_id": contact, "council": "boston", "channel": "webchat", "queue": "revenues"}
     return {"specversion": "1.0", "id": f"bench-{n}", "source": "/boston/webchat/bench", "type": "contact.queued",
             "time": now, "subject": contact, "data": data}  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Client:

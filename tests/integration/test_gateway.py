@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,15 +25,10 @@ from tests.conftest import BOOTSTRAP, PORT, ROOT, Consumer, Topics
 from tests.integration.test_streaming import contacts
 from tests.support.gateway import Answer, post
 from tests.support.generator import Generator
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.integration
 STRUCTURED, BATCH = "application/cloudevents+json", "application/cloudevents-batch+json"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Gateway:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.net import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 CP = [sys.executable, "-m", "services.cli"]
 DEAD = "127.0.0.1:1"
@@ -33,12 +35,6 @@ def one_line(text: str) -> str:
     assert len(lines) == 1, text
     assert "Traceback" not in text
     return lines[0]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_consumer_retries_an_unreachable_broker_one_line_an_attempt(tmp_path: Path) -> None:
