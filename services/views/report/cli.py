@@ -37,6 +37,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         con.close()
     rules = settings.rules()
-    out.write_text(render(figures, period, args.council, rules.sl_seconds, rules.unit_costs, source), encoding="utf-8")
+    out.write_text(render(figures, period, args.council, rules, source), encoding="utf-8")
     print(f"report: {period.label} written to {out}", file=sys.stderr)
     return 0

@@ -9,6 +9,7 @@ from html import escape
 from pipelines.measures import ABANDONMENT, SERVICE_LEVEL
 from pipelines.narrative import Bullet, Measure, bullets
 from pipelines.periods import Period
+from pipelines.rules import MetricRules
 from services.views.report import sections as s
 from services.views.report.data import PARTNERSHIP, Figures, cost
 from services.views.report.fmt import display, num, pct
@@ -39,7 +40,7 @@ TONE_WORDS = {"attention": "Needs attention:", "worse": "Worse:", "better": "Bet
 
 
 def summary_measures(
-    f: Figures, p: Period, scope: str, sl_phone: float, unit_costs: Mapping[str, float]
+    f: Figures, p: Period, scope: str, sl_phone: float, unit_costs: Mapping[str, float], window_days: int = 7
 ) -> list[Measure]:
     now, before = f.at(p, scope), f.at(p.previous(), scope)
     phone, phone_before = f.channel(p, scope, "phone"), f.channel(p.previous(), scope, "phone")
@@ -92,7 +93,7 @@ def summary_measures(
             before.repeat_rate,
             False,
             "share",
-            "{figure} of customers came back about the same thing within 7 days, {change}.",
+            f"{{figure}} of customers came back about the same thing within {window_days} days, {{change}}.",
             0.01,
         ),
         Measure(
@@ -152,18 +153,12 @@ def attention(f: Figures, p: Period, sl_phone: float, most: int = 3) -> list[str
     return [text for _, text in sorted(short)[:most]]
 
 
-def render(
-    f: Figures,
-    p: Period,
-    council: str | None,
-    sl_seconds: Mapping[str, float],
-    unit_costs: Mapping[str, float],
-    source: str,
-) -> str:
+def render(f: Figures, p: Period, council: str | None, rules: MetricRules, source: str) -> str:
     scope = council or PARTNERSHIP
-    sl_phone = sl_seconds.get("phone", 20)
+    sl_phone = rules.sl_seconds.get("phone", 20)
+    unit_costs, days = rules.unit_costs, rules.fcr_window_days
     items: list[Bullet] = bullets(
-        summary_measures(f, p, scope, sl_phone, unit_costs), attention(f, p, sl_phone) if council is None else []
+        summary_measures(f, p, scope, sl_phone, unit_costs, days), attention(f, p, sl_phone) if council is None else []
     )
     summary = "".join(
         f'<li class="{b.tone}"><span class="tone">{TONE_WORDS[b.tone]}</span> {escape(b.text)}</li>' for b in items
@@ -172,8 +167,8 @@ def render(
     sections = [
         s.channel_shift(f, scope),
         s.cost_section(f, p, scope, unit_costs),
-        s.waits_by_council(f, p, sl_phone),
-        s.fcr_section(f, p),
+        s.waits_by_council(f, p, sl_phone, rules.short_abandon_seconds),
+        s.fcr_section(f, p, days),
         s.csat_section(f, p, scope),
         s.demand_section(f, p, scope),
         s.side_by_side(f, p),
@@ -190,8 +185,9 @@ Generated {generated} from {escape(source)}.</p>
 <h2>Summary</h2>
 <ul class="summary" id="summary">{summary}</ul>
 <p class="note">Service level counts contacts answered within the channel's target time (phone {sl_phone:.0f} seconds);
-callers who hung up within 5 seconds are left out. First-time resolution counts only customers we can recognise
-(with a reference) and only once 7 days have passed, so the latest days are still provisional.</p>
+callers who hung up within {rules.short_abandon_seconds:g} seconds are left out. First-time resolution counts only
+customers we can recognise (with a reference) and only once {days} days have passed, so the latest days are still
+provisional.</p>
 </section>
 {"".join(sections)}
 </main></body></html>

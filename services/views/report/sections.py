@@ -93,7 +93,7 @@ def cost_section(f: Figures, p: Period, scope: str, unit_costs: Mapping[str, flo
     return section("cost", "Cost to serve", chart, note, tbl)
 
 
-def waits_by_council(f: Figures, p: Period, sl_phone: float) -> str:
+def waits_by_council(f: Figures, p: Period, sl_phone: float, short_abandon_seconds: float = 5.0) -> str:
     councils = f.councils + ([PARTNERSHIP] if len(f.councils) > 1 else [])
     phone = [f.channel(p, c, "phone") for c in councils]
     names = [display(c) for c in councils]
@@ -125,17 +125,18 @@ def waits_by_council(f: Figures, p: Period, sl_phone: float) -> str:
         "waits",
         "Waiting and giving up: phone",
         chart,
-        "Abandoned counts callers who hung up after 5 seconds or more.",
+        f"Abandoned counts callers who hung up after {short_abandon_seconds:g} seconds or more.",
         tbl,
     )
 
 
-def fcr_section(f: Figures, p: Period) -> str:
+def fcr_section(f: Figures, p: Period, window_days: int = 7) -> str:
     councils = f.councils + ([PARTNERSHIP] if len(f.councils) > 1 else [])
     xs = [f.at(p, c) for c in councils]
     chart = svg.grouped_bars(
         "First-time resolution and repeat contacts by council",
-        f"Share of recognised customers resolved first time, and share who came back within 7 days, in {p.label}.",
+        f"Share of recognised customers resolved first time, and share who came back within {window_days} days, "
+        f"in {p.label}.",
         [display(c) for c in councils],
         [("Resolved first time", [x.fcr for x in xs]), ("Came back", [x.repeat_rate for x in xs])],
         pct,
