@@ -6,8 +6,8 @@ wall-clock time at scrape) and returns the counter and histogram observations
 that the contact's change implies. Each contact counts at most once per counter.
 
 Threads: one writer (the consumer's event loop) changes the board, holding
-``board.lock``; readers (the HTTP threads) take the same lock in ``snapshot`` and
-``tallies``, which copy what they return and change nothing.
+``board.lock``; readers (the HTTP threads) take the same lock in ``snapshot``,
+``tallies`` and ``view`` (both at once), which copy what they return and change nothing.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ To add a measure: declare it here (and its counts, if new, in ``period_counts``)
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 DIGITAL_CHANNELS = ("web", "webchat", "chatbot", "email", "social")
 
@@ -96,7 +96,6 @@ class Ratio:
     higher_is_better: bool
     target: float | None = None  # a share short of it (or over it, when lower is better) needs attention
     description: str = ""
-    _terms: tuple[tuple[str, int], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         unknown = {t.removeprefix("-") for t in self.numerator + self.denominator} - set(COUNT_NAMES)

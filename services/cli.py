@@ -259,14 +259,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("contactpulse: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `contactpulse simulate --out - | head` (before the catch-all below)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # fd 1 itself: the command may have closed sys.stdout
+        return 0
     except Exception as exc:
         if not _interrupted(exc):
             raise
         print("contactpulse: interrupted (the transaction under way was rolled back)", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # e.g. `contactpulse simulate --out - | head`
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
 
 
 if __name__ == "__main__":

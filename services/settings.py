@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from pipelines.calendar import DEFAULT_TIMEZONE
@@ -105,6 +105,14 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (an IANA name, such as Europe/London)") from None
         return value
 
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.wallboard_amber_seconds > self.wallboard_red_seconds:
+            raise ValueError("wallboard_amber_seconds must not be over wallboard_red_seconds")
+        if self.gateway_burst < self.gateway_max_events:
+            raise ValueError("gateway_burst must be at least gateway_max_events (a full batch could never pass)")
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -147,6 +155,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"invalid setting {where}: {err['msg']}") from None
+        message = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"invalid setting {where}: {message}" if where else f"invalid settings: {message}") from None
     except ValueError as exc:  # e.g. a TOML syntax error
         raise ConfigError(f"invalid config: {exc}") from None

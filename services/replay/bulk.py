@@ -214,9 +214,8 @@ def _by_python(
     now: datetime,
     summary: ReplaySummary,
     rejected: list[RejectedMessage],
-) -> int:
-    """Lines the SQL lane left, to ``pipelines.decode``: accepted into ``_staging`` (returns how many), or
-    rejected with the reason."""
+) -> None:
+    """Lines the SQL lane left, to ``pipelines.decode``: accepted into ``_staging``, or rejected with the reason."""
     cols: list[list[object]] = [[] for _ in STAGING]
     now_us = micros(now)
     with gc_paused():
@@ -240,7 +239,6 @@ def _by_python(
             con.execute("INSERT INTO _staging SELECT * FROM _parsed")
         finally:
             con.unregister("_parsed")
-    return len(cols[0])
 
 
 def _count(cursor: duckdb.DuckDBPyConnection) -> int:

@@ -118,3 +118,14 @@ def test_a_config_file_that_is_not_toml_names_file_line_and_column(tmp_path: Pat
     line = one_line(done.stderr)
     assert line.startswith(f"contactpulse: error: {bad} is not valid TOML: ")
     assert line.endswith("(at line 2, column 12)")
+
+
+def test_a_reader_that_stops_early_is_no_error(tmp_path: Path) -> None:
+    """`contactpulse simulate --out - | head -1`: the closed pipe ends the command quietly, exit status 0."""
+    command = [*CP, "simulate", "--mode", "history", "--days", "2", "--out", "-"]
+    proc = subprocess.Popen(command, cwd=tmp_path, env={**env(), "PYTHONPATH": str(ROOT)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    assert proc.stdout is not None and proc.stdout.readline().startswith(b'{"specversion"')
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and b"Traceback" not in err, err

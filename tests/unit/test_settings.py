@@ -61,3 +61,17 @@ def test_bad_config_is_one_line(tmp_path: Path, toml: str, message: str) -> None
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"CONTACTPULSE_WALLBOARD_AMBER_SECONDS": "400"}, "wallboard_amber_seconds must not be over"),
+        ({"CONTACTPULSE_GATEWAY_BURST": "10"}, "gateway_burst must be at least gateway_max_events"),
+    ],
+)
+def test_settings_that_must_agree(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str) -> None:
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    with pytest.raises(ConfigError, match=f"^invalid settings: {message}"):
+        load_settings()
