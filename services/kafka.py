@@ -139,15 +139,15 @@ def main(argv: list[str] | None = None) -> int:
     s = load_settings()
     partitions = args.partitions or s.topic_partitions
     if args.action == "recreate-topics":
-        delete_topics(args.bootstrap, [s.events_topic, s.dlq_topic])
+        delete_topics(args.bootstrap, list(s.topics()))
         for _ in range(50):  # deletion is asynchronous
             try:
-                create_topics(args.bootstrap, {s.events_topic: partitions, s.dlq_topic: 1})
+                create_topics(args.bootstrap, s.topics(partitions))
                 break
             except KafkaError:
                 time.sleep(0.2)
         return 0
-    created = create_topics(args.bootstrap, {s.events_topic: partitions, s.dlq_topic: 1})
+    created = create_topics(args.bootstrap, s.topics(partitions))
     for name in created:
         print(f"kafka: created topic {name}", file=sys.stderr)
     return 0

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     events_topic: str = "contact.events.v1"
     dlq_topic: str = "contact.events.dlq.v1"
+    # vendors' webhook payloads, as the gateway kept them, before the mapper makes contract events of them
+    webhooks_topic: str = "contact.webhooks.v1"
     consumer_group: str = "contactpulse-consumer"
     # one-shot commands (simulate, topic creation) give up on an unreachable broker after this long
     kafka_wait_seconds: float = Field(15.0, ge=0)
@@ -68,6 +70,7 @@ class Settings(BaseSettings):
     gateway_host: str = "127.0.0.1"
     gateway_port: int = Field(8088, ge=0, le=65535)
     gateway_tokens: str = "gateway-tokens.json"  # the tokens file (hashes only); CONTACTPULSE_GATEWAY_TOKENS
+    gateway_webhooks: str = "webhooks.toml"  # vendors' webhooks ([webhook.NAME] tables); none if it is absent
     gateway_max_body_bytes: int = Field(1 << 20, ge=1024)
     gateway_max_events: int = Field(500, ge=1)
     gateway_rate_per_second: float = Field(5000.0, gt=0)  # events a second, per token
@@ -126,6 +129,11 @@ class Settings(BaseSettings):
         if settings_cls.model_config.get("toml_file"):
             sources += (TomlConfigSettingsSource(settings_cls),)
         return sources
+
+    def topics(self, partitions: int | None = None) -> dict[str, int]:
+        """Every topic the pipeline uses, with its partition count."""
+        n = partitions or self.topic_partitions
+        return {self.events_topic: n, self.dlq_topic: 1, self.webhooks_topic: n}
 
     def rules(self) -> MetricRules:
         return MetricRules(

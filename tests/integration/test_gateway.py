@@ -32,15 +32,19 @@ STRUCTURED, BATCH = "application/cloudevents+json", "application/cloudevents-bat
 
 
 class Gateway:
-    def __init__(self, tmp: Path, topics: Topics) -> None:
+    def __init__(self, tmp: Path, topics: Topics, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "CONTACTPULSE_EVENTS_TOPIC": topics.events, "CONTACTPULSE_KAFKA_BOOTSTRAP": BOOTSTRAP,
-                    "CONTACTPULSE_GATEWAY_TOKENS": str(tmp / "tokens.json"), "PYTHONPATH": str(ROOT)}  # fmt: skip
+                    "CONTACTPULSE_GATEWAY_TOKENS": str(tmp / "tokens.json"), "PYTHONPATH": str(ROOT),
+                    **(env or {})}  # fmt: skip
         made = subprocess.run([sys.executable, "-m", "services.cli", "gateway-token", "add", "--council", "all",
                                "--source", "/"], env=self.env, capture_output=True, text=True, check=True)  # fmt: skip
         self.token = made.stdout.strip().splitlines()[-1]  # the token is the last line, shown once
         self.log = (tmp / "gateway.log").open("ab")
+        self.start()
+
+    def start(self) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "services.cli", "gateway", "--port", str(self.port)],
                                      env=self.env, stdout=self.log, stderr=self.log)  # fmt: skip
 

@@ -7,12 +7,14 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import uvicorn
 from fastapi import FastAPI
+
+from services.ingest.gateway.publisher import Publisher, Unavailable
 
 
 @contextmanager
@@ -54,3 +56,24 @@ def post(url: str, body: bytes, content_type: str | None, token: str | None = No
             return Answer(r.status, {k.lower(): v for k, v in r.headers.items()}, r.read())
     except urllib.error.HTTPError as exc:
         return Answer(exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read())
+
+
+class Recording(Publisher):
+    """Publishes into lists (or fails, when told to); the real one is tested against the broker.
+    ``sent``: the events topic's (key, value); ``kept``: every other topic's (topic, key, value, headers)."""
+
+    def __init__(self) -> None:
+        super().__init__("127.0.0.1:1", "contact.events.v1")
+        self.ready.set()
+        self.sent: list[tuple[bytes | None, bytes]] = []
+        self.kept: list[tuple[str, bytes | None, bytes, dict[str, str]]] = []
+        self.down = False
+
+    async def publish(self, messages: Sequence[tuple[bytes | None, bytes]], topic: str | None = None,
+                      headers: dict[str, str] | None = None) -> None:  # fmt: skip
+        if self.down:
+            raise Unavailable("Kafka at 127.0.0.1:1 did not acknowledge: KafkaConnectionError")
+        if topic is None or topic == self.topic:
+            self.sent.extend(messages)
+        else:
+            self.kept.extend((topic, k, v, dict(headers or {})) for k, v in messages)

@@ -6,7 +6,7 @@ publish); tests/integration/test_gateway.py runs the real broker and consumer.""
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,28 +17,12 @@ from prometheus_client import CollectorRegistry
 from pipelines.pseudonym import customer_ref
 from services.ingest.gateway.app import Limits, create_app
 from services.ingest.gateway.edge import keys_from_env
-from services.ingest.gateway.publisher import Publisher, Unavailable
 from services.ingest.gateway.tokens import TokenFile
 from tests.support.builders import ev
-from tests.support.gateway import post, serving
+from tests.support.gateway import Recording, post, serving
 
 KEY = "a test pseudonym key, 16+ bytes"
 STRUCTURED, BATCH = "application/cloudevents+json", "application/cloudevents-batch+json"
-
-
-class Recording(Publisher):
-    """Publishes into a list (or fails, when told to); the real one is tested against the broker."""
-
-    def __init__(self) -> None:
-        super().__init__("127.0.0.1:1", "contact.events.v1")
-        self.ready.set()
-        self.sent: list[tuple[bytes, bytes]] = []
-        self.down = False
-
-    async def publish(self, messages: Sequence[tuple[bytes, bytes]]) -> None:
-        if self.down:
-            raise Unavailable("Kafka at 127.0.0.1:1 did not acknowledge: KafkaConnectionError")
-        self.sent.extend(messages)
 
 
 @pytest.fixture

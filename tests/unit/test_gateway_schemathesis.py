@@ -13,14 +13,16 @@ from hypothesis import HealthCheck, settings
 from prometheus_client import CollectorRegistry
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from services.ingest.gateway.app import create_app
+from services.ingest.gateway.app import Webhooks, create_app
 from services.ingest.gateway.edge import keys_from_env
 from services.ingest.gateway.openapi import document, event_schema
 from services.ingest.gateway.tokens import TokenFile
-from tests.support.gateway import serving
-from tests.unit.test_gateway import KEY, Recording
+from services.ingest.webhooks.config import load_webhooks
+from tests.support.gateway import Recording, serving
+from tests.unit.test_gateway import KEY
 
 SCHEMA = schemathesis.openapi.from_dict(document())
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "webhooks.example.toml"
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +30,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     tokens = TokenFile(Path(tmp_path_factory.mktemp("gw")) / "tokens.json")
     _, secret = tokens.add("all", "/")
     app = create_app(tokens, Recording(), CollectorRegistry(), keys_from_env({"CONTACTPULSE_PSEUDONYM_KEY": KEY}),
-                     event_schema=event_schema())  # fmt: skip
+                     event_schema=event_schema(), webhooks=Webhooks(load_webhooks(EXAMPLE)))  # fmt: skip
     with serving(app) as url:
         yield url, secret
 

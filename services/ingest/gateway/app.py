@@ -1,11 +1,13 @@
 """The gateway's HTTP API (FastAPI): ``POST /v1/events`` in the three modes of the CloudEvents HTTP binding,
-``GET /healthz`` and ``GET /metrics``. A request is all or nothing: 202 once Kafka has acknowledged every
-event; otherwise an RFC 9457 problem document, and nothing of it is published."""
+vendors' webhooks on ``POST /v1/webhooks/{name}`` (``vendors``), ``GET /healthz`` and ``GET /metrics``.
+A request of events is all or nothing: 202 once Kafka has acknowledged every event; otherwise an RFC 9457
+problem document, and nothing of it is published."""
 
 # no `from __future__ import annotations` here: FastAPI evaluates the routes' annotations, which name the
 # local dependency `caller`
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -20,11 +22,12 @@ from services.ingest.gateway.binding import BATCH, CORE_ATTRIBUTES, JSON, STRUCT
 from services.ingest.gateway.edge import Judged, KeyFor, judge
 from services.ingest.gateway.limits import RateLimit
 from services.ingest.gateway.metrics import GatewayMetrics
+from services.ingest.gateway.problems import PROBLEM, EventProblem, Problem, problem
 from services.ingest.gateway.publisher import Publisher, Unavailable
 from services.ingest.gateway.tokens import Token, TokenFile
+from services.ingest.gateway.vendors import WEBHOOKS_ROUTE, Vendors, webhook_doc
+from services.ingest.webhooks.adapter import Adapter
 
-PROBLEM = "application/problem+json"
-PROBLEM_BASE = "https://contactpulse.org/problems/"
 RETRY_AFTER_UNAVAILABLE = 5
 EVENTS_ROUTE = "/v1/events"
 
@@ -37,32 +40,9 @@ class Limits:
     burst: float = 10000.0
 
 
-class EventProblem(BaseModel):
-    index: int
-    reason: str
-    detail: str = ""
-
-
-class Problem(BaseModel):
-    """An RFC 9457 problem document."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    errors: list[EventProblem] = []
-
-
 class Accepted(BaseModel):
     accepted: int
     ids: list[str]
-
-
-def problem(status: int, title: str, detail: str, errors: list[EventProblem] | None = None,
-            headers: dict[str, str] | None = None) -> JSONResponse:  # fmt: skip
-    slug = title.lower().replace(" ", "-")
-    body = Problem(type=PROBLEM_BASE + slug, title=title, status=status, detail=detail, errors=errors or [])
-    return JSONResponse(body.model_dump(), status_code=status, media_type=PROBLEM, headers=headers)
 
 
 def _request_body_doc() -> dict[str, Any]:
@@ -151,18 +131,33 @@ class Ingest:
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     s: {"model": Problem, "content": {PROBLEM: {}}} for s in (400, 401, 403, 413, 415, 429, 503)
 }
+WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **{s: PROBLEM_RESPONSES[s] for s in (400, 401, 403, 413, 503)},
+    404: {"model": Problem, "content": {PROBLEM: {}}, "description": "No webhook of that name is configured"},
+}
+
+
+@dataclass(frozen=True)
+class Webhooks:
+    adapters: Mapping[str, Adapter]
+    topic: str = "contact.webhooks.v1"
+    dlq_topic: str = "contact.events.dlq.v1"
 
 
 def create_app(tokens: TokenFile, publisher: Publisher, registry: CollectorRegistry, key_for: KeyFor,
-               limits: Limits = Limits(), event_schema: dict[str, Any] | None = None) -> FastAPI:  # fmt: skip
+               limits: Limits = Limits(), event_schema: dict[str, Any] | None = None,
+               webhooks: Webhooks = Webhooks({})) -> FastAPI:  # fmt: skip
     metrics = GatewayMetrics(registry)
     ingest = Ingest(publisher, metrics, key_for, limits)
+    vendors = Vendors(webhooks.adapters, publisher, metrics, key_for, webhooks.topic, webhooks.dlq_topic)
     app = FastAPI(title="ContactPulse ingest gateway", version="1",
                   description="Contact events over HTTP: the CloudEvents HTTP binding of contract v1.")  # fmt: skip
 
     def caller(request: Request) -> Token:
         scheme, _, secret = request.headers.get("authorization", "").partition(" ")
-        token = tokens.lookup(secret.strip()) if scheme.lower() == "bearer" and secret.strip() else None
+        secret = secret.strip() if scheme.lower() == "bearer" else ""
+        secret = secret or request.path_params.get("secret", "")  # a vendor's webhook may carry it in its URL
+        token = tokens.lookup(secret) if secret else None
         if token is None:
             raise HTTPException(401, "send Authorization: Bearer <token> with a valid, unrevoked gateway token",
                                 headers={"WWW-Authenticate": 'Bearer realm="contactpulse"'})  # fmt: skip
@@ -187,6 +182,9 @@ def create_app(tokens: TokenFile, publisher: Publisher, registry: CollectorRegis
         metrics.requests.labels(EVENTS_ROUTE, str(response.status_code)).inc()
         return response
 
+    app.state.metrics = metrics  # the webhooks mapper counts on the same series
+    _webhook_routes(app, Depends(caller), ingest, vendors, metrics)
+
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "kafka": "connected" if publisher.ready.is_set() else "connecting"}
@@ -200,8 +198,37 @@ def create_app(tokens: TokenFile, publisher: Publisher, registry: CollectorRegis
     return app
 
 
+def _webhook_routes(app: FastAPI, caller: Any, ingest: Ingest, vendors: Vendors, metrics: GatewayMetrics) -> None:
+    """``POST /v1/webhooks/{name}`` with the token as a bearer token, or in the URL for vendors that cannot
+    send a header."""
+
+    async def post_webhook(request: Request, name: str, token: Token) -> Response:
+        if vendors.known(name) is None:  # before reading the body; unknown names are never a metric label
+            response: Response = problem(404, "Not found", f"no webhook {name[:40]!r} is configured")
+        else:
+            body = await ingest.body(request)
+            response = (problem(413, "Too large", f"the body is over {ingest.limits.max_body_bytes:,} bytes")
+                        if body is None else await vendors.receive(name, token, body))  # fmt: skip
+        metrics.requests.labels(WEBHOOKS_ROUTE, str(response.status_code)).inc()
+        return response
+
+    @app.post(WEBHOOKS_ROUTE, openapi_extra=webhook_doc(), responses=WEBHOOK_RESPONSES,
+              summary="A vendor's webhook (token in Authorization: Bearer)")  # fmt: skip
+    async def webhook(request: Request, name: str, token: Annotated[Token, caller]) -> Response:
+        return await post_webhook(request, name, token)
+
+    @app.post(WEBHOOKS_ROUTE + "/{secret}", openapi_extra=webhook_doc(), responses=WEBHOOK_RESPONSES,
+              summary="A vendor's webhook (token in the URL, for vendors that cannot send a header)")  # fmt: skip
+    async def webhook_token_in_url(
+        request: Request, name: str, secret: str, token: Annotated[Token, caller]
+    ) -> Response:
+        return await post_webhook(request, name, token)
+
+
 def _route(request: Request) -> str:
-    return EVENTS_ROUTE if request.url.path == EVENTS_ROUTE else "other"
+    if request.url.path == EVENTS_ROUTE:
+        return EVENTS_ROUTE
+    return WEBHOOKS_ROUTE if request.url.path.startswith("/v1/webhooks/") else "other"
 
 
 def _with_event_schema(app: FastAPI, event_schema: dict[str, Any]) -> None:

@@ -11,16 +11,21 @@ import signal
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from prometheus_client import CollectorRegistry
 
 from services.errors import UserError
-from services.ingest.gateway.app import Limits, create_app
+from services.ingest.gateway.app import Limits, Webhooks, create_app
 from services.ingest.gateway.edge import keys_from_env
 from services.ingest.gateway.openapi import event_schema
 from services.ingest.gateway.publisher import Publisher
 from services.ingest.gateway.tokens import ALL, TokenFile
+from services.ingest.webhooks import consumer as mapper
+from services.ingest.webhooks.adapter import Adapter
+from services.ingest.webhooks.config import load_webhooks
+from services.kafka import create_topics, wait_async
 from services.settings import Settings
 
 log = logging.getLogger("contactpulse.gateway")
@@ -87,18 +92,23 @@ def run_gateway(args: argparse.Namespace, settings: Settings) -> int:
     port = args.port if args.port is not None else settings.gateway_port
     bootstrap = args.bootstrap or settings.kafka_bootstrap
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("kafka", "aiokafka"):  # the clients' connection chatter; their warnings still show
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    adapters = load_webhooks(Path(settings.gateway_webhooks))
     sock = bind(host, port)
-    asyncio.run(_serve(settings, sock, bootstrap))
+    asyncio.run(_serve(settings, sock, bootstrap, adapters))
     return 0
 
 
-async def _serve(settings: Settings, sock: socket.socket, bootstrap: str) -> None:
+async def _serve(settings: Settings, sock: socket.socket, bootstrap: str, adapters: dict[str, Adapter]) -> None:
     stop = asyncio.Event()
     publisher = Publisher(bootstrap, settings.events_topic)
     limits = Limits(settings.gateway_max_body_bytes, settings.gateway_max_events, settings.gateway_rate_per_second,
                     settings.gateway_burst)  # fmt: skip
-    app = create_app(TokenFile(Path(settings.gateway_tokens)), publisher, CollectorRegistry(),
-                     keys_from_env(dict(os.environ)), limits, event_schema())  # fmt: skip
+    registry = CollectorRegistry()
+    webhooks = Webhooks(adapters, settings.webhooks_topic, settings.dlq_topic)
+    app = create_app(TokenFile(Path(settings.gateway_tokens)), publisher, registry,
+                     keys_from_env(dict(os.environ)), limits, event_schema(), webhooks)  # fmt: skip
     server = _Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
     loop = asyncio.get_running_loop()
 
@@ -109,12 +119,32 @@ async def _serve(settings: Settings, sock: socket.socket, bootstrap: str) -> Non
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, shutdown)
     connect = asyncio.create_task(publisher.run(stop))
+    mapping = asyncio.create_task(_map_webhooks(settings, bootstrap, adapters, app.state.metrics, stop))
     host, port = sock.getsockname()[:2]
-    log.info("gateway on http://%s:%d/v1/events (tokens: %s)", host, port, settings.gateway_tokens)
+    log.info("gateway on http://%s:%d/v1/events (tokens: %s; webhooks: %s)", host, port, settings.gateway_tokens,
+             ", ".join(adapters) or "none")  # fmt: skip
     try:
         await server.serve(sockets=[sock])
     finally:
         stop.set()
         connect.cancel()
+        await mapping
         await publisher.close()
     log.info("stopped cleanly")
+
+
+async def _map_webhooks(settings: Settings, bootstrap: str, adapters: dict[str, Adapter], metrics: Any,
+                        stop: asyncio.Event) -> None:  # fmt: skip
+    """The webhooks mapper, while the gateway runs (only when webhooks are configured)."""
+    if not adapters or not await wait_async(bootstrap, stop):
+        return
+    await asyncio.to_thread(create_topics, bootstrap, {settings.webhooks_topic: settings.topic_partitions})
+    broker, _ = mapper.build(bootstrap, settings.webhooks_topic, settings.consumer_group + "-webhooks",
+                             settings.events_topic, settings.dlq_topic, adapters,
+                             lambda w, o, n: metrics.webhook_mapped.labels(w, o).inc(n))  # fmt: skip
+    await broker.start()
+    log.info("mapping webhooks from %s", settings.webhooks_topic)
+    try:
+        await stop.wait()
+    finally:
+        await broker.stop()

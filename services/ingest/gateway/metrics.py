@@ -1,5 +1,6 @@
 """The gateway's Prometheus series, on an injected registry; every label is bounded (routes are the app's,
-statuses HTTP's, reasons the contract's stable set)."""
+statuses HTTP's, reasons the contract's stable set,
+webhooks the webhooks file's names)."""
 
 from __future__ import annotations
 
@@ -16,3 +17,10 @@ class GatewayMetrics:
         self.rejected = Counter(p + "events_rejected", "Events refused, by reason.", ("reason",), registry=registry)
         self.publish = Histogram(p + "publish_seconds", "From a request's first send until Kafka acknowledged all.",
                                  buckets=PUBLISH_BUCKETS, registry=registry)  # fmt: skip
+        # webhook: the webhooks file's names only (an unknown name is a 404, never a label)
+        self.webhook_payloads = Counter(p + "webhook_payloads", "Vendors' webhook payloads kept on Kafka, by "
+                                        "webhook and outcome (kept, dead_lettered).", ("webhook", "outcome"),
+                                        registry=registry)  # fmt: skip
+        self.webhook_mapped = Counter("contactpulse_webhook_mapped_payloads", "Webhook payloads the mapper read, "
+                                      "by webhook and outcome (mapped, ignored, dead_lettered).",
+                                      ("webhook", "outcome"), registry=registry)  # fmt: skip

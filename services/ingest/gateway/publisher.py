@@ -45,14 +45,15 @@ class Publisher:
             self.ready.set()
             log.info("publishing to %s on %s", self.topic, self.bootstrap)
 
-    async def publish(self, messages: Sequence[tuple[bytes, bytes]]) -> None:
+    async def publish(self, messages: Sequence[tuple[bytes | None, bytes]], topic: str | None = None,
+                      headers: dict[str, str] | None = None) -> None:  # fmt: skip
         """Every (key, value) sent, returning once Kafka has acknowledged them all; Unavailable otherwise."""
         if not self.ready.is_set():
             raise Unavailable(f"not connected to Kafka at {self.bootstrap} yet")
         try:
             async with asyncio.timeout(self.timeout):
-                pending = [await self.broker.publish(value, self.topic, key=key, no_confirm=True)
-                           for key, value in messages]  # fmt: skip
+                pending = [await self.broker.publish(value, topic or self.topic, key=key, headers=headers,
+                                                     no_confirm=True) for key, value in messages]  # fmt: skip
                 await asyncio.gather(*pending)
         except Exception as exc:  # a time-out, or the client's error: either way, not acknowledged
             raise Unavailable(f"Kafka at {self.bootstrap} did not acknowledge: {type(exc).__name__}") from None

@@ -34,7 +34,13 @@ class Token:
     revoked_at: str | None = None
 
     def may_emit(self, council: str, source: str) -> bool:
-        return (self.council == ALL or self.council == council) and source.startswith(self.source_prefix)
+        return (self.council == ALL or self.council == council) and covers(self.source_prefix, source)
+
+
+def covers(prefix: str, source: str) -> bool:
+    """Whether a source is under the prefix, whole path segments only (/boston/web does not cover /boston/webchat)."""
+    base = prefix.rstrip("/")
+    return source == base or source.startswith(base + "/")
 
 
 def digest(secret: str) -> str:
