@@ -57,6 +57,7 @@ rm -f "$CONTACTPULSE_GATEWAY_TOKENS"
 "$CP" gateway-token add --council all --source / | tail -1 >"$VAR/gateway-token"
 chmod 600 "$VAR/gateway-token"
 export CONTACTPULSE_PSEUDONYM_KEY="${CONTACTPULSE_PSEUDONYM_KEY:-demo key only, never for real data}"
+export CONTACTPULSE_GATEWAY_WEBHOOKS="$PWD/docs/webhooks.example.toml"  # Chatwoot and a forms platform
 "$CP" gateway >"$VAR/gateway.log" 2>&1 &
 pids+=($!)
 echo "demo: the gateway on http://127.0.0.1:8088/v1/events (token in $VAR/gateway-token; log: $VAR/gateway.log)"

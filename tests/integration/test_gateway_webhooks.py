@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,10 @@ def test_chatwoot_and_forms_webhooks_become_facts_and_survive_a_restart(
         consumer.wait_for(6 + 2 + 5)  # the first chat, the form, the reopened chat (no survey)
         time.sleep(1.5)
         consumer.stop()
+        with urllib.request.urlopen(gateway.url + "/metrics", timeout=10) as r:
+            scraped = r.read().decode()
+        # since the restart: the three Chatwoot payloads, each mapped
+        assert 'contactpulse_webhook_mapped_payloads_total{outcome="mapped",webhook="chatwoot-boston"} 3.0' in scraped
     finally:
         if gateway.proc.poll() is None:
             gateway.stop()
