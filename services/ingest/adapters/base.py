@@ -1,0 +1,77 @@
+"""What every adapter shares: making contract events (deterministic ids, pseudonyms made here from the
+caller's number, never kept), and rejected records with a line number and a stable reason.
+
+Reasons (the dead-letter ``reason`` header and the reject file's): ``unmappable:<why>`` for a record the
+adapter cannot read, or the contract's own reason (``bad_field:queue``...) for an event it made wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pipelines.pseudonym import PseudonymError, customer_ref
+
+UNMAPPABLE = "unmappable:"
+MAX_ID = 128
+KeyFor = Callable[[str], bytes | None]  # council -> its pseudonym key
+# a telephone number in a rejected record's text: +44..., 0044..., 01234 567890 (not epoch times, call ids)
+_NUMBER = re.compile(r"(?<![\w.])(?:\+|00|0)\d[\d ]{8,14}\d(?![\w.])")
+
+
+class Unreadable(ValueError):
+    """A record no event can be made of; ``why`` becomes ``unmappable:<why>``."""
+
+    def __init__(self, why: str, detail: str = "") -> None:
+        super().__init__(f"{why}: {detail}" if detail else why)
+        self.reason = UNMAPPABLE + why
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    line: int  # the record's line number in its file (1-based; for JSON files, the line it starts on)
+    reason: str
+    detail: str
+    record: str  # the record's text, telephone numbers masked
+
+
+def redact_numbers(text: str) -> str:
+    return _NUMBER.sub("[number]", text)
+
+
+def stable_id(*parts: object) -> str:
+    """A deterministic event id: reading the same records again gives the same ids (duplicates, not new)."""
+    text = ":".join(str(p) for p in parts)
+    return text if len(text) <= MAX_ID else text[:80] + ":" + hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def rfc3339(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Emitter:
+    """Contract events of one system: its council and source, and the council's pseudonym key."""
+
+    council: str
+    source: str
+    key: bytes | None = None
+
+    def ref(self, number: str | None) -> str | None:
+        """The caller's number as customer_ref (None when there is no key or no usable number)."""
+        if not number or self.key is None:
+            return None
+        try:
+            return customer_ref("phone", number, self.key)
+        except PseudonymError:
+            return None
+
+    def event(self, type_: str, event_id: str, contact_id: str, at: datetime, **data: Any) -> dict[str, Any]:
+        body = {"contact_id": contact_id, "council": self.council, **{k: v for k, v in data.items() if v is not None}}
+        return {"specversion": "1.0", "id": event_id, "source": self.source, "type": type_, "time": rfc3339(at),
+                "subject": contact_id, "data": body}  # fmt: skip
