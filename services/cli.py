@@ -223,6 +223,18 @@ def _cmd_gateway_token(args: argparse.Namespace) -> int:
     return run_token(args, _settings(args))
 
 
+def _cmd_adapt(args: argparse.Namespace) -> int:
+    from services.ingest.adapters.registry import run
+
+    return run(args, _settings(args))
+
+
+def _register_adapt(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from services.ingest.adapters.cli import add_parser
+
+    add_parser(sub)["adapt"].set_defaults(func=_cmd_adapt)
+
+
 def _register_gateway(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from services.ingest.gateway.cli import add_parsers
 
@@ -238,6 +250,7 @@ _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentPars
     _register_simulate,
     _register_wallboard,
     _register_gateway,
+    _register_adapt,
 ]
 
 

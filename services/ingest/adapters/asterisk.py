@@ -10,7 +10,8 @@ a contact is a call id, kept whole (a ``systemname`` prefix included). Per verb:
 - ``COMPLETEAGENT``/``COMPLETECALLER``, ``ABANDON``, ``EXITWITHTIMEOUT``, ``EXITWITHKEY``, ``EXITEMPTY``:
   ended;
 - ``TRANSFER``/``BLINDTRANSFER``/``ATTENDEDTRANSFER``: transferred, with the queue the call next enters;
-  a call that enters no queue within ``TRANSFER_WINDOW`` has left the queues: it ends at the transfer;
+  a call that enters no queue within ``TRANSFER_WINDOW`` has left the queues: it ends at the transfer (the
+  window runs on the log's own clock, so a file read once and one followed give the same events);
 - ``WRAPUP(resolution)``: wrapped_up; a convention, not Asterisk's: the dialplan's ``QueueLog()`` at the
   end of after-contact work (docs/adapters.md);
 - ``RINGNOANSWER``, ``DID`` (FreePBX writes it before ENTERQUEUE), ``INFO`` and every other verb, and the
@@ -86,10 +87,11 @@ class Memory:
 
 
 class QueueLog:
-    def __init__(self, emitter: Emitter, memory: Memory | None = None) -> None:
+    def __init__(self, emitter: Emitter, memory: Memory | None = None, keep_seen: bool = True) -> None:
         self.e = emitter
         self.m = memory or Memory()
-        self.seen: set[str] = set()  # every contact of this run, for joining hold from CEL or AMI afterwards
+        self.keep_seen = keep_seen  # a file read once keeps every call id, for joining hold (CEL, AMI) after it
+        self.seen: set[str] = set()
 
     def lines(self, numbered: Iterator[tuple[int, str]]) -> Iterator[Item]:
         for n, text in numbered:
@@ -150,7 +152,8 @@ class QueueLog:
                 return [self._ev("contact.transferred", callid, at, "transferred", queue=queue)]
             return [self._ev("contact.queued", callid, t, "requeued", queue=queue)]
         self.m.calls[callid] = queue
-        self.seen.add(callid)
+        if self.keep_seen:
+            self.seen.add(callid)
         ref = self.e.ref(caller)
         return [self._ev("contact.started", callid, t, "enter", customer_ref=ref),
                 self._ev("contact.queued", callid, t, "enter", queue=queue)]  # fmt: skip
@@ -160,7 +163,8 @@ class QueueLog:
         if callid not in self.m.calls:  # its ENTERQUEUE is before the log starts: the wait is "holdtime"
             wait = int(data[0]) if data and data[0].isdigit() else 0
             self.m.calls[callid] = queue
-            self.seen.add(callid)
+            if self.keep_seen:
+                self.seen.add(callid)
             out += [self._ev("contact.started", callid, t - wait, "enter"),
                     self._ev("contact.queued", callid, t - wait, "enter", queue=queue)]  # fmt: skip
         self.m.connected[agent] = callid
