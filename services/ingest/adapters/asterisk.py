@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from services.ingest.adapters.base import Emitter, Reject, Unreadable, redact_numbers, stable_id
+from services.ingest.adapters.base import Emitter, Reject, Unreadable, redact_numbers, slug, stable_id
 from services.ingest.adapters.run import Item
 
 MAX_CALL = 4 * 3600  # an agent connected longer than this without a COMPLETE line is taken to be free again
@@ -43,13 +43,7 @@ FORGET_ENDED_AFTER = 3600  # an ended call is remembered this long, for an overf
 NO_CALL = frozenset({"NONE", "MANAGER", ""})
 ENDS = frozenset({"COMPLETEAGENT", "COMPLETECALLER", "ABANDON", "EXITWITHTIMEOUT", "EXITWITHKEY", "EXITEMPTY"})
 TRANSFERS = frozenset({"TRANSFER", "BLINDTRANSFER", "ATTENDEDTRANSFER"})
-_SLUG = re.compile(r"[^a-z0-9_-]+")
 _EXTENSION = re.compile(r"^[A-Za-z0-9]+/([^@/-]+)")  # PJSIP/7009, SIP/7009-0000a1, Local/7009@from-queue/n
-
-
-def slug(name: str) -> str:
-    s = _SLUG.sub("-", name.strip().lower()).strip("-_")
-    return s[:64] or "unnamed"
 
 
 def extension(interface: str) -> str | None:

@@ -40,6 +40,15 @@ class Reject:
     record: str  # the record's text, telephone numbers masked
 
 
+_SLUG = re.compile(r"[^a-z0-9_-]+")
+
+
+def slug(name: str) -> str:
+    """A system's queue or site name as the contract's slug (lower case; other characters as '-')."""
+    s = _SLUG.sub("-", name.strip().lower()).strip("-_")
+    return s[:64] or "unnamed"
+
+
 def redact_numbers(text: str) -> str:
     return _NUMBER.sub("[number]", text)
 
@@ -62,12 +71,12 @@ class Emitter:
     source: str
     key: bytes | None = None
 
-    def ref(self, number: str | None) -> str | None:
-        """The caller's number as customer_ref (None when there is no key or no usable number)."""
+    def ref(self, number: str | None, kind: str = "phone") -> str | None:
+        """The caller's number (or email) as customer_ref (None when there is no key or no usable value)."""
         if not number or self.key is None:
             return None
         try:
-            return customer_ref("phone", number, self.key)
+            return customer_ref(kind, number, self.key)
         except PseudonymError:
             return None
 

@@ -50,6 +50,22 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict
     holds.add_argument("--ami", help="hold from saved AMI events (Hold/Unhold)")
     ast.add_argument("--cel-fields", help="the CEL CSV's columns, comma-separated (default: the sample Master.csv)")
     parsers["asterisk-queue-log"] = ast
+    ac = systems.add_parser("amazon-connect", parents=[common], help="Amazon Connect contact records or events")
+    ac.add_argument("path", help="a file or a directory of Firehose output (JSON objects)")
+    ac.add_argument(
+        "--resolution-attribute",
+        default="resolution",
+        help="the contact attribute holding a resolution (default: resolution)",
+    )
+    ac.add_argument(
+        "--default-resolution",
+        default="resolved",
+        help="the resolution of a contact whose attribute is not set (default: resolved)",
+    )
+    ge = systems.add_parser("genesys", parents=[common], help="Genesys Cloud analytics conversation details")
+    ge.add_argument("path", help="a file or a directory of conversation detail JSON")
+    ge.add_argument("--mapping", help="TOML: [queues] id = name, [wrapup_codes] id = resolution, "
+                    "default_resolution")  # fmt: skip
     return parsers
 
 

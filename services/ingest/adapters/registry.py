@@ -7,10 +7,15 @@ import importlib
 
 from services.settings import Settings
 
-MODULES = {"asterisk-queue-log": "services.ingest.adapters.asterisk_cli"}
+RUNS = {
+    "asterisk-queue-log": "services.ingest.adapters.asterisk_cli:run",
+    "amazon-connect": "services.ingest.adapters.records_cli:run_connect",
+    "genesys": "services.ingest.adapters.records_cli:run_genesys",
+    "csv": "services.ingest.adapters.csv_cli:run",
+}
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    module = importlib.import_module(MODULES[args.adapter])
-    result: int = module.run(args, settings)
+    module, _, function = RUNS[args.adapter].partition(":")
+    result: int = getattr(importlib.import_module(module), function)(args, settings)
     return result

@@ -15,11 +15,20 @@ import orjson
 from pipelines.decode import decode
 from pipelines.events import micros
 from schemas.reasons import Rejected
-from services.ingest.adapters.base import Reject
+from services.ingest.adapters.base import Reject, Unreadable, redact_numbers
 from services.ingest.adapters.sinks import Sink
 
 STARTED = "contact.started"
 Item = tuple[int, list[dict[str, Any]] | Reject]  # (line, the record's events, or why it was rejected)
+
+
+def attempt(line: int, record: Any, mapper: Callable[[Any], list[dict[str, Any]]]) -> Item:
+    """A record's events, or its rejection when the mapper cannot read it."""
+    try:
+        return line, mapper(record)
+    except Unreadable as exc:
+        text = record if isinstance(record, str) else orjson.dumps(record, default=str).decode()
+        return line, Reject(line, exc.reason, exc.detail, redact_numbers(text)[:500])
 
 
 @dataclass

@@ -1,0 +1,144 @@
+"""Amazon Connect: contact records (CTR), as Kinesis Firehose writes them, and EventBridge contact events.
+
+Formats: the Amazon Connect Administrator Guide, "Contact records data model" (``ContactId``,
+``InitialContactId``, ``PreviousContactId``, ``NextContactId``, ``Channel``, ``InitiationMethod``,
+``InitiationTimestamp``, ``DisconnectTimestamp``, ``DisconnectReason``, ``Queue`` and ``Agent`` with their
+timestamps and hold totals, ``CustomerEndpoint``, ``Attributes``) and "Amazon Connect contact events"
+(``detail-type: Amazon Connect Contact Event``, ``detail.eventType`` INITIATED, QUEUED,
+CONNECTED_TO_AGENT, DISCONNECTED).
+
+One contract contact per ``InitialContactId``: a transfer makes a new record (``InitiationMethod``
+TRANSFER or QUEUE_TRANSFER) whose queue is the contact's next queue. Each record maps on its own, so
+records may come in any order and more than once (ids are the record's ContactId and the event's type).
+
+| Connect | contract |
+|---|---|
+| ``InitiationTimestamp`` of the first record | started |
+| ``Queue.EnqueueTimestamp`` | queued (first record) or transferred (a transfer's record) |
+| ``Agent.ConnectedToAgentTimestamp`` | answered (``agent_ref``: the agent's id from its ARN) |
+| ``Agent.NumberOfHolds``, ``CustomerHoldDuration`` | that many holds, of equal length, summing to it |
+| ``DisconnectTimestamp`` of a record with no ``NextContactId`` | ended |
+| ``Agent.AfterContactWorkEndTimestamp`` | wrapped_up (resolution: the contact attribute, else the default) |
+
+Hold comes only as totals: the holds are placed evenly through the time with the agent, so their count
+and sum are Connect's, not their moments. A record with a queue, no agent and ``CUSTOMER_DISCONNECT``
+is queued and ended unanswered: abandoned.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.ingest.adapters.base import Emitter, Unreadable, slug, stable_id
+
+CHANNELS = {"VOICE": "phone", "CHAT": "webchat", "TASK": "web", "EMAIL": "email"}
+TRANSFERRED = frozenset({"TRANSFER", "QUEUE_TRANSFER"})
+RESOLUTIONS = frozenset({"resolved", "referred", "callback", "escalated", "unresolved"})
+
+
+def _time(value: Any, name: str) -> datetime:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise Unreadable("bad_time", f"{name} {str(value)[:40]!r} is not an ISO 8601 time") from None
+
+
+class Connect:
+    def __init__(self, emitter: Emitter, resolution_attribute: str = "resolution",
+                 default_resolution: str = "resolved") -> None:  # fmt: skip
+        self.e, self.attribute, self.default = emitter, resolution_attribute, default_resolution
+
+    def record(self, doc: Any) -> list[dict[str, Any]]:
+        try:
+            return self._record(doc)
+        except KeyError as exc:
+            raise Unreadable(f"missing:{exc.args[0]}", "a field the record must have is absent") from None
+
+    def _record(self, doc: Any) -> list[dict[str, Any]]:
+        if not isinstance(doc, dict):
+            raise Unreadable("not_object", "a contact record or contact event is a JSON object")
+        if doc.get("detail-type") == "Amazon Connect Contact Event" or "eventType" in doc.get("detail", {}):
+            return self._event(doc.get("detail") or {})
+        if "ContactId" in doc:
+            return self._ctr(doc)
+        raise Unreadable("not_connect", "neither a contact record (ContactId) nor a contact event (detail)")
+
+    def _ctr(self, r: dict[str, Any]) -> list[dict[str, Any]]:
+        leg = str(r["ContactId"])
+        contact = str(r.get("InitialContactId") or leg)
+        channel = CHANNELS.get(str(r.get("Channel")))
+        if channel is None:
+            raise Unreadable("unknown_channel", f"Channel {str(r.get('Channel'))[:20]!r}")
+        out: list[dict[str, Any]] = []
+
+        def emit(type_: str, at: datetime, tag: str = "", **data: Any) -> None:
+            out.append(self.e.event(type_, stable_id("connect", leg, type_, tag), contact, at, channel=channel,
+                                    **data))  # fmt: skip
+
+        first = contact == leg or r.get("InitiationMethod") not in TRANSFERRED
+        queue = r.get("Queue") or {}
+        agent = r.get("Agent") or {}
+        if first:
+            endpoint = r.get("CustomerEndpoint") or {}
+            kind = "email" if endpoint.get("Type") == "EMAIL_ADDRESS" else "phone"
+            emit("contact.started", _time(r["InitiationTimestamp"], "InitiationTimestamp"),
+                 customer_ref=self.e.ref(endpoint.get("Address"), kind))  # fmt: skip
+        if queue.get("EnqueueTimestamp"):
+            at = _time(queue["EnqueueTimestamp"], "Queue.EnqueueTimestamp")
+            emit("contact.queued" if first else "contact.transferred", at, queue=slug(str(queue.get("Name") or "")))
+        if agent.get("ConnectedToAgentTimestamp"):
+            answered = _time(agent["ConnectedToAgentTimestamp"], "Agent.ConnectedToAgentTimestamp")
+            emit("contact.answered", answered, agent_ref=str(agent.get("ARN", "")).rsplit("/", 1)[-1] or None)
+            end = agent.get("AfterContactWorkStartTimestamp") or r.get("DisconnectTimestamp")
+            if end:
+                self._holds(emit, agent, answered, _time(end, "DisconnectTimestamp"))
+        if r.get("DisconnectTimestamp") and not r.get("NextContactId"):
+            emit("contact.ended", _time(r["DisconnectTimestamp"], "DisconnectTimestamp"))
+        if agent.get("AfterContactWorkEndTimestamp"):
+            wanted = str((r.get("Attributes") or {}).get(self.attribute) or self.default).lower()
+            emit("contact.wrapped_up", _time(agent["AfterContactWorkEndTimestamp"], "AfterContactWorkEndTimestamp"),
+                 resolution=wanted)  # fmt: skip
+        return out
+
+    @staticmethod
+    def _holds(emit: Any, agent: dict[str, Any], start: datetime, end: datetime) -> None:
+        """``NumberOfHolds`` holds summing to ``CustomerHoldDuration``, evenly spaced between start and end."""
+        n, total = int(agent.get("NumberOfHolds") or 0), float(agent.get("CustomerHoldDuration") or 0)
+        span = (end - start).total_seconds()
+        if n <= 0 or total <= 0 or span <= 0:
+            return
+        total = min(total, span)
+        each, gap = total / n, (span - total) / (n + 1)
+        for i in range(n):
+            on = start + timedelta(seconds=gap * (i + 1) + each * i)
+            emit("contact.hold_started", on, str(i))
+            emit("contact.hold_ended", on + timedelta(seconds=each), str(i))
+
+    def _event(self, d: dict[str, Any]) -> list[dict[str, Any]]:
+        kind, leg = d.get("eventType"), str(d.get("contactId") or "")
+        if not leg:
+            raise Unreadable("missing:contactId", "a contact event without detail.contactId")
+        contact = str(d.get("initialContactId") or leg)
+        channel = CHANNELS.get(str(d.get("channel")))
+        first = contact == leg and d.get("initiationMethod") not in TRANSFERRED
+
+        def one(type_: str, value: Any, name: str, **data: Any) -> list[dict[str, Any]]:
+            return [self.e.event(type_, stable_id("connect", leg, type_, "event"), contact, _time(value, name),
+                                 channel=channel, **data)]  # fmt: skip
+
+        if kind == "INITIATED" and first:
+            return one("contact.started", d.get("initiationTimestamp"), "initiationTimestamp")
+        if kind == "QUEUED":
+            info = d.get("queueInfo") or {}
+            queue = slug(str(info.get("queueArn", "")).rsplit("/", 1)[-1])
+            return one("contact.queued" if first else "contact.transferred", info.get("enqueueTimestamp"),
+                       "queueInfo.enqueueTimestamp", queue=queue)  # fmt: skip
+        if kind == "CONNECTED_TO_AGENT":
+            info = d.get("agentInfo") or {}
+            ref = str(info.get("agentArn", "")).rsplit("/", 1)[-1] or None
+            return one("contact.answered", info.get("connectedToAgentTimestamp"),
+                       "agentInfo.connectedToAgentTimestamp", agent_ref=ref)  # fmt: skip
+        if kind == "DISCONNECTED":
+            return one("contact.ended", d.get("disconnectTimestamp"), "disconnectTimestamp")
+        return []  # INITIATED of a transfer, CONTACT_DATA_UPDATED and the rest

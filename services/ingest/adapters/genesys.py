@@ -1,0 +1,138 @@
+"""Genesys Cloud: analytics conversation detail records (``POST /api/v2/analytics/conversations/details/
+query`` or a details job's export), as JSON: ``{"conversations": [...]}``, one conversation per line, or a
+list of them.
+
+A conversation has ``participants`` (``purpose`` customer, ivr, acd, agent...), each with ``sessions``
+(``mediaType``) made of ``segments`` (``segmentType``, ``segmentStart``/``segmentEnd``, ``queueId``,
+``disconnectType``, ``wrapUpCode``). One conversation is one contact:
+
+- started at ``conversationStart`` (the customer's ``ani`` → customer_ref); ended at ``conversationEnd``;
+- the acd participant's interact segment is the queue wait: queued, or transferred once an agent had it;
+- an agent's interact segment is the answer; an agent participant with only an alert segment is a
+  missed ring, not an answer; the same agent may come back as another participant (after a hold or a
+  consult), which answers again only if the contact had stopped being served;
+- hold segments are holds; the wrapup segment's ``wrapUpCode`` maps to a resolution by the mapping
+  file's table (else its default).
+
+On every answered call the queue's segment ends with ``disconnectType: transfer``: that is the hand-off
+to the agent, not a transfer. A transfer is an agent's interact ending in ``transfer`` and the contact
+then waiting in a queue again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from services.ingest.adapters.base import Emitter, Unreadable, slug, stable_id
+
+MEDIA = {"voice": "phone", "callback": "phone", "chat": "webchat", "email": "email", "message": "social",
+         "video": "video"}  # fmt: skip
+CUSTOMER = frozenset({"customer", "external"})
+AGENTS = frozenset({"agent", "user"})
+
+
+@dataclass(frozen=True)
+class GenesysNames:
+    """The mapping file's tables: queue ids to names, wrap-up code ids to resolutions."""
+
+    queues: dict[str, str] = field(default_factory=dict)
+    wrapup_codes: dict[str, str] = field(default_factory=dict)
+    default_resolution: str = "resolved"
+
+
+def _time(value: Any) -> datetime:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise Unreadable("bad_time", f"{str(value)[:40]!r} is not an ISO 8601 time") from None
+
+
+def conversations(doc: Any) -> list[Any]:
+    """The conversations of one decoded JSON value (a query response, one conversation, or a list)."""
+    if isinstance(doc, dict) and isinstance(doc.get("conversations"), list):
+        return list(doc["conversations"])
+    return list(doc) if isinstance(doc, list) else [doc]
+
+
+class Genesys:
+    def __init__(self, emitter: Emitter, names: GenesysNames | None = None) -> None:
+        self.e, self.names = emitter, names or GenesysNames()
+
+    def conversation(self, c: Any) -> list[dict[str, Any]]:
+        if not isinstance(c, dict) or "conversationId" not in c:
+            raise Unreadable("not_conversation", "a conversation detail record has a conversationId")
+        if "conversationStart" not in c:
+            raise Unreadable("missing:conversationStart", "a conversation without its start")
+        cid, started = str(c["conversationId"]), _time(c["conversationStart"])
+        parts = [p for p in c.get("participants") or [] if isinstance(p, dict)]
+        customer = next((p for p in parts if p.get("purpose") in CUSTOMER), None)
+        sessions = [s for p in parts for s in p.get("sessions") or []]
+        media = next((s.get("mediaType") for s in (customer or {}).get("sessions") or []), None) or next(
+            (s.get("mediaType") for s in sessions), None
+        )
+        channel = MEDIA.get(str(media))
+        if channel is None:
+            raise Unreadable("unknown_media", f"mediaType {str(media)[:20]!r}")
+        ani = next((s.get("ani") for s in (customer or {}).get("sessions") or [] if s.get("ani")), None)
+        kind = "email" if channel == "email" else "phone"
+        ref = self.e.ref(str(ani).removeprefix("tel:").removeprefix("mailto:") if ani else None, kind)
+
+        out: list[dict[str, Any]] = []
+
+        def emit(type_: str, at: datetime, tag: str, **data: Any) -> None:
+            out.append(self.e.event(type_, stable_id("genesys", cid, type_, tag), cid, at, channel=channel, **data))
+
+        emit("contact.started", started, "start", customer_ref=ref)
+        self._walk(parts, emit)
+        if c.get("conversationEnd"):
+            emit("contact.ended", _time(c["conversationEnd"]), "end")
+        return out
+
+    def _walk(self, parts: list[dict[str, Any]], emit: Any) -> None:
+        served = answered = False
+        for at, _, kind, seg, tag in sorted(_steps(parts), key=lambda x: (x[0], x[1], x[4])):
+            if kind == "queue":
+                queue = slug(self.names.queues.get(str(seg.get("queueId")), str(seg.get("queueId") or "")))
+                emit("contact.transferred" if answered and not served else "contact.queued", at, tag, queue=queue)
+            elif kind == "answer" and not served:
+                emit("contact.answered", at, tag, agent_ref=seg["who"] or None)
+                served = answered = True
+            elif kind == "handed_on":
+                served = False
+            elif kind in ("hold", "unhold"):
+                emit("contact.hold_started" if kind == "hold" else "contact.hold_ended", at, tag)
+            elif kind == "wrapup":
+                code = str(seg.get("wrapUpCode") or "")
+                emit("contact.wrapped_up", at, tag,
+                     resolution=self.names.wrapup_codes.get(code, self.names.default_resolution))  # fmt: skip
+
+
+Step = tuple[datetime, int, str, dict[str, Any], str]  # (time, order at one time, kind, segment, tag)
+
+
+def _steps(parts: list[dict[str, Any]]) -> list[Step]:
+    """What each segment means for the contact, unordered."""
+    steps: list[Step] = []
+    for p in parts:
+        purpose, who = p.get("purpose"), str(p.get("userId") or p.get("participantId") or "")
+        for s in p.get("sessions") or []:
+            for i, seg in enumerate(s.get("segments") or []):
+                kind, tag = seg.get("segmentType"), f"{p.get('participantId')}:{s.get('sessionId')}:{i}"
+                start, end = seg.get("segmentStart"), seg.get("segmentEnd")
+                if purpose == "acd" and kind == "interact":
+                    steps.append((_time(start), 1, "queue", seg, tag))
+                elif purpose not in AGENTS:
+                    continue
+                elif kind == "interact":
+                    steps.append((_time(start), 2, "answer", {**seg, "who": who}, tag))
+                    if seg.get("disconnectType") == "transfer" and end:  # before the next queue, at one time
+                        steps.append((_time(end), 0, "handed_on", seg, tag))
+                elif kind == "hold":
+                    steps.append((_time(start), 3, "hold", seg, tag))
+                    if end:
+                        steps.append((_time(end), 4, "unhold", seg, tag))
+                elif kind == "wrapup" and end:
+                    steps.append((_time(end), 5, "wrapup", seg, tag))
+    return steps
