@@ -38,7 +38,7 @@ def test_the_integrators_documents_are_exported_and_in_step(monkeypatch) -> None
     assert drift(SCHEMA_DIR, docs) == [], "run: contactpulse export-schemas"
     topics: Any = docs["topics.asyncapi.json"]
     addresses = {c["address"] for c in topics["channels"].values()}
-    assert addresses == {"contact.events.v1", "contact.events.dlq.v1"}
+    assert addresses == {"contact.events.v1", "contact.events.dlq.v1", "contact.webhooks.v1"}
     assert "QueuedEvent" in topics["components"]["schemas"]
     gateway: Any = docs["gateway.openapi.json"]
     assert "/v1/events" in gateway["paths"] and "ContactEvent" in gateway["components"]["schemas"]

@@ -66,6 +66,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict
     ge.add_argument("path", help="a file or a directory of conversation detail JSON")
     ge.add_argument("--mapping", help="TOML: [queues] id = name, [wrapup_codes] id = resolution, "
                     "default_resolution")  # fmt: skip
+    cs = systems.add_parser("csv", parents=[common], help="a call-detail or ticketing export, by a mapping file")
+    cs.add_argument("file")
+    cs.add_argument("--mapping", required=True, help="the columns' meaning (TOML; see docs/adapters/)")
+    cs.add_argument("--system", default="exports/csv", help="the system's part of the default source URI")
     return parsers
 
 

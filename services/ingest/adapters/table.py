@@ -1,0 +1,190 @@
+"""Call-detail and ticketing exports, one row per call, chat or ticket, as contract events, by a mapping
+file (TOML) that names the columns; see docs/adapters.md and the two shipped mappings in docs/adapters/.
+
+Times are read with ``time_format`` in ``time_zone`` (Europe/London local time is right on both sides of
+the clock changes: an hour that happens twice is taken in the order of the row's columns, an hour that
+does not happen is refused), durations as seconds or [h:]mm:ss. A row makes: started; queued (unless
+self-served; ``general`` when it names no queue); for an answered row answered, one hold of the row's
+hold time from the answer, and ended; for an abandoned one, ended after the queue time; wrapped_up
+after the wrap time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from schemas.events import Channel
+from services.ingest.adapters.base import Emitter, Unreadable, slug, stable_id
+
+TIMES = ("started", "queued", "answered", "ended", "wrapped")
+DURATIONS = ("queue_seconds", "talk_seconds", "hold_seconds", "wrap_seconds")
+TEXTS = ("contact_id", "outcome", "channel", "queue", "service", "site", "caller", "agent", "resolution")
+OUTCOMES = ("answered", "abandoned", "self_served")
+RESOLUTIONS = ("resolved", "referred", "callback", "escalated", "unresolved")
+_CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{2}(?:\.\d+)?)$")
+
+
+@dataclass(frozen=True)
+class TableMapping:
+    columns: dict[str, str]  # contract name -> column heading
+    outcomes: dict[str, str]  # the export's value -> answered | abandoned | self_served
+    zone: tzinfo = UTC
+    time_format: str = "%Y-%m-%d %H:%M:%S"
+    delimiter: str = ","
+    encoding: str = "utf-8-sig"
+    constants: dict[str, str] = field(default_factory=dict)
+    channels: dict[str, str] = field(default_factory=dict)  # the export's value -> contract channel
+    resolutions: dict[str, str] = field(default_factory=dict)
+    default_resolution: str = "resolved"
+
+    @classmethod
+    def from_toml(cls, doc: dict[str, Any]) -> TableMapping:
+        unknown = set(doc) - {"csv", "columns", "outcomes", "constants", "channels", "resolutions"}
+        if unknown:
+            raise ValueError(f"unknown table(s) {', '.join(sorted(unknown))}")
+        opts = dict(doc.get("csv", {}))
+        extra = set(opts) - {"delimiter", "encoding", "time_zone", "time_format", "default_resolution"}
+        if extra:
+            raise ValueError(f"[csv]: unknown key(s) {', '.join(sorted(extra))}")
+        try:
+            zone: tzinfo = ZoneInfo(opts.get("time_zone", "UTC"))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"[csv] time_zone {opts.get('time_zone')!r} is not an IANA zone") from None
+        m = cls({str(k): str(v) for k, v in doc.get("columns", {}).items()},
+                {str(k): str(v) for k, v in doc.get("outcomes", {}).items()}, zone,
+                str(opts.get("time_format", "%Y-%m-%d %H:%M:%S")), str(opts.get("delimiter", ",")),
+                str(opts.get("encoding", "utf-8-sig")), {str(k): str(v) for k, v in doc.get("constants", {}).items()},
+                {str(k): str(v) for k, v in doc.get("channels", {}).items()},
+                {str(k): str(v) for k, v in doc.get("resolutions", {}).items()},
+                str(opts.get("default_resolution", "resolved")))  # fmt: skip
+        m.check()
+        return m
+
+    def check(self) -> None:
+        known = set(TIMES) | set(DURATIONS) | set(TEXTS)
+        if set(self.columns) - known:
+            raise ValueError(f"[columns]: unknown name(s) {', '.join(sorted(set(self.columns) - known))}")
+        for needed in ("contact_id", "started"):
+            if needed not in self.columns:
+                raise ValueError(f"[columns]: {needed} is required")
+        if "outcome" not in self.columns and "outcome" not in self.constants:
+            raise ValueError("[columns]: outcome is required (or a constant outcome)")
+        bad = sorted(set(self.outcomes.values()) - set(OUTCOMES))
+        if bad:
+            raise ValueError(f"[outcomes]: {', '.join(bad)} is not one of {', '.join(OUTCOMES)}")
+        channels = {c.value for c in Channel}
+        bad = sorted({*self.channels.values(), *([self.constants["channel"]] if "channel" in self.constants else [])}
+                     - channels)  # fmt: skip
+        if bad:
+            raise ValueError(f"channel {', '.join(bad)} is not one of {', '.join(sorted(channels))}")
+        bad = sorted({*self.resolutions.values(), self.default_resolution} - set(RESOLUTIONS))
+        if bad:
+            raise ValueError(f"resolution {', '.join(bad)} is not one of {', '.join(RESOLUTIONS)}")
+
+
+def duration(text: str) -> float:
+    """Seconds from ``125``, ``125.5``, ``02:05`` or ``1:02:05``; an empty cell is 0."""
+    text = text.strip()
+    if not text:
+        return 0.0
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    m = _CLOCK.match(text)
+    if m is None:
+        raise Unreadable("bad_duration", f"{text[:20]!r} is neither seconds nor hh:mm:ss")
+    return int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+
+
+class Table:
+    def __init__(self, emitter: Emitter, mapping: TableMapping) -> None:
+        self.e, self.m = emitter, mapping
+        self.header: dict[str, int] = {}
+
+    def set_header(self, row: list[str]) -> None:
+        names = [h.strip() for h in row]
+        missing = [c for c in self.m.columns.values() if c not in names]
+        if missing:
+            raise ValueError(f"the file has no column {', '.join(repr(c) for c in missing)} (its columns: "
+                             f"{', '.join(names)[:300]})")  # fmt: skip
+        self.header = {name: names.index(col) for name, col in self.m.columns.items()}
+
+    def cell(self, row: list[str], name: str) -> str:
+        i = self.header.get(name)
+        if i is None:
+            return self.m.constants.get(name, "")
+        return row[i].strip() if i < len(row) else ""
+
+    def time(self, text: str, after: datetime | None) -> datetime:
+        try:
+            naive = datetime.strptime(text, self.m.time_format)
+        except ValueError:
+            raise Unreadable("bad_time", f"{text[:30]!r} is not {self.m.time_format}") from None
+        if naive.tzinfo is not None:
+            return naive
+        first, second = naive.replace(tzinfo=self.m.zone), naive.replace(tzinfo=self.m.zone, fold=1)
+        if first.utcoffset() == second.utcoffset():
+            return first
+        if first.astimezone(UTC).astimezone(self.m.zone).replace(tzinfo=None) != naive:
+            raise Unreadable("no_such_local_time", f"{text} did not happen in {self.m.zone} (the clocks went forward)")
+        return second if after is not None and first < after else first  # an hour that happened twice
+
+    def row(self, row: list[str]) -> list[dict[str, Any]]:
+        cid = self.cell(row, "contact_id")
+        if not cid:
+            raise Unreadable("missing:contact_id", "the row has no contact id")
+        times: dict[str, datetime] = {}
+        last: datetime | None = None
+        for name in TIMES:
+            text = self.cell(row, name)
+            if text:
+                times[name] = last = self.time(text, last)
+        if "started" not in times:
+            raise Unreadable("missing:started", "the row has no start time")
+        d = {name: duration(self.cell(row, name)) for name in DURATIONS}
+        outcome_text = self.cell(row, "outcome")
+        outcome = self.m.outcomes.get(outcome_text, outcome_text if outcome_text in OUTCOMES else "")
+        if not outcome:
+            raise Unreadable("unknown_outcome", f"{outcome_text[:30]!r} is not in [outcomes]")
+        return self._events(cid, outcome, times, d, row)
+
+    def _events(self, cid: str, outcome: str, t: dict[str, datetime], d: dict[str, float],
+                row: list[str]) -> list[dict[str, Any]]:  # fmt: skip
+        channel_text = self.cell(row, "channel")
+        channel = self.m.channels.get(channel_text, channel_text) or None
+        common = {"channel": channel, "service": slug(self.cell(row, "service")) if self.cell(row, "service") else None,
+                  "site": slug(self.cell(row, "site")) if self.cell(row, "site") else None}  # fmt: skip
+        out: list[dict[str, Any]] = []
+
+        def emit(type_: str, at: datetime, **data: Any) -> None:
+            out.append(self.e.event(type_, stable_id("row", cid, type_), cid, at, **common, **data))
+
+        start = t["started"]
+        emit("contact.started", start, customer_ref=self.e.ref(self.cell(row, "caller")))
+        queue = self.cell(row, "queue")
+        queued = None if outcome == "self_served" else t.get("queued", start)  # self-served: never waited
+        if queued is not None:
+            emit("contact.queued", queued, queue=slug(queue or "general"))
+        if outcome == "answered":
+            answered = t.get("answered") or (queued or start) + timedelta(seconds=d["queue_seconds"])
+            emit("contact.answered", answered, agent_ref=self.cell(row, "agent") or None)
+            if d["hold_seconds"] > 0:
+                emit("contact.hold_started", answered)
+                emit("contact.hold_ended", answered + timedelta(seconds=d["hold_seconds"]))
+            ended = t.get("ended") or answered + timedelta(seconds=d["talk_seconds"] + d["hold_seconds"])
+        elif outcome == "abandoned":
+            ended = t.get("ended") or (queued or start) + timedelta(seconds=d["queue_seconds"])
+        else:
+            ended = t.get("ended") or start
+        emit("contact.ended", ended)
+        wrapped = t.get("wrapped") or (ended + timedelta(seconds=d["wrap_seconds"]) if d["wrap_seconds"] else None)
+        if wrapped is not None:
+            text = self.cell(row, "resolution")
+            resolution = self.m.resolutions.get(text, text if text in RESOLUTIONS else self.m.default_resolution)
+            emit("contact.wrapped_up", wrapped, resolution=resolution)
+        return out
