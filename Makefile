@@ -67,10 +67,11 @@ test: setup ## everything CI runs: lint, types, schema drift, the installed whee
 	PY_SYS=$(PY_SYS) bash scripts/wheel-test.sh
 	$(PY) -m pytest -q tests
 
-bench: setup ## benchmarks: replay (events/s, memory), streaming (throughput, freshness, ceiling), gateway, report speed
+bench: setup ## benchmarks: replay (events/s, memory), streaming (throughput, freshness, ceiling), gateway, adapters, report speed
 	$(PY) -m bench.replay_bench
 	$(PY) -m bench.stream_bench
 	$(PY) -m bench.gateway_bench
+	$(PY) -m bench.adapters_bench
 	$(PY) -m bench.report_bench
 
 clean: kafka-down ## remove caches, the virtualenv and local data

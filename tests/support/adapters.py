@@ -22,6 +22,9 @@ class ListSink:
     def events(self, events: list[tuple[bytes, bytes]]) -> None:
         self.sent.extend(orjson.loads(v) for _, v in events)
 
+    def lines(self, blob: bytes, keys: list[bytes], sizes: list[int]) -> None:
+        self.sent.extend(orjson.loads(line) for line in blob.splitlines())
+
     def reject(self, r: Reject, origin: str) -> None:
         self.rejects.append(r)
 

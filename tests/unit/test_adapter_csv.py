@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from services.errors import UserError
+from services.ingest.adapters import csv_cli
 from services.ingest.adapters.base import Emitter
 from services.ingest.adapters.csv_cli import load_mapping, rows
 from services.ingest.adapters.run import Runner
@@ -134,3 +135,28 @@ def test_a_mapping_or_file_that_does_not_fit_is_one_line(tmp_path: Path) -> None
         load_mapping(bad)
     with pytest.raises(UserError, match="has no column 'Outcome'"):
         run(tmp_path, "Call ID,Call Start,Queue,CLI,Queue Time,Talk Time,Hold Time,Wrap Time,Agent ID\n")
+
+
+def test_worker_processes_give_the_same_events_and_rejects_as_one(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(csv_cli, "BATCH_ROWS", 7)  # many batches from a small file
+    body = "".join(f"R{i},02/03/2026 09:{i % 60:02d}:00,Revenues,01205 3100{i % 100:02d},{i % 50},120,0,30,"
+                   f"{'Answered' if i % 5 else 'Abandoned'},A{i % 9}\n" for i in range(200))  # fmt: skip
+    body += 'Q1,02/03/2026 10:00:00,"Revenues\nand benefits",,5,60,0,0,Answered,A1\n'  # a newline inside a cell
+    body += "B1,soon,Revenues,,5,60,0,0,Answered,A1\n"
+    path = tmp_path / "calls.csv"
+    path.write_text(CALLS + body)
+    table = Table(E, load_mapping(ROOT / "docs" / "adapters" / "call-detail.toml"))
+    now = datetime.now(UTC)
+
+    def everything(workers: int) -> tuple[list[bytes], list[tuple[int, str]], int]:
+        lines, rejects, records = [], [], 0
+        for b in csv_cli.encoded_rows(path, table, workers, now):
+            lines += b.blob.splitlines()
+            rejects += [(r.line, r.reason) for r in b.rejects]
+            records += b.records
+        return sorted(lines), rejects, records
+
+    one, two = everything(1), everything(2)
+    assert one == two and one[2] == 202
+    assert one[1] == [(204, "unmappable:bad_time")]  # its line in the file, past the two-line record
+    assert any(b'"queue":"revenues-and-benefits"' in line for line in one[0])

@@ -7,6 +7,7 @@ adapter cannot read, or the contract's own reason (``bad_field:queue``...) for a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -43,6 +44,7 @@ class Reject:
 _SLUG = re.compile(r"[^a-z0-9_-]+")
 
 
+@functools.lru_cache(maxsize=4096)  # a system has a few dozen queues, services and sites, on every record
 def slug(name: str) -> str:
     """A system's queue or site name as the contract's slug (lower case; other characters as '-')."""
     s = _SLUG.sub("-", name.strip().lower()).strip("-_")
@@ -55,12 +57,14 @@ def redact_numbers(text: str) -> str:
 
 def stable_id(*parts: object) -> str:
     """A deterministic event id: reading the same records again gives the same ids (duplicates, not new)."""
-    text = ":".join(str(p) for p in parts)
+    text = ":".join(map(str, parts))
     return text if len(text) <= MAX_ID else text[:80] + ":" + hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
 def rfc3339(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if t.tzinfo is not UTC:  # adapters mostly hold UTC already: astimezone is a third of this call's time
+        t = t.astimezone(UTC)
+    return t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,15 @@ class Emitter:
             return None
 
     def event(self, type_: str, event_id: str, contact_id: str, at: datetime, **data: Any) -> dict[str, Any]:
-        body = {"contact_id": contact_id, "council": self.council, **{k: v for k, v in data.items() if v is not None}}
+        return self.event_with(type_, event_id, contact_id, at, {"contact_id": contact_id, "council": self.council},
+                               data)  # fmt: skip
+
+    def event_with(self, type_: str, event_id: str, contact_id: str, at: datetime, base: dict[str, Any],
+                   data: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+        """An event whose ``data`` is ``base`` (with contact_id and council) and the non-null ``data``."""
+        body = {**base}
+        for k, v in data.items():
+            if v is not None:
+                body[k] = v
         return {"specversion": "1.0", "id": event_id, "source": self.source, "type": type_, "time": rfc3339(at),
                 "subject": contact_id, "data": body}  # fmt: skip

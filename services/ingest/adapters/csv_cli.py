@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import itertools
+import multiprocessing
 import tomllib
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 from services.errors import UserError
 from services.ingest.adapters.base import Reject, redact_numbers
 from services.ingest.adapters.cli import Bar, emitter, finish, readable, sink
-from services.ingest.adapters.run import Item, Runner, attempt
+from services.ingest.adapters.run import Batch, Item, Runner, attempt, encode_batch
 from services.ingest.adapters.table import Table, TableMapping
 from services.settings import Settings
 
@@ -30,8 +33,16 @@ def load_mapping(path: Path) -> TableMapping:
         raise UserError(f"{path}: {exc}") from None
 
 
-def rows(path: Path, table: Table, progress: Callable[[int], None] | None = None) -> Iterator[Item]:
-    """Each data row's events (or rejection), numbered by its line in the file."""
+def map_row(table: Table, line: int, row: list[str]) -> Item:
+    item = attempt(line, row, table.row)
+    if isinstance(item[1], Reject):  # the row as the file has it, numbers masked
+        return line, Reject(line, item[1].reason, item[1].detail, redact_numbers(",".join(row))[:500])
+    return item
+
+
+def numbered_rows(path: Path, table: Table, progress: Callable[[int], None] | None = None,
+                  ) -> Iterator[tuple[int, list[str]]]:  # fmt: skip
+    """The data rows with the line each ends on; the header read into ``table`` first."""
     with path.open("rb") as raw:
         text = io.TextIOWrapper(raw, encoding=table.m.encoding, errors="replace", newline="")
         reader = csv.reader(text, delimiter=table.m.delimiter)
@@ -44,25 +55,92 @@ def rows(path: Path, table: Table, progress: Callable[[int], None] | None = None
         for n, row in enumerate(reader, start=2):
             if progress is not None and n % 20_000 == 0:
                 progress(raw.tell())
-            if not any(cell.strip() for cell in row):
-                continue
-            line = reader.line_num
-            item = attempt(line, row, table.row)
-            if isinstance(item[1], Reject):
-                item = (line, Reject(line, item[1].reason, item[1].detail, redact_numbers(",".join(row))[:500]))
-            yield item
+            if any(cell.strip() for cell in row):
+                yield reader.line_num, row
+
+
+def rows(path: Path, table: Table, progress: Callable[[int], None] | None = None) -> Iterator[Item]:
+    """Each data row's events (or rejection), numbered by its line in the file."""
+    for line, row in numbered_rows(path, table, progress):
+        yield map_row(table, line, row)
+
+
+# rows are independent: worker processes parse, map and check them while this one reads and writes
+BATCH_ROWS = 4000
+_worker: Table | None = None
+
+
+def _start_worker(table: Table) -> None:
+    global _worker
+    _worker = table
+
+
+def _work(job: tuple[datetime, int, list[str]]) -> Batch:
+    """One batch of records: their raw lines, starting at line ``first``."""
+    now, first, lines = job
+    assert _worker is not None
+    table = _worker
+    reader = csv.reader(lines, delimiter=table.m.delimiter)
+    numbered = ((first + reader.line_num - 1, row) for row in reader if any(c.strip() for c in row))
+    return encode_batch((map_row(table, line, row) for line, row in numbered), now)
+
+
+def record_lines(path: Path, table: Table, progress: Callable[[int], None] | None) -> Iterator[tuple[int, list[str]]]:
+    """Batches of whole records as raw lines (a quoted cell may hold a newline: its record goes on until
+    the double quotes are even again), with the line each batch starts on; the header read into ``table``."""
+    with path.open(encoding=table.m.encoding, errors="replace", newline="") as f:
+        header = next(csv.reader([f.readline()], delimiter=table.m.delimiter), None)
+        if header is None:
+            raise UserError(f"{path} is empty")
+        try:
+            table.set_header(header)
+        except ValueError as exc:
+            raise UserError(f"{path}: {exc}") from None
+        batch: list[str] = []
+        line, start, open_quote = 1, 2, False
+        for text in f:
+            line += 1
+            batch.append(text)
+            if text.count('"') % 2:
+                open_quote = not open_quote
+            if not open_quote and len(batch) >= BATCH_ROWS:
+                yield start, batch
+                if progress is not None:
+                    progress(f.buffer.tell())  # type: ignore[attr-defined]
+                batch, start = [], line + 1
+        if batch:
+            yield start, batch
+
+
+def encoded_rows(path: Path, table: Table, workers: int, now: datetime,
+                 progress: Callable[[int], None] | None = None) -> Iterator[Batch]:  # fmt: skip
+    if workers <= 1:
+        for start, lines in record_lines(path, table, progress):
+            _start_worker(table)
+            yield _work((now, start, lines))
+        return
+    batches = record_lines(path, table, progress)
+    first = next(batches, None)  # reads the header into the table before the workers are forked with it
+    if first is None:
+        return
+    jobs = ((now, start, lines) for start, lines in itertools.chain([first], batches))
+    with multiprocessing.get_context("fork").Pool(workers, _start_worker, (table,)) as pool:
+        yield from pool.imap(_work, jobs)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     path = readable(args.file)
     mapping = load_mapping(readable(args.mapping))
+    if args.workers < 1:
+        raise UserError("--workers is at least 1")
     e = emitter(args, args.system)
     table = Table(e, mapping)
     out = sink(args, settings, path)
     runner = Runner(out, str(path))
     try:
         with Bar("csv", path.stat().st_size) as progress:
-            runner.feed(rows(path, table, progress))
+            for batch in encoded_rows(path, table, args.workers, runner.now(), progress):
+                runner.send_batch(batch)
     finally:
         out.close()
     return finish(runner)

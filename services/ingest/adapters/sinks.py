@@ -18,6 +18,10 @@ class Sink(Protocol):
         """(contact_id, the event's JSON) of one record."""
         ...
 
+    def lines(self, blob: bytes, keys: list[bytes], sizes: list[int]) -> None:
+        """Many events at once: their JSON, each followed by a newline, with their keys and sizes."""
+        ...
+
     def reject(self, r: Reject, origin: str) -> None: ...
     def flush(self) -> None:
         """Return once everything sent is durable (Kafka acknowledged, the file flushed)."""
@@ -61,6 +65,9 @@ class FileSink:
     def events(self, events: list[tuple[bytes, bytes]]) -> None:
         self.out.write(b"".join(v + b"\n" for _, v in events))
 
+    def lines(self, blob: bytes, keys: list[bytes], sizes: list[int]) -> None:
+        self.out.write(blob)
+
     def reject(self, r: Reject, origin: str) -> None:
         self.rejects.write(r, origin)
 
@@ -99,6 +106,12 @@ class KafkaSink:
         send = self.producer.send
         for key, value in events:
             send(self.topic, key=key, value=value)
+
+    def lines(self, blob: bytes, keys: list[bytes], sizes: list[int]) -> None:
+        view, at = memoryview(blob), 0
+        for key, size in zip(keys, sizes, strict=True):
+            self.producer.send(self.topic, key=key, value=bytes(view[at : at + size - 1]))
+            at += size
 
     def reject(self, r: Reject, origin: str) -> None:
         self.rejects.write(r, origin)

@@ -12,6 +12,7 @@ after the wrap time.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -86,6 +87,27 @@ class TableMapping:
             raise ValueError(f"resolution {', '.join(bad)} is not one of {', '.join(RESOLUTIONS)}")
 
 
+def _parser(fmt: str) -> Callable[[str], datetime]:
+    """``strptime`` for ``fmt``; the UK and ISO formats by slicing, five times faster (the bench's top cost)."""
+    slices = {"%d/%m/%Y %H:%M:%S": (6, 10, 3, 5, 0, 2, 11, 13, 14, 16, 17, 19, 19),
+              "%d/%m/%Y %H:%M": (6, 10, 3, 5, 0, 2, 11, 13, 14, 16, 0, 0, 16),
+              "%Y-%m-%d %H:%M:%S": (0, 4, 5, 7, 8, 10, 11, 13, 14, 16, 17, 19, 19)}.get(fmt)  # fmt: skip
+    if slices is None:
+        return lambda text: datetime.strptime(text, fmt)
+    y0, y1, m0, m1, d0, d1, h0, h1, n0, n1, s0, s1, size = slices
+    separators = {
+        i: fmt_char for i, fmt_char in enumerate(datetime(2000, 1, 1).strftime(fmt)) if not fmt_char.isdigit()
+    }
+
+    def parse(text: str) -> datetime:
+        if len(text) != size or any(text[i] != c for i, c in separators.items()):
+            return datetime.strptime(text, fmt)  # its own error message, or a valid odd spacing
+        return datetime(int(text[y0:y1]), int(text[m0:m1]), int(text[d0:d1]), int(text[h0:h1]),
+                        int(text[n0:n1]), int(text[s0:s1]) if s1 else 0)  # fmt: skip
+
+    return parse
+
+
 def duration(text: str) -> float:
     """Seconds from ``125``, ``125.5``, ``02:05`` or ``1:02:05``; an empty cell is 0."""
     text = text.strip()
@@ -105,6 +127,8 @@ class Table:
     def __init__(self, emitter: Emitter, mapping: TableMapping) -> None:
         self.e, self.m = emitter, mapping
         self.header: dict[str, int] = {}
+        self._offsets: dict[datetime, tuple[timedelta, ...]] = {}  # local hour -> its UTC offsets
+        self._parse = _parser(mapping.time_format)
 
     def set_header(self, row: list[str]) -> None:
         names = [h.strip() for h in row]
@@ -114,65 +138,84 @@ class Table:
                              f"{', '.join(names)[:300]})")  # fmt: skip
         self.header = {name: names.index(col) for name, col in self.m.columns.items()}
 
-    def cell(self, row: list[str], name: str) -> str:
-        i = self.header.get(name)
-        if i is None:
-            return self.m.constants.get(name, "")
-        return row[i].strip() if i < len(row) else ""
-
     def time(self, text: str, after: datetime | None) -> datetime:
+        """A cell's time, in UTC."""
         try:
-            naive = datetime.strptime(text, self.m.time_format)
+            naive = self._parse(text)
         except ValueError:
             raise Unreadable("bad_time", f"{text[:30]!r} is not {self.m.time_format}") from None
         if naive.tzinfo is not None:
-            return naive
-        first, second = naive.replace(tzinfo=self.m.zone), naive.replace(tzinfo=self.m.zone, fold=1)
-        if first.utcoffset() == second.utcoffset():
-            return first
-        if first.astimezone(UTC).astimezone(self.m.zone).replace(tzinfo=None) != naive:
+            return naive.astimezone(UTC)
+        hour = naive.replace(minute=0, second=0, microsecond=0)
+        offsets = self._offsets.get(hour)
+        if offsets is None:
+            offsets = self._offsets[hour] = self._hour_offsets(hour)
+        if len(offsets) == 1:
+            return (naive - offsets[0]).replace(tzinfo=UTC)
+        if not offsets:
             raise Unreadable("no_such_local_time", f"{text} did not happen in {self.m.zone} (the clocks went forward)")
-        return second if after is not None and first < after else first  # an hour that happened twice
+        first = (naive - offsets[0]).replace(tzinfo=UTC)  # an hour that happened twice: in the row's order
+        return (naive - offsets[1]).replace(tzinfo=UTC) if after is not None and first < after else first
+
+    def _hour_offsets(self, hour: datetime) -> tuple[timedelta, ...]:
+        """The UTC offsets a local hour has: one; two when the clocks go back; none when they go forward."""
+        first, second = hour.replace(tzinfo=self.m.zone), hour.replace(tzinfo=self.m.zone, fold=1)
+        a, b = first.utcoffset() or timedelta(0), second.utcoffset() or timedelta(0)
+        if a == b:
+            return (a,)
+        if first.astimezone(UTC).astimezone(self.m.zone).replace(tzinfo=None) != hour:
+            return ()
+        return (a, b)
+
+    def cells(self, row: list[str]) -> dict[str, str]:
+        """The row's mapped cells by contract name (a constant where the mapping has no column)."""
+        width = len(row)
+        out = dict(self.m.constants)
+        for name, i in self.header.items():
+            out[name] = row[i].strip() if i < width else ""
+        return out
 
     def row(self, row: list[str]) -> list[dict[str, Any]]:
-        cid = self.cell(row, "contact_id")
+        c = self.cells(row)
+        cid = c.get("contact_id", "")
         if not cid:
             raise Unreadable("missing:contact_id", "the row has no contact id")
         times: dict[str, datetime] = {}
         last: datetime | None = None
         for name in TIMES:
-            text = self.cell(row, name)
+            text = c.get(name)
             if text:
                 times[name] = last = self.time(text, last)
         if "started" not in times:
             raise Unreadable("missing:started", "the row has no start time")
-        d = {name: duration(self.cell(row, name)) for name in DURATIONS}
-        outcome_text = self.cell(row, "outcome")
+        d = {name: duration(c.get(name, "")) for name in DURATIONS}
+        outcome_text = c.get("outcome", "")
         outcome = self.m.outcomes.get(outcome_text, outcome_text if outcome_text in OUTCOMES else "")
         if not outcome:
             raise Unreadable("unknown_outcome", f"{outcome_text[:30]!r} is not in [outcomes]")
-        return self._events(cid, outcome, times, d, row)
+        return self._events(cid, outcome, times, d, c)
 
     def _events(self, cid: str, outcome: str, t: dict[str, datetime], d: dict[str, float],
-                row: list[str]) -> list[dict[str, Any]]:  # fmt: skip
-        channel_text = self.cell(row, "channel")
-        channel = self.m.channels.get(channel_text, channel_text) or None
-        common = {"channel": channel, "service": slug(self.cell(row, "service")) if self.cell(row, "service") else None,
-                  "site": slug(self.cell(row, "site")) if self.cell(row, "site") else None}  # fmt: skip
+                c: dict[str, str]) -> list[dict[str, Any]]:  # fmt: skip
+        channel = self.m.channels.get(c.get("channel", ""), c.get("channel", "")) or None
+        service, site = c.get("service"), c.get("site")
+        base = {"contact_id": cid, "council": self.e.council, "channel": channel,
+                "service": slug(service) if service else None, "site": slug(site) if site else None}  # fmt: skip
+        base = {k: v for k, v in base.items() if v is not None}
         out: list[dict[str, Any]] = []
+        event = self.e.event_with
 
         def emit(type_: str, at: datetime, **data: Any) -> None:
-            out.append(self.e.event(type_, stable_id("row", cid, type_), cid, at, **common, **data))
+            out.append(event(type_, stable_id("row", cid, type_), cid, at, base, data))
 
         start = t["started"]
-        emit("contact.started", start, customer_ref=self.e.ref(self.cell(row, "caller")))
-        queue = self.cell(row, "queue")
+        emit("contact.started", start, customer_ref=self.e.ref(c.get("caller")))
         queued = None if outcome == "self_served" else t.get("queued", start)  # self-served: never waited
         if queued is not None:
-            emit("contact.queued", queued, queue=slug(queue or "general"))
+            emit("contact.queued", queued, queue=slug(c.get("queue") or "general"))
         if outcome == "answered":
             answered = t.get("answered") or (queued or start) + timedelta(seconds=d["queue_seconds"])
-            emit("contact.answered", answered, agent_ref=self.cell(row, "agent") or None)
+            emit("contact.answered", answered, agent_ref=c.get("agent") or None)
             if d["hold_seconds"] > 0:
                 emit("contact.hold_started", answered)
                 emit("contact.hold_ended", answered + timedelta(seconds=d["hold_seconds"]))
@@ -184,7 +227,7 @@ class Table:
         emit("contact.ended", ended)
         wrapped = t.get("wrapped") or (ended + timedelta(seconds=d["wrap_seconds"]) if d["wrap_seconds"] else None)
         if wrapped is not None:
-            text = self.cell(row, "resolution")
+            text = c.get("resolution", "")
             resolution = self.m.resolutions.get(text, text if text in RESOLUTIONS else self.m.default_resolution)
             emit("contact.wrapped_up", wrapped, resolution=resolution)
         return out
