@@ -1,6 +1,7 @@
-"""The Asterisk follower end to end through the real broker and consumer: lines appended while it runs
-reach DuckDB; ``kill -9`` in the middle and a restart, then a log rotation (lines written to the old file
-after its rename, the rest to a new one), give the same facts as reading the whole log once."""
+"""Adapters end to end on the real broker. The Asterisk follower, with the consumer: lines appended
+while it runs reach DuckDB; ``kill -9`` in the middle and a restart, then a log rotation (lines written
+to the old file after its rename, the rest to a new one), give the same facts as reading the whole log
+once. The CSV adapter: a bad row goes to the dead-letter topic and the reject file, with its line."""
 
 from __future__ import annotations
 
@@ -27,10 +28,19 @@ pytestmark = pytest.mark.integration
 KEY = "integration pseudonym key, 16+ bytes"
 
 
+def adapter_env(topics: Topics) -> dict[str, str]:
+    return {
+        **os.environ,
+        "CONTACTPULSE_EVENTS_TOPIC": topics.events,
+        "CONTACTPULSE_DLQ_TOPIC": topics.dlq,
+        "CONTACTPULSE_KAFKA_BOOTSTRAP": BOOTSTRAP,
+        "CONTACTPULSE_PSEUDONYM_KEY": KEY,
+        "PYTHONPATH": str(ROOT),
+    }
+
+
 def adapter(args: list[str], topics: Topics, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CONTACTPULSE_EVENTS_TOPIC": topics.events, "CONTACTPULSE_DLQ_TOPIC": topics.dlq,
-           "CONTACTPULSE_KAFKA_BOOTSTRAP": BOOTSTRAP, "CONTACTPULSE_PSEUDONYM_KEY": KEY,
-           "PYTHONPATH": str(ROOT)}  # fmt: skip
+    env = adapter_env(topics)
     command = [sys.executable, "-m", "services.cli", "adapt", "asterisk-queue-log", *args, "--council", "boston"]
     return subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
@@ -94,3 +104,26 @@ def test_follow_kill_and_rotate_give_the_facts_of_one_read(tmp_path: Path, topic
     assert "rotated" in text
     resumed = int(text.split("records read")[-1].split()[0].replace(",", ""))
     assert resumed < len(lines)  # the restart went on from the stored position, not from the start
+
+
+def test_a_csv_to_kafka_with_a_bad_row_sends_it_to_the_dead_letter_topic_and_the_reject_file(
+        tmp_path: Path, topics: Topics) -> None:  # fmt: skip
+    export = tmp_path / "calls.csv"
+    export.write_text("Call ID,Call Start,Queue,CLI,Queue Time,Talk Time,Hold Time,Wrap Time,Outcome,Agent ID\n"
+                      "K1,02/03/2026 09:00:00,Revenues,01205 310010,10,60,0,0,Answered,A1\n"
+                      "K2,31/02/2026 09:00:00,Revenues,01205 310011,10,60,0,0,Answered,A1\n")  # fmt: skip
+    env = adapter_env(topics)
+    done = subprocess.run([sys.executable, "-m", "services.cli", "adapt", "csv", str(export), "--council", "boston",
+                           "--mapping", str(ROOT / "docs" / "adapters" / "call-detail.toml")], env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "records read  2" in done.stderr and "unmappable:bad_time" in done.stderr
+    events = subprocess.run(["kcat", "-C", "-b", BOOTSTRAP, "-t", topics.events, "-e", "-q", "-f", "%k\n"],
+                            capture_output=True, text=True, timeout=60, check=True).stdout.split()  # fmt: skip
+    assert events == ["K1"] * 4  # started, queued, answered, ended
+    dead = subprocess.run(["kcat", "-C", "-b", BOOTSTRAP, "-t", topics.dlq, "-e", "-q", "-f", "%h\t%s\n"],
+                          capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()  # fmt: skip
+    assert len(dead) == 1 and "reason=unmappable:bad_time" in dead[0] and "original_line=3" in dead[0]
+    assert "310011" not in dead[0] and "[number]" in dead[0]  # the caller's number never leaves the adapter
+    rejected = [orjson.loads(x) for x in (tmp_path / "calls.csv.rejects.jsonl").read_bytes().splitlines()]
+    assert [(r["line"], r["reason"]) for r in rejected] == [(3, "unmappable:bad_time")]
