@@ -143,9 +143,9 @@ class Bar:
             self.progress.stop()
 
 
-def finish(runner: Runner, out: IO[str] = sys.stderr) -> int:
+def finish(runner: Runner, out: IO[str] | None = None) -> int:
     for line in runner.summary.lines():
-        print(line, file=out)
+        print(line, file=out or sys.stderr)  # sys.stderr when called, not when imported
     return 0
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schemas.events import Channel
-from services.ingest.adapters.base import Emitter, Unreadable, slug, stable_id
+from services.ingest.adapters.base import Emitter, Unreadable, redact_numbers, slug, stable_id
 
 TIMES = ("started", "queued", "answered", "ended", "wrapped")
 DURATIONS = ("queue_seconds", "talk_seconds", "hold_seconds", "wrap_seconds")
@@ -134,8 +134,8 @@ class Table:
         names = [h.strip() for h in row]
         missing = [c for c in self.m.columns.values() if c not in names]
         if missing:
-            raise ValueError(f"the file has no column {', '.join(repr(c) for c in missing)} (its columns: "
-                             f"{', '.join(names)[:300]})")  # fmt: skip
+            listed = redact_numbers(", ".join(names))[:300]  # a file without its header starts with a record
+            raise ValueError(f"the file has no column {', '.join(repr(c) for c in missing)} (its columns: {listed})")
         self.header = {name: names.index(col) for name, col in self.m.columns.items()}
 
     def time(self, text: str, after: datetime | None) -> datetime:
