@@ -31,10 +31,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from services.ingest.adapters.base import Emitter, Reject, Unreadable, redact_numbers, slug, stable_id
+from services.ingest.adapters.base import Emitter, Reject, Unreadable, redact_numbers, rfc3339_seconds, slug, stable_id
 from services.ingest.adapters.run import Item
 
 MAX_CALL = 4 * 3600  # an agent connected longer than this without a COMPLETE line is taken to be free again
@@ -126,8 +125,8 @@ class QueueLog:
         return out  # RINGNOANSWER, DID, INFO, ... and WRAPUP of a call not seen
 
     def _ev(self, type_: str, callid: str, t: int, tag: str, **data: Any) -> dict[str, Any]:
-        return self.e.event(type_, stable_id("ast", callid, tag, t, type_), callid,
-                            datetime.fromtimestamp(t, UTC), channel="phone", **data)  # fmt: skip
+        base = {"contact_id": callid, "council": self.e.council, "channel": "phone"}
+        return self.e.event_with(type_, stable_id("ast", callid, tag, t, type_), callid, rfc3339_seconds(t), base, data)
 
     def _enter(self, t: int, callid: str, queue: str, data: list[str]) -> list[dict[str, Any]]:
         caller = data[1] if len(data) > 1 else ""

@@ -61,6 +61,11 @@ def stable_id(*parts: object) -> str:
     return text if len(text) <= MAX_ID else text[:80] + ":" + hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
+@functools.lru_cache(maxsize=256)  # a log's lines come in time order, several to a second
+def rfc3339_seconds(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
 def rfc3339(t: datetime) -> str:
     if t.tzinfo is not UTC:  # adapters mostly hold UTC already: astimezone is a third of this call's time
         t = t.astimezone(UTC)
@@ -85,15 +90,16 @@ class Emitter:
             return None
 
     def event(self, type_: str, event_id: str, contact_id: str, at: datetime, **data: Any) -> dict[str, Any]:
-        return self.event_with(type_, event_id, contact_id, at, {"contact_id": contact_id, "council": self.council},
-                               data)  # fmt: skip
+        return self.event_with(type_, event_id, contact_id, rfc3339(at),
+                               {"contact_id": contact_id, "council": self.council}, data)  # fmt: skip
 
-    def event_with(self, type_: str, event_id: str, contact_id: str, at: datetime, base: dict[str, Any],
+    def event_with(self, type_: str, event_id: str, contact_id: str, time: str, base: dict[str, Any],
                    data: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
-        """An event whose ``data`` is ``base`` (with contact_id and council) and the non-null ``data``."""
+        """An event at ``time`` (RFC 3339) whose ``data`` is ``base`` (with contact_id and council) and the
+        non-null ``data``."""
         body = {**base}
         for k, v in data.items():
             if v is not None:
                 body[k] = v
-        return {"specversion": "1.0", "id": event_id, "source": self.source, "type": type_, "time": rfc3339(at),
+        return {"specversion": "1.0", "id": event_id, "source": self.source, "type": type_, "time": time,
                 "subject": contact_id, "data": body}  # fmt: skip

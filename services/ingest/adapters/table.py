@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schemas.events import Channel
-from services.ingest.adapters.base import Emitter, Unreadable, redact_numbers, slug, stable_id
+from services.ingest.adapters.base import Emitter, Unreadable, redact_numbers, rfc3339, slug, stable_id
 
 TIMES = ("started", "queued", "answered", "ended", "wrapped")
 DURATIONS = ("queue_seconds", "talk_seconds", "hold_seconds", "wrap_seconds")
@@ -206,7 +206,7 @@ class Table:
         event = self.e.event_with
 
         def emit(type_: str, at: datetime, **data: Any) -> None:
-            out.append(event(type_, stable_id("row", cid, type_), cid, at, base, data))
+            out.append(event(type_, stable_id("row", cid, type_), cid, rfc3339(at), base, data))
 
         start = t["started"]
         emit("contact.started", start, customer_ref=self.e.ref(c.get("caller")))
