@@ -38,6 +38,7 @@ class AlertSettings:
     for_source: str = "5m"
     for_pipeline: str = "5m"
     for_dead_letters: str = "10m"
+    for_label_cap: str = "5m"
 
 
 @dataclass(frozen=True)

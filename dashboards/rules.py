@@ -153,6 +153,11 @@ def alert_group(cfg: Config) -> dict[str, Any]:
                a.for_dead_letters, "warning", "Bad events are being dead-lettered.",
                "{{ $value | humanize }} events rejected as {{ $labels.reason }} in the last 10 minutes.",
                "deadlettersrising", cfg),
+        _alert("LabelValuesOverCap",
+               "sum by (label) (increase(contactpulse_label_values_over_cap_total[10m])) > 0",
+               a.for_label_cap, "warning", "Label values from input are over their cap and counted as 'other'.",
+               "{{ $value | humanize }} {{ $labels.label }} values counted as other in the last 10 minutes: an "
+               "emitter may be sending a new value on every event.", "labelvaluesovercap", cfg),
         _alert("Watchdog", "vector(1)", "0m", "none", "Always firing, so that the alerting pipeline is seen to work.",
                "The Watchdog alert fires all the time; if it stops arriving, alerting is broken.", "watchdog", cfg),
     ]  # fmt: skip

@@ -21,29 +21,11 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from pipelines.facts import ABANDONED, HANDLED, TIMED_OUT, Walk
+from pipelines.labels import BoundedLabels
 from schemas.facts import ContactFacts
 
 Labels = tuple[str, str, str]  # council, channel, queue
-OTHER = "other"
 UNKNOWN = "unknown"
-
-
-class QueueLabels:
-    """Bounds the queue label: beyond ``limit`` distinct queues per council, a queue becomes ``other``."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.seen: dict[str, set[str]] = {}
-
-    def __call__(self, council: str, queue: str | None) -> str:
-        q = queue or UNKNOWN
-        known = self.seen.setdefault(council, set())
-        if q in known:
-            return q
-        if len(known) < self.limit:
-            known.add(q)
-            return q
-        return OTHER
 
 
 @dataclass(slots=True)
@@ -84,8 +66,12 @@ _NOTHING_COUNTED = _Counted()
 
 
 class LiveBoard:
-    def __init__(self, queue_label_limit: int = 200, day_of: Callable[[int], str] | None = None) -> None:
-        self.labels = QueueLabels(queue_label_limit)
+    def __init__(self, queue_label_limit: int = 200, day_of: Callable[[int], str] | None = None,
+                 council_label_limit: int = 200, over: Callable[[str], None] | None = None) -> None:  # fmt: skip
+        """``queue_label_limit`` distinct queues per council and ``council_label_limit`` councils get series of
+        their own; beyond them, ``other`` (and ``over(label)`` is told)."""
+        self.queues = BoundedLabels("queue", queue_label_limit, over=over)
+        self.councils = BoundedLabels("council", council_label_limit, over=over)
         self.day_of = day_of or (lambda us: "all")  # maps queued_at (us) to the wallboard's day
         self.days: dict[tuple[str, str, str], DayTally] = {}  # (day, council, queue) -> tally
         self.waiting = LiveSet()  # contact -> (labels, wait started at, us)
@@ -96,8 +82,9 @@ class LiveBoard:
     def update(self, facts: ContactFacts, walk: Walk, obs: Observations) -> None:
         key = (facts.council, facts.contact_id)
         channel = facts.channel or UNKNOWN
+        council = self.councils(facts.council)
         live_open = facts.outcome != TIMED_OUT  # an interval still open means waiting or on hold now
-        current = (facts.council, channel, self.labels(facts.council, facts.last_queue))
+        current = (council, channel, self.queues(facts.last_queue or UNKNOWN, council))
         if live_open and walk.wait_open is not None:
             self.waiting.put(key, current, walk.wait_open)
         else:
@@ -106,7 +93,7 @@ class LiveBoard:
             self.on_hold.put(key, current, walk.hold_open)
         else:
             self.on_hold.pop(key)
-        self._count(key, facts, (facts.council, channel, self.labels(facts.council, facts.queue)), obs)
+        self._count(key, facts, (council, channel, self.queues(facts.queue or UNKNOWN, council)), obs)
 
     def _count(self, key: tuple[str, str], f: ContactFacts, entry: Labels, obs: Observations) -> None:
         before = self.counted.get(key, _NOTHING_COUNTED)

@@ -39,7 +39,10 @@ class Settings(BaseSettings):
     unit_costs: dict[Channel, float] = Field(
         default_factory=lambda: {Channel(k): v for k, v in DEFAULT_UNIT_COSTS.items()}
     )
-    queue_label_limit: int = Field(200, ge=1)
+    # label values from input with series of their own; beyond these, "other" (pipelines/labels.py)
+    queue_label_limit: int = Field(200, ge=1)  # per council
+    council_label_limit: int = Field(200, ge=1)
+    source_label_limit: int = Field(1000, ge=1)
     # the calendar of every day, week, month and quarter (METRICS.md section 3)
     timezone: str = DEFAULT_TIMEZONE
 

@@ -74,6 +74,12 @@ class PipelineMetrics:
             p + "source_last_event_timestamp_seconds", "Latest event time seen from each source.", ("source",),
             registry=registry,
         )  # fmt: skip
+        # label: council, queue or source (pipelines/labels.py): values given no series of their own
+        self.label_over_cap = Counter(
+            p + "label_values_over_cap", "Label values counted as 'other': too long, or beyond the cap of distinct "
+            "values (council_label_limit, queue_label_limit per council, source_label_limit).", ("label",),
+            registry=registry,
+        )  # fmt: skip
         self.lag = Gauge(
             p + "consumer_lag_messages", "Messages on the events topic not yet processed.", ("partition",),
             registry=registry,

@@ -196,8 +196,9 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
         loop.add_signal_handler(sig, stop.set)
     registry = CollectorRegistry()
     days = LocalDays(settings.timezone)
-    board = LiveBoard(settings.queue_label_limit, day_of=days)
     metrics = PipelineMetrics(registry)
+    board = LiveBoard(settings.queue_label_limit, day_of=days, council_label_limit=settings.council_label_limit,
+                      over=lambda label: metrics.label_over_cap.labels(label).inc())  # fmt: skip
     registry.register(LiveCollector(board))
     server = serve(settings.metrics_host, settings.metrics_port, registry, board, days,
                    (settings.wallboard_amber_seconds, settings.wallboard_red_seconds))  # fmt: skip
@@ -212,7 +213,8 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
         server.shutdown()
         server.server_close()
         raise
-    processor = StreamProcessor(FactEngine(settings.rules()), store, metrics, board, settings.events_topic)
+    processor = StreamProcessor(FactEngine(settings.rules()), store, metrics, board, settings.events_topic,
+                                settings.source_label_limit)  # fmt: skip
     writer = Writer(processor, stop)
     try:
         restored = processor.recover()

@@ -26,6 +26,7 @@ from typing import Protocol
 from pipelines.decode import decode
 from pipelines.engine import ContactKey, FactEngine
 from pipelines.events import US, Event, micros
+from pipelines.labels import BoundedLabels
 from pipelines.live import LiveBoard, Observations
 from pipelines.rules import timed_out
 from schemas.facts import ContactFacts
@@ -74,8 +75,13 @@ class DecodedBatch:
 
 class StreamProcessor:
     def __init__(
-        self, engine: FactEngine, store: Store, metrics: PipelineMetrics, board: LiveBoard, topic: str
-    ) -> None:
+        self, engine: FactEngine, store: Store, metrics: PipelineMetrics, board: LiveBoard, topic: str,
+        source_label_limit: int = 1000,
+    ) -> None:  # fmt: skip
+        self.sources = BoundedLabels(
+            "source", source_label_limit, over=lambda label: metrics.label_over_cap.labels(label).inc()
+        )
+        self.source_last: dict[str, int] = {}  # label -> the time it shows (``other`` shows the latest of all)
         self.engine = engine
         self.store = store
         self.metrics = metrics
@@ -90,13 +96,20 @@ class StreamProcessor:
         self.deadlines: dict[str, list[tuple[int, ContactKey]]] = {}
         self.timeout_us = engine.rules.timeout_us
 
+    def _show_sources(self, latest: dict[str, int]) -> None:
+        m = self.metrics
+        for source, t in latest.items():
+            label = self.sources(source)
+            if t > self.source_last.get(label, -1):
+                self.source_last[label] = t
+                m.child(m.source_last, (label,)).set(t / US)
+
     def recover(self) -> int:
         """Restore watermarks and open contacts after a restart; returns the contacts restored."""
         self.known = Known.load(self.store.reader)
         self.engine.restore_watermarks(self.store.watermarks())
         self.positions = {(self.topic, p): o for p, o in self.store.offsets(self.topic).items()}
-        for source, t in self.store.source_last_events().items():  # "silent after being active" survives restarts
-            self.metrics.source_last.labels(source).set(t / US)
+        self._show_sources(self.store.source_last_events())  # "silent after being active" survives restarts
         keys = self.store.open_contacts()
         self._restore(keys)
         return len(keys)
@@ -202,8 +215,7 @@ class StreamProcessor:
         for e in write.events:
             if e.t > latest.get(e.source, -1):
                 latest[e.source] = e.t
-        for source, t in latest.items():
-            m.child(m.source_last, (source,)).set(t / US)
+        self._show_sources(latest)
         if write.duplicates:
             m.duplicates.inc(write.duplicates)
         self.batches += 1
