@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     # live metrics endpoint
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(9464, ge=0, le=65535)
+    # TLS and basic auth for /metrics, /wallboard.json and the gateway (exporter-toolkit's web-config.yml)
+    web_config: str = ""
 
     # DuckDB: the most memory each process lets it use (it spills to FILE.tmp beyond), and replay's transaction
     duckdb_memory_limit: str = Field("512MB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$")

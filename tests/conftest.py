@@ -46,8 +46,9 @@ def topics(kafka: str) -> Topics:
 
 
 class Consumer:
-    def __init__(self, db: Path, topics: Topics, port: int) -> None:
+    def __init__(self, db: Path, topics: Topics, port: int, env: dict[str, str] | None = None) -> None:
         self.db, self.topics, self.port = db, topics, port
+        self.extra_env = env or {}
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -59,6 +60,7 @@ class Consumer:
             "CONTACTPULSE_CONSUMER_GROUP": self.topics.group,
             "CONTACTPULSE_METRICS_PORT": str(self.port),
             "CONTACTPULSE_SNAPSHOT_SECONDS": "1",
+            **self.extra_env,
         }
         log = (self.db.parent / "consumer.log").open("ab")
         self.proc = subprocess.Popen(

@@ -20,6 +20,7 @@ from pipelines.calendar import uk_day
 from pipelines.live import LiveBoard
 from pipelines.measures import ASA, SERVICE_LEVEL
 from services.errors import UserError
+from services.exposition.webconfig import WebConfig
 
 
 def wallboard(board: LiveBoard, day_of: Callable[[int], str] = uk_day, now: float | None = None,
@@ -52,9 +53,26 @@ def wallboard(board: LiveBoard, day_of: Callable[[int], str] = uk_day, now: floa
 
 
 def serve(host: str, port: int, registry: CollectorRegistry, board: LiveBoard, day_of: Callable[[int], str] = uk_day,
-          wait_colours: tuple[float, float] = (120.0, 300.0)) -> ThreadingHTTPServer:  # fmt: skip
+          wait_colours: tuple[float, float] = (120.0, 300.0),
+          web: WebConfig | None = None) -> ThreadingHTTPServer:  # fmt: skip
+    """``web``: TLS and basic auth (services/exposition/webconfig.py); ``/healthz`` needs no credentials."""
+
     class Handler(BaseHTTPRequestHandler):
+        timeout = 10  # seconds a client may take to send its request (and, over TLS, its handshake)
+
         def do_GET(self) -> None:
+            if (
+                web is not None
+                and self.path not in ("/", "/healthz")
+                and not web.allows(self.headers.get("Authorization"))
+            ):
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="contactpulse"')
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", "13")
+                self.end_headers()
+                self.wfile.write(b"unauthorized\n")
+                return
             if self.path.startswith("/metrics"):
                 # ?name[]=...: only those series, as prometheus_client's own handler allows (a cheap poll)
                 names = parse_qs(urlparse(self.path).query).get("name[]")
@@ -84,5 +102,9 @@ def serve(host: str, port: int, registry: CollectorRegistry, board: LiveBoard, d
             "(set metrics_host and metrics_port, or --metrics-host and --metrics-port)"
         ) from None
     server.daemon_threads = True
+    context = web.ssl_context() if web is not None else None
+    if context is not None:
+        # the handshake in each request's own thread (on its first read), so a slow client holds up no one
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     return server

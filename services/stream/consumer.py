@@ -27,6 +27,7 @@ from pipelines.engine import FactEngine
 from pipelines.live import LiveBoard
 from services.exposition.http import serve
 from services.exposition.metrics import LiveCollector, PipelineMetrics
+from services.exposition.webconfig import load_web_config
 from services.kafka import wait_async
 from services.settings import Settings
 from services.store.readers import snapshot_path
@@ -201,7 +202,8 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
                       over=lambda label: metrics.label_over_cap.labels(label).inc())  # fmt: skip
     registry.register(LiveCollector(board))
     server = serve(settings.metrics_host, settings.metrics_port, registry, board, days,
-                   (settings.wallboard_amber_seconds, settings.wallboard_red_seconds))  # fmt: skip
+                   (settings.wallboard_amber_seconds, settings.wallboard_red_seconds),
+                   load_web_config(settings.web_config))  # fmt: skip
     try:
         store = Store(
             db,

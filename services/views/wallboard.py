@@ -5,9 +5,14 @@ The consumer's settings decide when a queue's longest wait turns amber and red (
 
 from __future__ import annotations
 
+import base64
+import os
+import ssl
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -20,11 +25,45 @@ from services.errors import UserError
 COLUMNS = ("council", "queue", "waiting", "longest wait", "on hold", "answered", "abandoned", "SL today", "ASA today")
 
 
-def fetch(url: str) -> dict[str, Any]:
+def credentials(env: Mapping[str, str]) -> tuple[str | None, ssl.SSLContext | None]:
+    """The consumer's web config, seen from the wallboard: ``CONTACTPULSE_WALLBOARD_USER`` and
+    ``CONTACTPULSE_WALLBOARD_PASSWORD`` (or ``..._PASSWORD_FILE``) for basic auth; ``..._CA_FILE`` to trust
+    a private CA. Returns the Authorization header (or None) and the TLS context (or the default)."""
+    user = env.get("CONTACTPULSE_WALLBOARD_USER")
+    password = env.get("CONTACTPULSE_WALLBOARD_PASSWORD")
+    if password is None and env.get("CONTACTPULSE_WALLBOARD_PASSWORD_FILE"):
+        try:
+            password = Path(env["CONTACTPULSE_WALLBOARD_PASSWORD_FILE"]).read_text().strip()
+        except OSError as exc:
+            raise UserError(f"cannot read CONTACTPULSE_WALLBOARD_PASSWORD_FILE: {exc.strerror}") from None
+    header = None
+    if user:
+        header = "Basic " + base64.b64encode(f"{user}:{password or ''}".encode()).decode()
+    context = None
+    if env.get("CONTACTPULSE_WALLBOARD_CA_FILE"):
+        try:
+            context = ssl.create_default_context(cafile=env["CONTACTPULSE_WALLBOARD_CA_FILE"])
+        except (OSError, ssl.SSLError) as exc:
+            raise UserError(
+                f"cannot load CONTACTPULSE_WALLBOARD_CA_FILE: {getattr(exc, 'strerror', None) or exc}"
+            ) from None
+    return header, context
+
+
+def fetch(url: str, auth: tuple[str | None, ssl.SSLContext | None] = (None, None)) -> dict[str, Any]:
+    header, context = auth
+    request = urllib.request.Request(
+        url.rstrip("/") + "/wallboard.json", headers={"Authorization": header} if header else {}
+    )
     try:
-        with urllib.request.urlopen(url.rstrip("/") + "/wallboard.json", timeout=3) as r:
+        with urllib.request.urlopen(request, timeout=3, context=context) as r:
             data: dict[str, Any] = orjson.loads(r.read())
             return data
+    except urllib.error.HTTPError as exc:
+        if exc.code == 401:
+            raise UserError(f"the consumer at {url} wants credentials: set CONTACTPULSE_WALLBOARD_USER and "
+                            "CONTACTPULSE_WALLBOARD_PASSWORD (or ..._PASSWORD_FILE)") from None  # fmt: skip
+        raise UserError(f"the consumer at {url} answered {exc.code}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise UserError(f"cannot reach the consumer at {url}: {getattr(exc, 'reason', exc)}") from None
 
@@ -67,7 +106,8 @@ def render(board: dict[str, Any], council: str | None = None) -> Table:
 
 def run(url: str, minutes: float | None, once: bool = False, council: str | None = None) -> int:
     console = Console()
-    first = fetch(url)
+    auth = credentials(os.environ)
+    first = fetch(url, auth)
     if council is not None and all(r["council"] != council for r in first["rows"]):
         known = sorted({r["council"] for r in first["rows"]})
         console.print(f"no queue of {council!r} on the board yet (councils now: {', '.join(known) or 'none'})")
@@ -79,7 +119,7 @@ def run(url: str, minutes: float | None, once: bool = False, council: str | None
         while deadline is None or time.monotonic() < deadline:
             time.sleep(2)
             try:
-                live.update(render(fetch(url), council))
+                live.update(render(fetch(url, auth), council))
             except UserError:
                 continue  # the consumer may be restarting; keep the last board
     return 0

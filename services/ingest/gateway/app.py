@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
 
+from services.exposition.webconfig import WebConfig
 from services.ingest.gateway.binding import BATCH, CORE_ATTRIBUTES, JSON, STRUCTURED, BindingError, events_of
 from services.ingest.gateway.edge import Judged, KeyFor, judge
 from services.ingest.gateway.limits import RateLimit
@@ -146,7 +147,8 @@ class Webhooks:
 
 def create_app(tokens: TokenFile, publisher: Publisher, registry: CollectorRegistry, key_for: KeyFor,
                limits: Limits = Limits(), event_schema: dict[str, Any] | None = None,
-               webhooks: Webhooks = Webhooks({})) -> FastAPI:  # fmt: skip
+               webhooks: Webhooks = Webhooks({}), web: WebConfig | None = None) -> FastAPI:  # fmt: skip
+    """``web``: the web config's basic auth guards ``/metrics`` (its TLS is uvicorn's, in the CLI)."""
     metrics = GatewayMetrics(registry)
     ingest = Ingest(publisher, metrics, key_for, limits)
     vendors = Vendors(webhooks.adapters, publisher, metrics, key_for, webhooks.topic, webhooks.dlq_topic)
@@ -190,7 +192,10 @@ def create_app(tokens: TokenFile, publisher: Publisher, registry: CollectorRegis
         return {"status": "ok", "kafka": "connected" if publisher.ready.is_set() else "connecting"}
 
     @app.get("/metrics", response_class=Response)
-    async def prometheus() -> Response:
+    async def prometheus(request: Request) -> Response:
+        if web is not None and not web.allows(request.headers.get("authorization")):
+            return problem(401, "Unauthorized", "send the web config's basic auth credentials",
+                           headers={"WWW-Authenticate": 'Basic realm="contactpulse"'})  # fmt: skip
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     if event_schema is not None:

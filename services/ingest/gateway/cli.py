@@ -17,6 +17,7 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 
 from services.errors import UserError
+from services.exposition.webconfig import CLIENT_AUTH, load_web_config
 from services.ingest.gateway.app import Limits, Webhooks, create_app
 from services.ingest.gateway.edge import keys_from_env
 from services.ingest.gateway.openapi import event_schema
@@ -107,9 +108,14 @@ async def _serve(settings: Settings, sock: socket.socket, bootstrap: str, adapte
                     settings.gateway_burst)  # fmt: skip
     registry = CollectorRegistry()
     webhooks = Webhooks(adapters, settings.webhooks_topic, settings.dlq_topic)
+    web = load_web_config(settings.web_config)
     app = create_app(TokenFile(Path(settings.gateway_tokens)), publisher, registry,
-                     keys_from_env(dict(os.environ)), limits, event_schema(), webhooks)  # fmt: skip
-    server = _Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
+                     keys_from_env(dict(os.environ)), limits, event_schema(), webhooks, web)  # fmt: skip
+    tls: dict[str, Any] = {}
+    if web is not None and web.tls:
+        tls = {"ssl_certfile": web.cert_file, "ssl_keyfile": web.key_file, "ssl_ca_certs": web.client_ca_file,
+               "ssl_cert_reqs": CLIENT_AUTH[web.client_auth_type]}  # fmt: skip
+    server = _Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", **tls))
     loop = asyncio.get_running_loop()
 
     def shutdown() -> None:
