@@ -235,6 +235,18 @@ def _register_adapt(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_parser(sub)["adapt"].set_defaults(func=_cmd_adapt)
 
 
+def _cmd_erase(args: argparse.Namespace) -> int:
+    from services.store.erase_cli import run
+
+    return run(args, _settings(args))
+
+
+def _register_erase(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from services.store.erase_cli import add_parser
+
+    add_parser(sub).set_defaults(func=_cmd_erase)
+
+
 def _register_gateway(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from services.ingest.gateway.cli import add_parsers
 
@@ -251,6 +263,7 @@ _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentPars
     _register_wallboard,
     _register_gateway,
     _register_adapt,
+    _register_erase,
 ]
 
 

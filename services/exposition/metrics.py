@@ -70,6 +70,8 @@ class PipelineMetrics:
         self.events = Counter(p + "events", "Events processed.", ("type",), registry=registry)
         self.duplicates = Counter(p + "events_duplicate", "Events ignored as duplicates.", registry=registry)
         self.rejected = Counter(p + "events_rejected", "Events dead-lettered.", ("reason",), registry=registry)
+        self.erased = Counter(p + "events_erased", "Events dropped: they belong to a person whose data was erased.",
+                              registry=registry)  # fmt: skip
         self.source_last = Gauge(
             p + "source_last_event_timestamp_seconds", "Latest event time seen from each source.", ("source",),
             registry=registry,

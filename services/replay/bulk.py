@@ -34,6 +34,8 @@ from pipelines.rules import MetricRules
 from schemas.reasons import Rejected
 from services.replay.incremental import ReplaySummary
 from services.replay.lane import filter_pushdown_off, validation_sql
+from services.store.erasure import ERASED_STAGED
+from services.store.erasure import salt as erasure_salt
 from services.store.schema import STAGING, RejectedMessage
 from services.store.store import Store
 from services.stream.gcpolicy import gc_paused
@@ -151,7 +153,10 @@ def bulk_replay(
             progress(summary.lines)
     new = 0
     try:
-        slices = max(1, -(-summary.valid // chunk_events))
+        salt = erasure_salt(con)
+        if salt is not None:  # a person erased: their events are counted, never stored
+            summary.erased = _count(con.execute(f"DELETE FROM _staging WHERE {ERASED_STAGED.format(salt=salt)}"))
+        slices = max(1, -(-(summary.valid - summary.erased) // chunk_events))
         if slices == 1:
             new = store.apply_staged(rules)
         else:
@@ -166,7 +171,7 @@ def bulk_replay(
     finally:
         for t in ("_staging", "_sliced"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
-    summary.duplicates = summary.valid - new
+    summary.duplicates = summary.valid - summary.erased - new
     summary.outcomes.update(store.outcomes())
     return summary
 

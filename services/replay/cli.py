@@ -87,6 +87,8 @@ def print_summary(s: ReplaySummary, console: Console) -> None:
     table.add_row("valid", f"{s.valid:,}")
     table.add_row("  new events stored", f"{s.new_events:,}")
     table.add_row("  duplicates", f"{s.duplicates:,}")
+    if s.erased:
+        table.add_row("  dropped: a person erased", f"{s.erased:,}")
     table.add_row("rejected", f"{sum(s.rejected.values()):,}")
     for reason, n in sorted(s.rejected.items()):
         table.add_row(f"  {reason}", f"{n:,}")

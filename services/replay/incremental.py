@@ -30,12 +30,13 @@ class ReplaySummary:
     lines: int = 0
     valid: int = 0
     duplicates: int = 0
+    erased: int = 0  # events of a person whose data was erased: counted, never stored
     rejected: Counter[str] = field(default_factory=Counter)
     outcomes: Counter[str] = field(default_factory=Counter)
 
     @property
     def new_events(self) -> int:
-        return self.valid - self.duplicates
+        return self.valid - self.duplicates - self.erased
 
 
 def numbered_lines(name: str, stream: BinaryIO) -> Iterator[tuple[str, bytes]]:
@@ -73,6 +74,7 @@ def _replay_lines(
     events: list[Event] = []
     rejected: list[RejectedMessage] = []
     now_us = micros(now)
+    erased = store.erased()
 
     def flush() -> None:
         write = prepare_batch(engine, store, events, rejected)
@@ -84,7 +86,12 @@ def _replay_lines(
     for origin, raw in lines:
         summary.lines += 1
         try:
-            events.append(decode(raw, now, now_us))
+            event = decode(raw, now, now_us)
+            if erased and erased.drops(event):
+                summary.erased += 1
+                summary.valid += 1
+                continue
+            events.append(event)
         except Rejected as r:
             rejected.append(RejectedMessage(raw, r.reason, r.detail, origin))
             summary.rejected[r.reason] += 1

@@ -70,6 +70,16 @@ STAGING = (("seq", pa.int64()), *((c.attr, pa.int64() if c.is_time else c.arrow)
 LIFECYCLE_CASE = "CASE type " + " ".join(f"WHEN '{t}' THEN {r}" for t, r in LIFECYCLE_RANK.items()) + " END"
 
 
+ERASURE_DDL = [  # the right to erasure (services/store/erasure.py)
+    "CREATE TABLE IF NOT EXISTS erasure_salt (salt VARCHAR NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS erased_refs (ref_hash VARCHAR PRIMARY KEY, erased_at TIMESTAMPTZ NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS erased_contacts (council VARCHAR, contact_id VARCHAR, erased_at TIMESTAMPTZ NOT NULL, "
+    "PRIMARY KEY (council, contact_id))",
+    "CREATE TABLE IF NOT EXISTS erasure_audit (erased_at TIMESTAMPTZ NOT NULL, contacts BIGINT, events BIGINT, "
+    "fcr_verdicts BIGINT, rejected_lines BIGINT)",
+]
+
+
 def ddl() -> list[str]:
     events = ", ".join(f"{c.name} {c.sql}" for c in EVENTS)
     facts = ", ".join(f"{c.name} {c.sql}" for c in FACTS)
@@ -85,6 +95,7 @@ def ddl() -> list[str]:
         "CREATE TABLE IF NOT EXISTS consumer_offsets (topic VARCHAR, partition INTEGER, next_offset BIGINT NOT NULL, "
         "committed_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (topic, partition))",
         f"CREATE OR REPLACE TEMP TABLE _staging_schema (seq BIGINT, {staging})",
+        *ERASURE_DDL,
     ]
 
 

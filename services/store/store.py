@@ -37,6 +37,7 @@ from pipelines.measures import DIGITAL_CHANNELS, RATIOS
 from pipelines.rules import MetricRules
 from schemas.facts import ContactFacts
 from services.errors import UserError
+from services.store.erasure import ErasedFilter, Erasure, erase
 from services.store.readers import snapshot_path, write_snapshot
 from services.store.schema import (
     EVENT_FIELDS,
@@ -57,6 +58,7 @@ class Store:
     def __init__(self, path: Path | str, read_only: bool = False, fcr_window_days: int = 7,
                  timezone: str = DEFAULT_TIMEZONE, memory_limit: str | None = None) -> None:  # fmt: skip
         self.path = Path(path)
+        self.fcr_window_days = fcr_window_days
         self.con = connect(self.path, read_only)
         # reads that may run while another thread writes through ``con`` (the consumer's writer thread);
         # they see committed data only
@@ -198,6 +200,14 @@ class Store:
             for t in ("_new", "_affected", "_facts"):
                 con.execute(f"DROP TABLE IF EXISTS {t}")
         return new
+
+    def erase(self, ref: str, raw_values: tuple[str, ...] = ()) -> Erasure:
+        """A person's contacts and events gone (services/store/erasure.py), in one transaction."""
+        with self._transaction():
+            return erase(self.con, ref, raw_values, self.fcr_window_days)
+
+    def erased(self) -> ErasedFilter:
+        return ErasedFilter.load(self.con)
 
     def store_rejected(self, rejected: Sequence[RejectedMessage]) -> None:
         """Bad messages on their own: each distinct one is stored once, so storing them early changes nothing."""

@@ -32,6 +32,7 @@ from pipelines.rules import timed_out
 from schemas.facts import ContactFacts
 from schemas.reasons import Rejected
 from services.exposition.metrics import PipelineMetrics
+from services.store.erasure import ErasedFilter
 from services.store.schema import RejectedMessage
 from services.store.store import Store
 from services.stream.batch import StoreWrite, load_stored, prepare_batch
@@ -71,6 +72,7 @@ class DecodedBatch:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     read: int = 0
+    erased: int = 0  # events of an erased person, dropped
 
 
 class StreamProcessor:
@@ -78,6 +80,7 @@ class StreamProcessor:
         self, engine: FactEngine, store: Store, metrics: PipelineMetrics, board: LiveBoard, topic: str,
         source_label_limit: int = 1000,
     ) -> None:  # fmt: skip
+        self.erased = ErasedFilter()  # loaded by ``recover``; ``contactpulse erase`` runs while this is stopped
         self.sources = BoundedLabels(
             "source", source_label_limit, over=lambda label: metrics.label_over_cap.labels(label).inc()
         )
@@ -107,6 +110,7 @@ class StreamProcessor:
     def recover(self) -> int:
         """Restore watermarks and open contacts after a restart; returns the contacts restored."""
         self.known = Known.load(self.store.reader)
+        self.erased = self.store.erased()
         self.engine.restore_watermarks(self.store.watermarks())
         self.positions = {(self.topic, p): o for p, o in self.store.offsets(self.topic).items()}
         self._show_sources(self.store.source_last_events())  # "silent after being active" survives restarts
@@ -168,6 +172,7 @@ class StreamProcessor:
         now_us = micros(now)
         out = DecodedBatch()
         positions, next_offsets, append = self.positions, out.next_offsets, out.events.append
+        erased = self.erased
         for r in records:
             tp, offset = (r.topic, r.partition), r.offset
             if offset < positions.get(tp, 0):
@@ -177,7 +182,11 @@ class StreamProcessor:
                 next_offsets[tp] = offset + 1
             raw = r.value or b""
             try:
-                append(decode(raw, now, now_us))
+                event = decode(raw, now, now_us)
+                if erased and erased.drops(event):  # a person erased: counted, never stored
+                    out.erased += 1
+                    continue
+                append(event)
             except Rejected as exc:
                 origin = f"{r.topic}/{r.partition}/{r.offset}"
                 out.rejected.append(RejectedMessage(raw, exc.reason, exc.detail, origin))
@@ -221,6 +230,8 @@ class StreamProcessor:
         self.batches += 1
         for r in batch.rejected:
             m.child(m.rejected, (r.reason,)).inc()
+        if batch.erased:
+            m.erased.inc(batch.erased)
         return write
 
     def hold(self, write: StoreWrite) -> None:
@@ -240,6 +251,7 @@ class StreamProcessor:
     def reload_known(self) -> None:
         """Fold the keys noted since into one sorted array, from DuckDB: call when nothing is unwritten."""
         self.known = Known.load(self.store.reader)
+        self.erased = self.store.erased()
 
     def due_for_eviction(self) -> bool:
         return self.batches > 0 and self.batches % EVICT_EVERY_BATCHES == 0
