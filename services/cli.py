@@ -247,6 +247,18 @@ def _register_erase(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_parser(sub).set_defaults(func=_cmd_erase)
 
 
+def _cmd_retention(args: argparse.Namespace) -> int:
+    from services.store.retention_cli import run
+
+    return run(args, _settings(args))
+
+
+def _register_retention(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from services.store.retention_cli import add_parser
+
+    add_parser(sub).set_defaults(func=_cmd_retention)
+
+
 def _register_gateway(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from services.ingest.gateway.cli import add_parsers
 
@@ -264,6 +276,7 @@ _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentPars
     _register_gateway,
     _register_adapt,
     _register_erase,
+    _register_retention,
 ]
 
 

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from pipelines.calendar import DEFAULT_TIMEZONE
 from pipelines.rules import DEFAULT_SL_SECONDS, DEFAULT_UNIT_COSTS, MetricRules
 from schemas.events import Channel
+from services.store.retention import MIN_RETENTION_DAYS
 
 CONFIG_ENV = "CONTACTPULSE_CONFIG"
 
@@ -81,6 +82,9 @@ class Settings(BaseSettings):
     gateway_rate_per_second: float = Field(5000.0, gt=0)  # events a second, per token
     gateway_burst: float = Field(10000.0, gt=0)
 
+    # raw events and rejected lines deleted once this many days old (0 keeps them; facts are always kept)
+    retention_days: int = Field(0, ge=0)
+
     # readers: the consumer writes FILE.snapshot.duckdb this often (0 disables)
     snapshot_seconds: float = Field(60.0, ge=0)
 
@@ -117,6 +121,8 @@ class Settings(BaseSettings):
     def _consistent(self) -> Settings:
         if self.wallboard_amber_seconds > self.wallboard_red_seconds:
             raise ValueError("wallboard_amber_seconds must not be over wallboard_red_seconds")
+        if 0 < self.retention_days < MIN_RETENTION_DAYS:
+            raise ValueError(f"retention_days is 0 (keep) or at least {MIN_RETENTION_DAYS} (late surveys and wrap-ups)")
         if self.gateway_burst < self.gateway_max_events:
             raise ValueError("gateway_burst must be at least gateway_max_events (a full batch could never pass)")
         return self

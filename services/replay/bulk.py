@@ -36,6 +36,7 @@ from services.replay.incremental import ReplaySummary
 from services.replay.lane import filter_pushdown_off, validation_sql
 from services.store.erasure import ERASED_STAGED
 from services.store.erasure import salt as erasure_salt
+from services.store.retention import BEYOND_RETENTION
 from services.store.schema import STAGING, RejectedMessage
 from services.store.store import Store
 from services.stream.gcpolicy import gc_paused
@@ -156,6 +157,12 @@ def bulk_replay(
         salt = erasure_salt(con)
         if salt is not None:  # a person erased: their events are counted, never stored
             summary.erased = _count(con.execute(f"DELETE FROM _staging WHERE {ERASED_STAGED.format(salt=salt)}"))
+        late = _count(con.execute(LATE_STAGED, [now]))  # contacts whose raw events retention deleted
+        if late:
+            con.execute("DELETE FROM _staging WHERE (council, contact_id) IN (SELECT council, contact_id "
+                        "FROM retired_contacts)")  # fmt: skip
+            summary.rejected[BEYOND_RETENTION] += late
+            summary.valid -= late
         slices = max(1, -(-(summary.valid - summary.erased) // chunk_events))
         if slices == 1:
             new = store.apply_staged(rules)
@@ -244,6 +251,15 @@ def _by_python(
             con.execute("INSERT INTO _staging SELECT * FROM _parsed")
         finally:
             con.unregister("_parsed")
+
+
+# a staged event of a retired contact, kept as a rejected line: its fields as JSON (the line is gone by now)
+LATE_STAGED = (
+    "INSERT INTO rejected_events SELECT DISTINCT ON (id) sha256(to_json(s)::VARCHAR), "
+    f"'{BEYOND_RETENTION}', 'its contact''s raw events were deleted by retention; its facts are kept', "
+    "to_json(s)::VARCHAR, 'replay', ? FROM _staging s "
+    "WHERE (council, contact_id) IN (SELECT council, contact_id FROM retired_contacts) ON CONFLICT DO NOTHING"
+)
 
 
 def _count(cursor: duckdb.DuckDBPyConnection) -> int:

@@ -17,6 +17,7 @@ from pipelines.engine import FactEngine
 from pipelines.events import Event, micros
 from pipelines.rules import MetricRules
 from schemas.reasons import Rejected
+from services.store.retention import BEYOND_RETENTION
 from services.store.schema import RejectedMessage
 from services.store.store import Store
 from services.stream.batch import prepare_batch
@@ -80,6 +81,10 @@ def _replay_lines(
         write = prepare_batch(engine, store, events, rejected)
         write.apply(store)
         summary.duplicates += write.duplicates
+        late = len(write.rejected) - len(rejected)  # events of contacts retention retired
+        if late:
+            summary.valid -= late
+            summary.rejected[BEYOND_RETENTION] += late
         events.clear()
         rejected.clear()
 

@@ -70,6 +70,12 @@ STAGING = (("seq", pa.int64()), *((c.attr, pa.int64() if c.is_time else c.arrow)
 LIFECYCLE_CASE = "CASE type " + " ".join(f"WHEN '{t}' THEN {r}" for t, r in LIFECYCLE_RANK.items()) + " END"
 
 
+RETENTION_DDL = [  # contacts whose raw events retention deleted (their facts are kept in contacts)
+    "CREATE TABLE IF NOT EXISTS retired_contacts (council VARCHAR, contact_id VARCHAR, "
+    "retired_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (council, contact_id))",
+    "CREATE TABLE IF NOT EXISTS retention_log (applied_at TIMESTAMPTZ NOT NULL, horizon TIMESTAMPTZ NOT NULL, "
+    "contacts BIGINT, events BIGINT, rejected_lines BIGINT)",
+]
 ERASURE_DDL = [  # the right to erasure (services/store/erasure.py)
     "CREATE TABLE IF NOT EXISTS erasure_salt (salt VARCHAR NOT NULL)",
     "CREATE TABLE IF NOT EXISTS erased_refs (ref_hash VARCHAR PRIMARY KEY, erased_at TIMESTAMPTZ NOT NULL)",
@@ -96,6 +102,7 @@ def ddl() -> list[str]:
         "committed_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (topic, partition))",
         f"CREATE OR REPLACE TEMP TABLE _staging_schema (seq BIGINT, {staging})",
         *ERASURE_DDL,
+        *RETENTION_DDL,
     ]
 
 

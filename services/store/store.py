@@ -39,6 +39,7 @@ from schemas.facts import ContactFacts
 from services.errors import UserError
 from services.store.erasure import ErasedFilter, Erasure, erase
 from services.store.readers import snapshot_path, write_snapshot
+from services.store.retention import Retention, apply_retention
 from services.store.schema import (
     EVENT_FIELDS,
     EVENT_FIELDS_FROM_STORED,
@@ -205,6 +206,23 @@ class Store:
         """A person's contacts and events gone (services/store/erasure.py), in one transaction."""
         with self._transaction():
             return erase(self.con, ref, raw_values, self.fcr_window_days)
+
+    def apply_retention(self, days: int, now: datetime | None = None) -> Retention:
+        """Raw events of contacts quiet for ``days``, and rejected lines older than that, deleted; facts kept."""
+        with self._transaction():
+            return apply_retention(self.con, days, now or datetime.now(UTC))
+
+    def retired(self, keys: Iterable[ContactKey]) -> set[ContactKey]:
+        """Those of these contacts whose raw events retention deleted."""
+        probe = pa.table({"council": pa.array([k[0] for k in keys], pa.string()),
+                          "contact_id": pa.array([k[1] for k in keys], pa.string())})  # fmt: skip
+        self.reader.register("_retired_probe", probe)
+        try:
+            found = self.reader.execute("SELECT council, contact_id FROM retired_contacts "
+                                        "SEMI JOIN _retired_probe USING (council, contact_id)").fetchall()  # fmt: skip
+        finally:
+            self.reader.unregister("_retired_probe")
+        return {(a, b) for a, b in found}
 
     def erased(self) -> ErasedFilter:
         return ErasedFilter.load(self.con)

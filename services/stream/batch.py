@@ -13,10 +13,13 @@ from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
+import orjson
+
 from pipelines.engine import ContactKey, FactEngine
 from pipelines.events import Event
 from pipelines.rules import MetricRules
 from schemas.facts import ContactFacts
+from services.store.retention import BEYOND_RETENTION
 from services.store.schema import RejectedMessage
 from services.store.store import Store
 from services.stream.known import Known
@@ -57,20 +60,43 @@ def prepare_batch(
     offsets: dict[tuple[str, int], int] | None = None,
     pending_ids: AbstractSet[str] = frozenset(),
     known: Known | None = None,
+    retired: AbstractSet[ContactKey] = frozenset(),
 ) -> StoreWrite:
-    """Apply a batch to the engine; ``pending_ids`` are those of writes not committed yet, and ``known``
-    (the consumer's) spares DuckDB the ids and contacts it cannot hold."""
+    """Apply a batch to the engine; ``pending_ids`` are those of writes not committed yet, ``known`` (the
+    consumer's) spares DuckDB the ids and contacts it cannot hold, and ``retired`` are contacts the
+    caller found retired (services/store/retention.py): their events are refused as beyond_retention."""
     ids = [e.id for e in events]
     probe = known.ids_maybe_stored(ids) if known else ids
     stored = store.existing_ids(probe) if probe else set()
     fresh = [e for e in events if e.id not in stored and e.id not in pending_ids]
     unknown: set[ContactKey] = engine.unknown(e.contact for e in fresh)
     if unknown:
-        engine.restore(load_stored(store, unknown, known))
-        engine.ensure(unknown)
+        stored_events, more = stored_and_retired(store, unknown, known)
+        retired = {*retired, *more}
+        engine.restore(stored_events)
+        engine.ensure(unknown - retired)
+    late = [e for e in fresh if e.contact in retired] if retired else []
+    if late:  # their raw events are gone: a late event cannot be added to them
+        fresh = [e for e in fresh if e.contact not in retired]
+        rejected = [*rejected, *(beyond_retention(e) for e in late)]
     applied = engine.apply(fresh)
     return StoreWrite(applied.accepted, engine.facts(applied.touched), dict(engine.watermarks), rejected, offsets,
-                      engine.rules, applied.duplicates + len(events) - len(fresh))  # fmt: skip
+                      engine.rules, applied.duplicates + len(events) - len(fresh) - len(late))  # fmt: skip
+
+
+def stored_and_retired(store: Store, keys: Iterable[ContactKey],
+                       known: Known | None) -> tuple[list[Event], set[ContactKey]]:  # fmt: skip
+    """The stored events of these contacts, and those of them whose events retention deleted."""
+    ask = known.contacts_maybe_stored(keys) if known else list(keys)
+    stored_events = store.load_events(ask) if ask else []
+    missing = set(ask) - {e.contact for e in stored_events}  # asked, and nothing stored: retired, or new
+    return stored_events, (store.retired(missing) if missing else set())
+
+
+def beyond_retention(e: Event) -> RejectedMessage:
+    """A late event of a retired contact, kept as a rejected line (its fields as JSON: the raw bytes are gone)."""
+    return RejectedMessage(orjson.dumps(e._asdict()), BEYOND_RETENTION,
+                           "its contact's raw events were deleted by retention; its facts are kept", "")  # fmt: skip
 
 
 def load_stored(store: Store, keys: Iterable[ContactKey], known: Known | None = None) -> list[Event]:

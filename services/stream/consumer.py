@@ -94,8 +94,26 @@ class Snapshots:
             await self.maybe()
 
 
+class Retention:
+    """``retention_days`` applied at start and then once a day (services/store/retention.py)."""
+
+    def __init__(self, store: Store, days: int, every: float = 86400.0) -> None:
+        self.store, self.days, self.every = store, days, every
+        self.last = time.monotonic()
+
+    def due(self) -> bool:
+        return self.days > 0 and time.monotonic() - self.last >= self.every
+
+    def apply(self) -> None:
+        self.last = time.monotonic()
+        if self.days > 0:
+            done = self.store.apply_retention(self.days)
+            log.info("retention (%d days): %d contacts' %d raw events and %d rejected lines deleted", self.days,
+                     done.contacts, done.events, done.rejected_lines)  # fmt: skip
+
+
 def build_broker(
-    settings: Settings, processor: StreamProcessor, snapshots: Snapshots, writer: Writer
+    settings: Settings, processor: StreamProcessor, snapshots: Snapshots, writer: Writer, retention: Retention
 ) -> tuple[KafkaBroker, SeekToStoredOffsets]:
     broker = KafkaBroker(settings.kafka_bootstrap, logger=log)
     listener = SeekToStoredOffsets(processor, settings.events_topic, writer)
@@ -105,6 +123,10 @@ def build_broker(
         batch = processor.decode(records)  # while the previous batch's write runs
         for dl in batch.dead_letters:
             await broker.publish(dl.value, topic=settings.dlq_topic, key=dl.key, headers=dl.headers)
+        if retention.due():
+            await writer.drain()  # once a day: the raw events past retention go, and the known ids with them
+            await writer.run(retention.apply)
+            processor.reload_known()
         if processor.due_for_eviction():
             processor.evict_quiet(keep=writer.unwritten_contacts())
             if processor.known_needs_reload():
@@ -219,6 +241,8 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
                                 settings.source_label_limit)  # fmt: skip
     writer = Writer(processor, stop)
     try:
+        retention = Retention(store, settings.retention_days)
+        retention.apply()  # before the known ids are loaded: they shrink with it
         restored = processor.recover()
         log.info("%d open contacts restored from %s; metrics on http://%s:%d/metrics", restored, db,
                  settings.metrics_host, settings.metrics_port)  # fmt: skip
@@ -226,7 +250,7 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
         await snapshots.maybe(force=True)
         if await wait_async(settings.kafka_bootstrap, stop):
             log.info("consuming %s from %s", settings.events_topic, settings.kafka_bootstrap)
-            await _run_broker(settings, processor, snapshots, writer, stop)
+            await _run_broker(settings, processor, snapshots, writer, stop, retention)
         if writer.failed is None:
             await writer.drain()
             await snapshots.maybe(force=True)
@@ -241,8 +265,8 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
 
 
 async def _run_broker(settings: Settings, processor: StreamProcessor, snapshots: Snapshots, writer: Writer,
-                      stop: asyncio.Event) -> None:  # fmt: skip
-    broker, listener = build_broker(settings, processor, snapshots, writer)
+                      stop: asyncio.Event, retention: Retention) -> None:  # fmt: skip
+    broker, listener = build_broker(settings, processor, snapshots, writer, retention)
     async with broker:
         await broker.start()
         tasks = [asyncio.create_task(refresh_lag(listener, processor)), asyncio.create_task(snapshots.run()),

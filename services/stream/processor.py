@@ -17,7 +17,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,9 +33,10 @@ from schemas.facts import ContactFacts
 from schemas.reasons import Rejected
 from services.exposition.metrics import PipelineMetrics
 from services.store.erasure import ErasedFilter
+from services.store.retention import BEYOND_RETENTION
 from services.store.schema import RejectedMessage
 from services.store.store import Store
-from services.stream.batch import StoreWrite, load_stored, prepare_batch
+from services.stream.batch import StoreWrite, load_stored, prepare_batch, stored_and_retired
 from services.stream.known import Known
 
 EVICT_EVERY_BATCHES = 500
@@ -120,7 +121,11 @@ class StreamProcessor:
 
     def _restore(self, keys: Sequence[tuple[str, str]]) -> None:
         """Reload contacts from DuckDB and put them on the board as already counted (they were, before)."""
-        self.engine.restore(load_stored(self.store, keys, self.known))
+        self._show_restored(load_stored(self.store, keys, self.known), keys)
+
+    def _show_restored(self, stored: Sequence[Event], keys: Iterable[ContactKey]) -> None:
+        self.engine.restore(stored)
+        keys = list(keys)
         with self.board.lock:
             for facts in self.engine.facts(k for k in keys if k in self.engine.states):
                 self._show(facts, Observations())
@@ -206,11 +211,16 @@ class StreamProcessor:
         nothing, since the events are read again from the stored offsets (and the counters restart).
         """
         unknown = self.engine.unknown(e.contact for e in batch.events)
+        retired: set[ContactKey] = set()
         if unknown:
-            self._restore(sorted(unknown))
-            self.engine.ensure(unknown)
+            stored, retired = stored_and_retired(self.store, sorted(unknown), self.known)
+            self._show_restored(stored, unknown)
+            self.engine.ensure(unknown - retired)
         write = prepare_batch(self.engine, self.store, batch.events, batch.rejected, batch.next_offsets,
-                              self.pending_ids, self.known)  # fmt: skip
+                              self.pending_ids, self.known, retired)  # fmt: skip
+        late = len(write.rejected) - len(batch.rejected)
+        if late:
+            self.metrics.child(self.metrics.rejected, (BEYOND_RETENTION,)).inc(late)
         m = self.metrics
         obs = Observations()
         with self.board.lock:
