@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from pipelines.calendar import DEFAULT_TIMEZONE
@@ -61,6 +61,15 @@ class Settings(BaseSettings):
     # one-shot commands (simulate, topic creation) give up on an unreachable broker after this long
     kafka_wait_seconds: float = Field(15.0, ge=0)
     topic_partitions: int = Field(6, ge=1)
+    # how every client connects (services/kafka.py KafkaSecurity); the password from the environment or a file
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_username: str = ""
+    kafka_password: SecretStr = SecretStr("")  # CONTACTPULSE_KAFKA_PASSWORD
+    kafka_password_file: str = ""
+    kafka_ca_file: str = ""
+    kafka_cert_file: str = ""  # mutual TLS: this client's certificate and key
+    kafka_key_file: str = ""
 
     # live metrics endpoint
     metrics_host: str = "127.0.0.1"

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from services.errors import UserError
-from services.kafka import wait_or_fail
+from services.kafka import KafkaSecurity, wait_or_fail
 from services.settings import Settings
 from services.simulator.model import SimConfig
 from services.simulator.run import history, live, open_out, to_jsonl, to_kafka
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             n = to_jsonl(events, out)
     else:
         bootstrap = args.bootstrap or settings.kafka_bootstrap
-        wait_or_fail(bootstrap, settings.kafka_wait_seconds)
-        n = to_kafka(events, bootstrap, settings.events_topic)
+        wait_or_fail(bootstrap, settings.kafka_wait_seconds, security=KafkaSecurity.from_settings(settings))
+        n = to_kafka(events, bootstrap, settings.events_topic, security=KafkaSecurity.from_settings(settings))
     print(f"simulate: {n:,} events ({args.mode})", file=sys.stderr)
     return 0

@@ -12,6 +12,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from services.errors import UserError
+from services.kafka import PLAINTEXT, KafkaSecurity, refused
 from services.simulator.model import SimConfig, Simulation
 
 Sink = Callable[[bytes, bytes], None]  # (key, value)
@@ -54,15 +55,20 @@ def to_jsonl(events: Iterable[dict[str, Any]], out: BinaryIO) -> int:
 
 
 def to_kafka(
-    events: Iterable[dict[str, Any]], bootstrap: str, topic: str, progress: Callable[[int], None] | None = None
+    events: Iterable[dict[str, Any]],
+    bootstrap: str,
+    topic: str,
+    progress: Callable[[int], None] | None = None,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> int:
     from kafka import KafkaProducer
     from kafka.errors import KafkaError
 
     try:
-        producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, batch_size=512 * 1024, acks=1)
+        producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, batch_size=512 * 1024, acks=1,
+                                 **security.kafka_python())  # fmt: skip
     except KafkaError as exc:
-        raise UserError(f"cannot reach Kafka at {bootstrap}: {exc}") from None
+        raise refused(exc, bootstrap) from None
     n = 0
     try:
         for e in events:

@@ -28,7 +28,7 @@ from pipelines.live import LiveBoard
 from services.exposition.http import serve
 from services.exposition.metrics import LiveCollector, PipelineMetrics
 from services.exposition.webconfig import load_web_config
-from services.kafka import wait_async
+from services.kafka import KafkaSecurity, refused, wait_async
 from services.settings import Settings
 from services.store.readers import snapshot_path
 from services.store.store import Store
@@ -115,7 +115,9 @@ class Retention:
 def build_broker(
     settings: Settings, processor: StreamProcessor, snapshots: Snapshots, writer: Writer, retention: Retention
 ) -> tuple[KafkaBroker, SeekToStoredOffsets]:
-    broker = KafkaBroker(settings.kafka_bootstrap, logger=log)
+    broker = KafkaBroker(
+        settings.kafka_bootstrap, logger=log, security=KafkaSecurity.from_settings(settings).faststream()
+    )
     listener = SeekToStoredOffsets(processor, settings.events_topic, writer)
 
     async def handle(body: list[bytes], msg: KafkaMessage) -> None:
@@ -248,7 +250,7 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
                  settings.metrics_host, settings.metrics_port)  # fmt: skip
         snapshots = Snapshots(store, settings.snapshot_seconds, writer)
         await snapshots.maybe(force=True)
-        if await wait_async(settings.kafka_bootstrap, stop):
+        if await wait_async(settings.kafka_bootstrap, stop, KafkaSecurity.from_settings(settings)):
             log.info("consuming %s from %s", settings.events_topic, settings.kafka_bootstrap)
             await _run_broker(settings, processor, snapshots, writer, stop, retention)
         if writer.failed is None:
@@ -268,7 +270,10 @@ async def _run_broker(settings: Settings, processor: StreamProcessor, snapshots:
                       stop: asyncio.Event, retention: Retention) -> None:  # fmt: skip
     broker, listener = build_broker(settings, processor, snapshots, writer, retention)
     async with broker:
-        await broker.start()
+        try:
+            await broker.start()
+        except Exception as exc:  # refused credentials or an untrusted certificate: one line, no secret
+            raise refused(exc, settings.kafka_bootstrap) from None
         tasks = [asyncio.create_task(refresh_lag(listener, processor)), asyncio.create_task(snapshots.run()),
                  asyncio.create_task(commit_group_offsets(listener, processor, GROUP_COMMIT_SECONDS))]  # fmt: skip
         await stop.wait()

@@ -22,6 +22,7 @@ from services.ingest.adapters.base import Emitter
 from services.ingest.adapters.run import Runner
 from services.ingest.adapters.sinks import DryRun, FileSink, KafkaSink, RejectFile, Sink
 from services.ingest.gateway.edge import keys_from_env
+from services.kafka import KafkaSecurity, wait_or_fail
 from services.settings import Settings
 
 log = logging.getLogger("contactpulse.adapt")
@@ -95,7 +96,9 @@ def sink(args: argparse.Namespace, settings: Settings, input_path: Path) -> Sink
         return DryRun()
     if args.out:
         return FileSink(args.out, rejects)
-    return KafkaSink(args.bootstrap or settings.kafka_bootstrap, settings.events_topic, settings.dlq_topic, rejects)
+    bootstrap, security = args.bootstrap or settings.kafka_bootstrap, KafkaSecurity.from_settings(settings)
+    wait_or_fail(bootstrap, settings.kafka_wait_seconds, security=security)  # one line if it cannot be had
+    return KafkaSink(bootstrap, settings.events_topic, settings.dlq_topic, rejects, security)
 
 
 def readable(path: str) -> Path:

@@ -11,6 +11,7 @@ import orjson
 
 from services.errors import UserError
 from services.ingest.adapters.base import Reject
+from services.kafka import PLAINTEXT, KafkaSecurity, refused
 
 
 class Sink(Protocol):
@@ -90,7 +91,8 @@ class DryRun(FileSink):
 
 
 class KafkaSink:
-    def __init__(self, bootstrap: str, topic: str, dlq_topic: str, rejects: RejectFile) -> None:
+    def __init__(self, bootstrap: str, topic: str, dlq_topic: str, rejects: RejectFile,
+                 security: KafkaSecurity = PLAINTEXT) -> None:  # fmt: skip
         from kafka import KafkaProducer
         from kafka.errors import KafkaError
 
@@ -98,9 +100,9 @@ class KafkaSink:
         self.bootstrap, self.topic, self.dlq_topic, self.rejects = bootstrap, topic, dlq_topic, rejects
         try:
             self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
-                                          linger_ms=20, batch_size=512 * 1024)  # fmt: skip
+                                          linger_ms=20, batch_size=512 * 1024, **security.kafka_python())  # fmt: skip
         except KafkaError as exc:
-            raise UserError(f"cannot reach Kafka at {bootstrap}: {type(exc).__name__}") from None
+            raise refused(exc, bootstrap) from None
 
     def events(self, events: list[tuple[bytes, bytes]]) -> None:
         send = self.producer.send

@@ -26,7 +26,7 @@ from services.ingest.gateway.tokens import ALL, TokenFile
 from services.ingest.webhooks import consumer as mapper
 from services.ingest.webhooks.adapter import Adapter
 from services.ingest.webhooks.config import load_webhooks
-from services.kafka import create_topics, wait_async
+from services.kafka import KafkaSecurity, create_topics, wait_async
 from services.settings import Settings
 
 log = logging.getLogger("contactpulse.gateway")
@@ -103,7 +103,8 @@ def run_gateway(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _serve(settings: Settings, sock: socket.socket, bootstrap: str, adapters: dict[str, Adapter]) -> None:
     stop = asyncio.Event()
-    publisher = Publisher(bootstrap, settings.events_topic)
+    security = KafkaSecurity.from_settings(settings)
+    publisher = Publisher(bootstrap, settings.events_topic, security=security)
     limits = Limits(settings.gateway_max_body_bytes, settings.gateway_max_events, settings.gateway_rate_per_second,
                     settings.gateway_burst)  # fmt: skip
     registry = CollectorRegistry()
@@ -125,7 +126,16 @@ async def _serve(settings: Settings, sock: socket.socket, bootstrap: str, adapte
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, shutdown)
     connect = asyncio.create_task(publisher.run(stop))
-    mapping = asyncio.create_task(_map_webhooks(settings, bootstrap, adapters, app.state.metrics, stop))
+    mapping = asyncio.create_task(_map_webhooks(settings, bootstrap, adapters, app.state.metrics, stop, security))
+    failed: list[BaseException] = []
+
+    def refused(task: asyncio.Task[None]) -> None:  # wrong credentials or an untrusted broker: stop, in one line
+        if not task.cancelled() and isinstance(task.exception(), UserError):
+            failed.append(task.exception())  # type: ignore[arg-type]
+            shutdown()
+
+    connect.add_done_callback(refused)
+    mapping.add_done_callback(refused)
     host, port = sock.getsockname()[:2]
     log.info("gateway on http://%s:%d/v1/events (tokens: %s; webhooks: %s)", host, port, settings.gateway_tokens,
              ", ".join(adapters) or "none")  # fmt: skip
@@ -134,20 +144,23 @@ async def _serve(settings: Settings, sock: socket.socket, bootstrap: str, adapte
     finally:
         stop.set()
         connect.cancel()
-        await mapping
+        with contextlib.suppress(UserError):
+            await mapping
         await publisher.close()
+    if failed:
+        raise failed[0]
     log.info("stopped cleanly")
 
 
 async def _map_webhooks(settings: Settings, bootstrap: str, adapters: dict[str, Adapter], metrics: Any,
-                        stop: asyncio.Event) -> None:  # fmt: skip
+                        stop: asyncio.Event, security: KafkaSecurity) -> None:  # fmt: skip
     """The webhooks mapper, while the gateway runs (only when webhooks are configured)."""
-    if not adapters or not await wait_async(bootstrap, stop):
+    if not adapters or not await wait_async(bootstrap, stop, security):
         return
-    await asyncio.to_thread(create_topics, bootstrap, {settings.webhooks_topic: settings.topic_partitions})
+    await asyncio.to_thread(create_topics, bootstrap, {settings.webhooks_topic: settings.topic_partitions}, security)
     broker, _ = mapper.build(bootstrap, settings.webhooks_topic, settings.consumer_group + "-webhooks",
                              settings.events_topic, settings.dlq_topic, adapters,
-                             lambda w, o, n: metrics.webhook_mapped.labels(w, o).inc(n))  # fmt: skip
+                             lambda w, o, n: metrics.webhook_mapped.labels(w, o).inc(n), security)  # fmt: skip
     await broker.start()
     log.info("mapping webhooks from %s", settings.webhooks_topic)
     try:

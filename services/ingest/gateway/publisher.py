@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from faststream.kafka import KafkaBroker
 
-from services.kafka import wait_async
+from services.kafka import PLAINTEXT, KafkaSecurity, wait_async
 
 log = logging.getLogger("contactpulse.gateway")
 PUBLISH_TIMEOUT_SECONDS = 10.0
@@ -25,16 +25,18 @@ class Unavailable(Exception):
 
 
 class Publisher:
-    def __init__(self, bootstrap: str, topic: str, timeout: float = PUBLISH_TIMEOUT_SECONDS) -> None:
-        self.bootstrap, self.topic, self.timeout = bootstrap, topic, timeout
+    def __init__(self, bootstrap: str, topic: str, timeout: float = PUBLISH_TIMEOUT_SECONDS,
+                 security: KafkaSecurity = PLAINTEXT) -> None:  # fmt: skip
+        self.bootstrap, self.topic, self.timeout, self.security = bootstrap, topic, timeout, security
         self.broker = KafkaBroker(bootstrap, enable_idempotence=True, acks="all", request_timeout_ms=5000,
+                                  security=security.faststream(),
                                   logger=log, log_level=logging.DEBUG)  # fmt: skip
         self.ready = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Connect once the broker answers; then the producer reconnects by itself."""
         while not stop.is_set() and not self.ready.is_set():
-            if not await wait_async(self.bootstrap, stop):
+            if not await wait_async(self.bootstrap, stop, self.security):
                 return
             try:
                 await self.broker.start()

@@ -21,6 +21,7 @@ from faststream.middlewares import AckPolicy
 
 from services.ingest.webhooks.adapter import Adapter
 from services.ingest.webhooks.mapper import Record, WebhookMapper
+from services.kafka import PLAINTEXT, KafkaSecurity
 
 log = logging.getLogger("contactpulse.webhooks")
 MAX_RECORDS = 500
@@ -33,8 +34,8 @@ def record(r: Any) -> Record:
 
 
 class Rebuild(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, mapper: WebhookMapper, bootstrap: str) -> None:
-        self.mapper, self.bootstrap = mapper, bootstrap
+    def __init__(self, mapper: WebhookMapper, bootstrap: str, security: KafkaSecurity = PLAINTEXT) -> None:
+        self.mapper, self.bootstrap, self.security = mapper, bootstrap, security
         self.subscriber: Any = None
         self.rebuilt: set[int] = set()
         self.ready = asyncio.Event()
@@ -63,7 +64,8 @@ class Rebuild(ConsumerRebalanceListener):  # type: ignore[misc]
         wanted = {tp: end for tp, end in until.items() if end > 0}
         if not wanted:
             return 0
-        reader = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None)
+        reader = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,
+                                  **self.security.aiokafka())  # fmt: skip
         await reader.start()
         n = 0
         try:
@@ -84,11 +86,13 @@ class Rebuild(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 def build(bootstrap: str, topic: str, group: str, events_topic: str, dlq_topic: str,
-          adapters: Mapping[str, Adapter], counted: Any) -> tuple[KafkaBroker, Rebuild]:  # fmt: skip
+          adapters: Mapping[str, Adapter], counted: Any,
+          security: KafkaSecurity = PLAINTEXT) -> tuple[KafkaBroker, Rebuild]:  # fmt: skip
     """The mapper's broker; ``counted(webhook, outcome, n)`` is told what each payload came to."""
-    broker = KafkaBroker(bootstrap, enable_idempotence=True, acks="all", logger=log, log_level=logging.DEBUG)
+    broker = KafkaBroker(bootstrap, enable_idempotence=True, acks="all", logger=log, log_level=logging.DEBUG,
+                         security=security.faststream())  # fmt: skip
     mapper = WebhookMapper(adapters)
-    listener = Rebuild(mapper, bootstrap)
+    listener = Rebuild(mapper, bootstrap, security)
 
     async def handle(body: list[bytes], msg: KafkaMessage) -> None:
         await listener.ready.wait()
