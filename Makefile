@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 APT_STAMP := .cache/apt.installed
 APT_PACKAGES := prometheus prometheus-alertmanager kcat chromium
 
-.PHONY: help setup demo test lint typecheck unit wheel-test bench kafka-up kafka-down kafka-jars schemas dashboards clean
+.PHONY: help setup demo test lint typecheck unit chaos wheel-test bench kafka-up kafka-down kafka-jars schemas dashboards clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -51,6 +51,9 @@ dashboards: $(STAMP) ## regenerate Prometheus rules and Grafana dashboards from 
 
 schemas: $(STAMP) ## re-export the contract's JSON Schema files
 	$(VENV)/bin/contactpulse export-schemas
+
+chaos: setup ## the fault suite: consumer SIGKILLs, the broker killed and paused, a full disk, the decoder fuzzed
+	$(PY) -m pytest -q tests/chaos
 
 unit: $(STAMP) ## unit tests only
 	$(PY) -m pytest -q tests/unit

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
@@ -80,13 +81,20 @@ class Snapshots:
     def __init__(self, store: Store, interval: float, writer: Writer) -> None:
         self.store, self.interval, self.writer = store, interval, writer
         self.last = time.monotonic()
-        self.dirty = True
+        self.copied = -1  # the writer's count of committed writes that the last snapshot holds
 
     async def maybe(self, force: bool = False) -> None:
-        if self.interval <= 0 or not (force or (self.dirty and time.monotonic() - self.last >= self.interval)):
+        # "changed" is a write committed since the last copy, not a batch handled: a batch's write commits up
+        # to a second later, and a copy taken between the two would otherwise be the last one (the chaos suite)
+        changed = self.writer.commits != self.copied
+        if self.interval <= 0 or not (force or (changed and time.monotonic() - self.last >= self.interval)):
             return
-        self.last, self.dirty = time.monotonic(), False
-        await self.writer.run(lambda: self.store.snapshot(snapshot_path(self.store.path)))
+        self.last, self.copied = time.monotonic(), self.writer.commits  # the copy runs after those writes
+        try:
+            await self.writer.run(lambda: self.store.snapshot(snapshot_path(self.store.path)))
+        except (duckdb.Error, OSError) as exc:  # a full disk: readers keep the last copy; the next one retries
+            self.copied = -1
+            log.warning("cannot write the snapshot: %s", str(exc).splitlines()[0] if str(exc) else exc)
 
     async def run(self) -> None:
         while self.interval > 0:
@@ -121,6 +129,8 @@ def build_broker(
     listener = SeekToStoredOffsets(processor, settings.events_topic, writer)
 
     async def handle(body: list[bytes], msg: KafkaMessage) -> None:
+        if writer.failed is not None:  # stopping: the records are read again, from the stored offsets, on restart
+            return
         records = msg.raw_message
         batch = processor.decode(records)  # while the previous batch's write runs
         for dl in batch.dead_letters:
@@ -138,7 +148,6 @@ def build_broker(
             write = processor.prepare(batch)  # the live series now count this batch
         await writer.add(write)  # written soon, with any batches that arrive meanwhile
         processor.metrics.observe_ingest((r.timestamp for r in records), time.time())
-        snapshots.dirty = True
         _update_lag(listener.subscriber.consumer, processor, batch.next_offsets)
         log.debug("batch: %d read, %d new, %d duplicates, %d dead-lettered", batch.read, len(write.events),
                   write.duplicates, len(batch.rejected))  # fmt: skip
@@ -260,9 +269,13 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
         writer.close()
         server.shutdown()
         server.server_close()
-        store.close()
+        try:
+            store.close()
+        except duckdb.Error as exc:  # a full disk, say: the reason is the write's, said below
+            log.warning("closing %s: %s", db, str(exc).splitlines()[0])
     if writer.failed is not None:
-        raise SystemExit(f"contactpulse consume: stopped after a failed DuckDB write: {writer.failed}")
+        why = str(writer.failed).splitlines()[0] if str(writer.failed) else type(writer.failed).__name__
+        raise SystemExit(f"contactpulse consume: stopped after a failed DuckDB write: {why}")
     log.info("stopped cleanly")
 
 

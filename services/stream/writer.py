@@ -46,6 +46,7 @@ class Writer:
         self.inflight: StoreWrite | None = None
         self.task: asyncio.Task[None] | None = None
         self.failed: BaseException | None = None
+        self.commits = 0  # writes committed so far (snapshots copy when it moves)
 
     async def add(self, write: StoreWrite) -> None:
         """Queue a prepared batch's write; waits only when too much is pending (backpressure)."""
@@ -74,6 +75,7 @@ class Writer:
                 log.critical("DuckDB write failed; stopping (restart resumes from the stored offsets): %s", exc)
                 return
             self.inflight = None
+            self.commits += 1
             self.processor.written(write)
             self.processor.metrics.batch_duration.observe(time.perf_counter() - started)
 
