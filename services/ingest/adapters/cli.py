@@ -10,9 +10,10 @@ import re
 import signal
 import sys
 import time
+import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
@@ -99,6 +100,16 @@ def sink(args: argparse.Namespace, settings: Settings, input_path: Path) -> Sink
     bootstrap, security = args.bootstrap or settings.kafka_bootstrap, KafkaSecurity.from_settings(settings)
     wait_or_fail(bootstrap, settings.kafka_wait_seconds, security=security)  # one line if it cannot be had
     return KafkaSink(bootstrap, settings.events_topic, settings.dlq_topic, rejects, security)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A mapping file, or a one-line UserError."""
+    try:
+        return tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path} is not TOML: {exc}") from None
 
 
 def readable(path: str) -> Path:

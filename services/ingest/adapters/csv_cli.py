@@ -7,26 +7,20 @@ import csv
 import io
 import itertools
 import multiprocessing
-import tomllib
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
 from services.errors import UserError
 from services.ingest.adapters.base import Reject, redact_numbers
-from services.ingest.adapters.cli import Bar, emitter, finish, readable, sink
+from services.ingest.adapters.cli import Bar, emitter, finish, read_toml, readable, sink
 from services.ingest.adapters.run import Batch, Item, Runner, attempt, encode_batch
 from services.ingest.adapters.table import Table, TableMapping
 from services.settings import Settings
 
 
 def load_mapping(path: Path) -> TableMapping:
-    try:
-        doc = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path} is not TOML: {exc}") from None
+    doc = read_toml(path)
     try:
         return TableMapping.from_toml(doc)
     except ValueError as exc:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from services.errors import UserError
 from services.ingest.adapters.base import Reject
-from services.ingest.adapters.cli import emitter, finish, sink
+from services.ingest.adapters.cli import emitter, finish, read_toml, sink
 from services.ingest.adapters.connect import RESOLUTIONS, Connect
 from services.ingest.adapters.genesys import Genesys, GenesysNames, conversations
 from services.ingest.adapters.json_records import files, objects
@@ -57,12 +56,7 @@ def run_genesys(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def load_names(path: Path) -> GenesysNames:
-    try:
-        doc = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path} is not TOML: {exc}") from None
+    doc = read_toml(path)
     unknown = set(doc) - {"queues", "wrapup_codes", "default_resolution"}
     if unknown:
         raise UserError(f"{path}: unknown key(s) {', '.join(sorted(unknown))} (queues, wrapup_codes, "
