@@ -3,6 +3,7 @@
 # wallboard; Ctrl-C stops all.
 #   DEMO_MINUTES=N (or `make demo MINUTES=N`) ends it by itself after N minutes.
 #   DEMO_UNDERSTAFF=revenues=0.3 runs the live traffic with that queue understaffed (an incident).
+#   DEMO_SECURE=1 runs every Kafka client over SASL_SSL (SCRAM-SHA-512 over TLS; scripts/kafka.sh KAFKA_SECURE=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MINUTES="${DEMO_MINUTES:-}"
@@ -39,8 +40,16 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+if [ -n "${DEMO_SECURE:-}" ]; then export KAFKA_SECURE=1 KAFKA_SECURE_PORT="${KAFKA_SECURE_PORT:-9095}"; fi
 bash scripts/kafka.sh up
-.venv/bin/python -m services.kafka recreate-topics --bootstrap "127.0.0.1:$PORT"
+if [ -n "${DEMO_SECURE:-}" ]; then  # every client below: the SASL_SSL listener, its CA and user (docs/security.md)
+  TLS="$PWD/.cache/kafka/secure-$PORT"
+  export CONTACTPULSE_KAFKA_BOOTSTRAP="127.0.0.1:$KAFKA_SECURE_PORT" CONTACTPULSE_KAFKA_SECURITY_PROTOCOL=SASL_SSL \
+         CONTACTPULSE_KAFKA_USERNAME=contactpulse CONTACTPULSE_KAFKA_PASSWORD_FILE="$TLS/scram.password" \
+         CONTACTPULSE_KAFKA_CA_FILE="$TLS/ca.pem"
+  echo "demo: Kafka clients over SASL_SSL on $CONTACTPULSE_KAFKA_BOOTSTRAP"
+fi
+.venv/bin/python -m services.kafka recreate-topics --bootstrap "$CONTACTPULSE_KAFKA_BOOTSTRAP"
 rm -f "$DB" "$DB.wal" "${DB%.duckdb}.snapshot.duckdb"
 
 echo "demo: starting the consumer (log: $VAR/consumer.log, metrics: http://127.0.0.1:9464/metrics)"
