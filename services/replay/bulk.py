@@ -38,6 +38,7 @@ from services.store.erasure import ERASED_STAGED
 from services.store.erasure import salt as erasure_salt
 from services.store.retention import BEYOND_RETENTION
 from services.store.schema import STAGING, RejectedMessage
+from services.store.settle import unregister
 from services.store.store import Store
 from services.stream.gcpolicy import gc_paused
 
@@ -250,7 +251,7 @@ def _by_python(
         try:
             con.execute("INSERT INTO _staging SELECT * FROM _parsed")
         finally:
-            con.unregister("_parsed")
+            unregister(con, "_parsed")
 
 
 # a staged event of a retired contact, kept as a rejected line: its fields as JSON (the line is gone by now)

@@ -7,6 +7,7 @@ again. ``pipelines/fcr.py`` is the same rule in Python, the tests' oracle.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -17,6 +18,16 @@ from pipelines.facts import OPEN, TIMED_OUT
 from pipelines.fcr import DAY_US, ELIGIBLE_OUTCOMES
 from pipelines.rules import TIMED_OUT_SQL, MetricRules
 from services.store.schema import RejectedMessage, sql_text
+
+
+def unregister(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+    """Arrow tables registered for a statement, let go. After an interrupt or an error inside a transaction,
+    DuckDB refuses even this ("transaction is aborted"): the rollback on the way drops them, and the error
+    already under way, not this one, is the one to report (the replay's Ctrl-C test)."""
+    for name in names:
+        with contextlib.suppress(duckdb.TransactionException):
+            con.unregister(name)
+
 
 LATER_WATERMARK = "ON CONFLICT (council) DO UPDATE SET watermark = greatest(watermarks.watermark, excluded.watermark)"
 GroupKeys = list[tuple[str, str, str]]
@@ -63,7 +74,7 @@ def judge_groups(con: duckdb.DuckDBPyConnection, old: GroupKeys, window_days: in
         eligible = "(" + ", ".join(f"'{o}'" for o in ELIGIBLE_OUTCOMES) + ")"
         con.execute(sql_text("fcr.sql").format(window_us=window_days * DAY_US, eligible_outcomes=eligible))
     finally:
-        con.unregister("_old_groups")
+        unregister(con, "_old_groups")
 
 
 def insert_rejected(con: duckdb.DuckDBPyConnection, rejected: Sequence[RejectedMessage], now: datetime) -> None:
@@ -81,4 +92,4 @@ def insert_rejected(con: duckdb.DuckDBPyConnection, rejected: Sequence[RejectedM
             [now],
         )
     finally:
-        con.unregister("_rejected")
+        unregister(con, "_rejected")

@@ -52,7 +52,7 @@ from services.store.schema import (
     ddl,
     sql_text,
 )
-from services.store.settle import LATER_WATERMARK, insert_rejected, replace_contacts, settle
+from services.store.settle import LATER_WATERMARK, insert_rejected, replace_contacts, settle, unregister
 
 
 class Store:
@@ -172,8 +172,7 @@ class Store:
                     params = [x for (topic, part), off in offsets.items() for x in (topic, part, off, now)]
                     con.execute(f"INSERT OR REPLACE INTO consumer_offsets VALUES {values}", params)
         finally:
-            con.unregister("_ev")
-            con.unregister("_facts")
+            unregister(con, "_ev", "_facts")
 
     def apply_staged(self, rules: MetricRules, rejected: Sequence[RejectedMessage] = (),
                      source: str = "_staging") -> int:  # fmt: skip
