@@ -88,9 +88,12 @@ def stored_and_retired(store: Store, keys: Iterable[ContactKey],
                        known: Known | None) -> tuple[list[Event], set[ContactKey]]:  # fmt: skip
     """The stored events of these contacts, and those of them whose events retention deleted."""
     ask = known.contacts_maybe_stored(keys) if known else list(keys)
-    stored_events = store.load_events(ask) if ask else []
-    missing = set(ask) - {e.contact for e in stored_events}  # asked, and nothing stored: retired, or new
-    return stored_events, (store.retired(missing) if missing else set())
+    if not ask:
+        return [], set()
+    # every contact asked about, not only those with nothing stored: a late event written while the contact
+    # was still in memory would otherwise pass for its whole history after the next restart
+    retired = store.retired(ask)
+    return [e for e in store.load_events(ask) if e.contact not in retired], retired
 
 
 def beyond_retention(e: Event) -> RejectedMessage:

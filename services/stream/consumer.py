@@ -138,6 +138,7 @@ def build_broker(
         if retention.due():
             await writer.drain()  # once a day: the raw events past retention go, and the known ids with them
             await writer.run(retention.apply)
+            processor.evict_quiet(keep=writer.unwritten_contacts())  # retired contacts leave memory too
             processor.reload_known()
         if processor.due_for_eviction():
             processor.evict_quiet(keep=writer.unwritten_contacts())

@@ -22,6 +22,7 @@ from services.exposition.metrics import PipelineMetrics
 from services.replay.bulk import bulk_replay
 from services.replay.incremental import numbered_lines, replay
 from services.store.store import Store
+from services.stream.batch import stored_and_retired
 from services.stream.processor import StreamProcessor
 from tests.support.builders import T0, ev, raw
 from tests.unit.test_stream import Rec
@@ -100,3 +101,12 @@ def test_the_retention_command(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["retention", "--db", str(db), "--days", "30"]) == 0
     out = capsys.readouterr()
     assert "retention is at least 7 days" in out.err and "deleted; facts kept" in out.out
+
+
+def test_a_retired_contact_with_a_late_event_stored_is_still_refused(retired: Path) -> None:
+    """A late event written while the contact was still in the consumer's memory is not its history."""
+    with Store(retired) as store:
+        store.con.execute("INSERT INTO contact_events SELECT * REPLACE ('late-1' AS id, 'OLD' AS contact_id) "
+                          "FROM contact_events WHERE contact_id = 'NEW' LIMIT 1")  # fmt: skip
+        events, found = stored_and_retired(store, [("boston", "OLD"), ("boston", "NEW")], None)
+    assert found == {("boston", "OLD")} and {e.contact_id for e in events} == {"NEW"}
