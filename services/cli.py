@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
 
 from services.errors import UserError
 from services.settings import CONFIG_ENV, ConfigError, Settings, load_settings
@@ -280,9 +283,36 @@ _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentPars
 ]
 
 
+_CTRL_C = threading.Event()
+
+
+def _on_sigint(signum: int, frame: FrameType | None) -> None:
+    _CTRL_C.set()
+    signal.default_int_handler(signum, frame)
+
+
+def _watch_ctrl_c() -> Callable[[], None]:
+    """Remember that Ctrl-C came, then raise KeyboardInterrupt as Python does. When the interrupt lands
+    inside a DuckDB call (a query, or DuckDB reading a registered Arrow table), DuckDB wraps it in an
+    error of its own, whose wording varies by where it landed; the flag, not the wording, says why.
+    Returns what puts the previous handler back."""
+    _CTRL_C.clear()
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.default_int_handler:  # ignored (e.g. `cmd &`) or someone else's
+        return lambda: None
+    signal.signal(signal.SIGINT, _on_sigint)
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous)
+
+    return restore
+
+
 def _interrupted(exc: BaseException) -> bool:
     """Ctrl-C during a DuckDB query: DuckDB interrupts the query and raises an error of its own."""
-    return type(exc).__name__ == "InterruptException" or str(exc) == "Query interrupted"
+    return _CTRL_C.is_set() or type(exc).__name__ == "InterruptException" or str(exc) == "Query interrupted"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -290,6 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    restore = _watch_ctrl_c()
     try:
         return int(args.func(args))
     except (UserError, ConfigError, PseudonymError) as exc:
@@ -306,6 +337,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print("contactpulse: interrupted (the transaction under way was rolled back)", file=sys.stderr)
         return 130
+    finally:
+        restore()
 
 
 if __name__ == "__main__":
