@@ -33,9 +33,9 @@ from pipelines.events import micros
 from pipelines.rules import MetricRules
 from schemas.reasons import Rejected
 from services.replay.incremental import ReplaySummary
-from services.replay.lane import filter_pushdown_off, validation_sql
 from services.store.erasure import ERASED_STAGED
 from services.store.erasure import salt as erasure_salt
+from services.store.lane import filter_pushdown_off, validation_sql
 from services.store.retention import BEYOND_RETENTION
 from services.store.schema import STAGING, RejectedMessage
 from services.store.settle import unregister

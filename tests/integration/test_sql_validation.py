@@ -17,7 +17,7 @@ import orjson
 import pytest
 
 from services.replay.bulk import blocks, split_lines
-from services.replay.lane import filter_pushdown_off, validation_sql
+from services.store.lane import filter_pushdown_off, validation_sql
 from services.store.store import Store
 from tests.support.generator import Generator
 from tests.support.mutations import NOW, by_pydantic, mutate

@@ -72,8 +72,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict
     cs.add_argument("file")
     cs.add_argument("--mapping", required=True, help="the columns' meaning (TOML; see docs/adapters/)")
     cs.add_argument("--system", default="exports/csv", help="the system's part of the default source URI")
+    cs.add_argument("--engine", choices=["sql", "python"], default="sql",
+                    help="sql: DuckDB maps the plain rows many at a time, Python the rest (the default); "
+                    "python: every row in Python, by --workers processes")  # fmt: skip
     cs.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 4),
-                    help="processes that map rows (default: the cores, at most 4)")  # fmt: skip
+                    help="with --engine python, processes that map rows (default: the cores, at most 4)")  # fmt: skip
     return parsers
 
 

@@ -12,10 +12,10 @@ from datetime import datetime
 from pathlib import Path
 
 from services.errors import UserError
-from services.ingest.adapters.base import Reject, redact_numbers
+from services.ingest.adapters import csv_blocks
 from services.ingest.adapters.cli import Bar, emitter, finish, read_toml, readable, sink
-from services.ingest.adapters.run import Batch, Item, Runner, attempt, encode_batch
-from services.ingest.adapters.table import Table, TableMapping
+from services.ingest.adapters.run import Batch, Item, Runner, encode_batch
+from services.ingest.adapters.table import Table, TableMapping, plain_time_pattern
 from services.settings import Settings
 
 
@@ -25,13 +25,6 @@ def load_mapping(path: Path) -> TableMapping:
         return TableMapping.from_toml(doc)
     except ValueError as exc:
         raise UserError(f"{path}: {exc}") from None
-
-
-def map_row(table: Table, line: int, row: list[str]) -> Item:
-    item = attempt(line, row, table.row)
-    if isinstance(item[1], Reject):  # the row as the file has it, numbers masked
-        return line, Reject(line, item[1].reason, item[1].detail, redact_numbers(",".join(row))[:500])
-    return item
 
 
 def numbered_rows(path: Path, table: Table, progress: Callable[[int], None] | None = None,
@@ -56,11 +49,13 @@ def numbered_rows(path: Path, table: Table, progress: Callable[[int], None] | No
 def rows(path: Path, table: Table, progress: Callable[[int], None] | None = None) -> Iterator[Item]:
     """Each data row's events (or rejection), numbered by its line in the file."""
     for line, row in numbered_rows(path, table, progress):
-        yield map_row(table, line, row)
+        yield table.item(line, row)
 
 
 # rows are independent: worker processes parse, map and check them while this one reads and writes
 BATCH_ROWS = 4000
+LANES = 2  # lane processes for an export of more than one block
+ENGINES = ("sql", "python")
 _worker: Table | None = None
 
 
@@ -76,10 +71,11 @@ def _work(job: tuple[datetime, int, list[str]]) -> Batch:
     table = _worker
     reader = csv.reader(lines, delimiter=table.m.delimiter)
     numbered = ((first + reader.line_num - 1, row) for row in reader if any(c.strip() for c in row))
-    return encode_batch((map_row(table, line, row) for line, row in numbered), now)
+    return encode_batch((table.item(line, row) for line, row in numbered), now)
 
 
-def record_lines(path: Path, table: Table, progress: Callable[[int], None] | None) -> Iterator[tuple[int, list[str]]]:
+def record_lines(path: Path, table: Table, progress: Callable[[int], None] | None,
+                 size: int | None = None) -> Iterator[tuple[int, list[str]]]:  # fmt: skip
     """Batches of whole records as raw lines (a quoted cell may hold a newline: its record goes on until
     the double quotes are even again), with the line each batch starts on; the header read into ``table``."""
     with path.open(encoding=table.m.encoding, errors="replace", newline="") as f:
@@ -91,13 +87,13 @@ def record_lines(path: Path, table: Table, progress: Callable[[int], None] | Non
         except ValueError as exc:
             raise UserError(f"{path}: {exc}") from None
         batch: list[str] = []
-        line, start, open_quote = 1, 2, False
+        line, start, open_quote, size = 1, 2, False, size or BATCH_ROWS
         for text in f:
             line += 1
             batch.append(text)
             if text.count('"') % 2:
                 open_quote = not open_quote
-            if not open_quote and len(batch) >= BATCH_ROWS:
+            if not open_quote and len(batch) >= size:
                 yield start, batch
                 if progress is not None:
                     progress(f.buffer.tell())  # type: ignore[attr-defined]
@@ -107,7 +103,14 @@ def record_lines(path: Path, table: Table, progress: Callable[[int], None] | Non
 
 
 def encoded_rows(path: Path, table: Table, workers: int, now: datetime,
-                 progress: Callable[[int], None] | None = None) -> Iterator[Batch]:  # fmt: skip
+                 progress: Callable[[int], None] | None = None, engine: str = "sql") -> Iterator[Batch]:  # fmt: skip
+    """The export's events: by the SQL lane, with Python for the rows it leaves, when the mapping's time
+    format is one it reads and its encoding one csv_blocks cuts; else (or with ``engine="python"``) by
+    Python in ``workers`` processes."""
+    lane_reads = plain_time_pattern(table.m.time_format) is not None and csv_blocks.cuttable(table.m.encoding)
+    if engine == "sql" and lane_reads:
+        yield from _by_lane(path, table, now, progress)
+        return
     if workers <= 1:
         for start, lines in record_lines(path, table, progress):
             _start_worker(table)
@@ -122,6 +125,18 @@ def encoded_rows(path: Path, table: Table, workers: int, now: datetime,
         yield from pool.imap(_work, jobs)
 
 
+def _by_lane(path: Path, table: Table, now: datetime, progress: Callable[[int], None] | None) -> Iterator[Batch]:
+    with path.open("rb") as raw:
+        names = csv_blocks.header(raw, table.m.encoding, table.m.delimiter)
+        if names is None:
+            raise UserError(f"{path} is empty")
+        try:
+            table.set_header(names)
+        except ValueError as exc:
+            raise UserError(f"{path}: {exc}") from None
+        yield from csv_blocks.in_lanes(table, now, csv_blocks.blocks(raw, 2, progress=progress), LANES)
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     path = readable(args.file)
     mapping = load_mapping(readable(args.mapping))
@@ -133,7 +148,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     runner = Runner(out, str(path))
     try:
         with Bar("csv", path.stat().st_size) as progress:
-            for batch in encoded_rows(path, table, args.workers, runner.now(), progress):
+            for batch in encoded_rows(path, table, args.workers, runner.now(), progress, args.engine):
                 runner.send_batch(batch)
     finally:
         out.close()

@@ -6,8 +6,8 @@
 -- file never decides a rejection. Accepting must imply that pydantic accepts with the same values:
 -- tests/integration/test_sql_validation.py checks it on thousands of mutated lines.
 -- One query over _chunk(seq BIGINT, line VARCHAR). Parameters: now_us, and the contract's literals (enums,
--- patterns, time bounds) and the event's fields, formatted in from schemas/ by services/replay/lane.py. Run it with DuckDB's filter
--- pushdown off (services/sql_lane.filter_pushdown_off): the optimizer would otherwise move the later tests below
+-- patterns, time bounds) and the event's fields, formatted in from schemas/ by services/store/lane.py. Run it with DuckDB's filter
+-- pushdown off (services/store/lane.filter_pushdown_off): the optimizer would otherwise move the later tests below
 -- the parse (so parsing twice) and run the guarded duplicate-key test on every line (3 to 5 times slower).
 WITH fields AS (
     -- the cheap tests on the raw text first, then one parse. DuckDB's JSON reader is laxer than the

@@ -1,4 +1,4 @@
-"""The SQL lane of contract validation (``services/store/sql/validate.sql``), for replay.
+"""The SQL lane of contract validation (``services/store/sql/validate.sql``), for replay and the CSV adapter.
 
 DuckDB checks many lines at once in C++, and accepts only lines in the contract's plainest form;
 every line it leaves goes to ``pipelines.decode`` (the Python fast lane, then the pydantic models,
