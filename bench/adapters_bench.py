@@ -1,6 +1,8 @@
 """Adapter throughput: a 1M-line Asterisk queue_log and a 1M-row call-detail CSV through their adapters to
 a JSON Lines file, in this process (as ``contactpulse adapt ... --out FILE`` runs them), each event
-checked by the contract. Targets: >= 100,000 lines/s and >= 50,000 rows/s. Peak memory (VmHWM) too."""
+checked by the contract. Targets: >= 100,000 lines/s and >= 50,000 rows/s. The CSV by both engines: the
+SQL lane (the default) and Python (one process, and a worker per core), interleaved. Peak memory
+(VmHWM, of this process: the lane processes' own are not in it) too."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from pathlib import Path
 from services.ingest.adapters.asterisk import QueueLog
 from services.ingest.adapters.base import Emitter
 from services.ingest.adapters.cli import numbered
-from services.ingest.adapters.csv_cli import encoded_rows, load_mapping
+from services.ingest.adapters.csv_cli import LANES, encoded_rows, load_mapping
 from services.ingest.adapters.run import Runner
 from services.ingest.adapters.sinks import FileSink, RejectFile
 from services.ingest.adapters.table import Table
@@ -55,12 +57,13 @@ def queue_log_rate(path: Path, out: Path) -> tuple[float, int, int]:
     return time.perf_counter() - started, runner.summary.records, runner.summary.events
 
 
-def csv_rate(path: Path, out: Path, workers: int) -> tuple[float, int, int]:
+def csv_rate(path: Path, out: Path, workers: int, engine: str) -> tuple[float, int, int]:
+    out.unlink(missing_ok=True)  # the file sink appends
     sink = FileSink(str(out), RejectFile(None))
     runner = Runner(sink, "bench")
     table = Table(EMITTER, load_mapping(ROOT / "docs" / "adapters" / "call-detail.toml"))
     started = time.perf_counter()
-    for batch in encoded_rows(path, table, workers, runner.now()):
+    for batch in encoded_rows(path, table, workers, runner.now(), engine=engine):
         runner.send_batch(batch)
     sink.close()
     return time.perf_counter() - started, runner.summary.records, runner.summary.events
@@ -70,6 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=2, help="each CSV engine this many times, interleaved")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         log, table = Path(tmp) / "queue_log", Path(tmp) / "calls.csv"
@@ -79,10 +83,15 @@ def main() -> None:
         seconds, read, events = queue_log_rate(log, Path(tmp) / "q.jsonl")
         print(f"queue_log: {read:,} lines, {events:,} events in {seconds:.2f} s: {read / seconds:,.0f} lines/s "
               f"(target 100,000)")  # fmt: skip
-        for workers in (1, os.cpu_count() or 1):
-            seconds, read, events = csv_rate(table, Path(tmp) / "c.jsonl", workers)
-            print(f"csv ({workers} worker(s)): {read:,} rows, {events:,} events in {seconds:.2f} s: "
-                  f"{read / seconds:,.0f} rows/s (target 50,000)")  # fmt: skip
+        runs = [
+            ("sql", LANES, "SQL lane, {} lane processes"),
+            ("python", 1, "Python, {} process"),
+            ("python", os.cpu_count() or 1, "Python, {} worker processes"),
+        ] * args.rounds  # interleaved
+        for engine, n, label in runs:
+            seconds, read, events = csv_rate(table, Path(tmp) / "c.jsonl", n, engine)
+            print(f"csv ({label.format(n)}): {read:,} rows, {events:,} events in {seconds:.2f} s: "
+                  f"{read / seconds:,.0f} rows/s (target 50,000)", flush=True)  # fmt: skip
         print(f"peak memory {peak_mib():.0f} MiB")
 
 
