@@ -74,26 +74,29 @@ def _work(job: tuple[datetime, int, list[str]]) -> Batch:
     return encode_batch((table.item(line, row) for line, row in numbered), now)
 
 
-def record_lines(path: Path, table: Table, progress: Callable[[int], None] | None,
-                 size: int | None = None) -> Iterator[tuple[int, list[str]]]:  # fmt: skip
+def set_header(path: Path, table: Table, names: list[str] | None) -> None:
+    """The file's header read into ``table``; a file without one, or without a mapped column, is one line."""
+    if names is None:
+        raise UserError(f"{path} is empty")
+    try:
+        table.set_header(names)
+    except ValueError as exc:
+        raise UserError(f"{path}: {exc}") from None
+
+
+def record_lines(path: Path, table: Table, progress: Callable[[int], None] | None) -> Iterator[tuple[int, list[str]]]:
     """Batches of whole records as raw lines (a quoted cell may hold a newline: its record goes on until
     the double quotes are even again), with the line each batch starts on; the header read into ``table``."""
     with path.open(encoding=table.m.encoding, errors="replace", newline="") as f:
-        header = next(csv.reader([f.readline()], delimiter=table.m.delimiter), None)
-        if header is None:
-            raise UserError(f"{path} is empty")
-        try:
-            table.set_header(header)
-        except ValueError as exc:
-            raise UserError(f"{path}: {exc}") from None
+        set_header(path, table, next(csv.reader([f.readline()], delimiter=table.m.delimiter), None))
         batch: list[str] = []
-        line, start, open_quote, size = 1, 2, False, size or BATCH_ROWS
+        line, start, open_quote = 1, 2, False
         for text in f:
             line += 1
             batch.append(text)
             if text.count('"') % 2:
                 open_quote = not open_quote
-            if not open_quote and len(batch) >= size:
+            if not open_quote and len(batch) >= BATCH_ROWS:
                 yield start, batch
                 if progress is not None:
                     progress(f.buffer.tell())  # type: ignore[attr-defined]
@@ -127,13 +130,7 @@ def encoded_rows(path: Path, table: Table, workers: int, now: datetime,
 
 def _by_lane(path: Path, table: Table, now: datetime, progress: Callable[[int], None] | None) -> Iterator[Batch]:
     with path.open("rb") as raw:
-        names = csv_blocks.header(raw, table.m.encoding, table.m.delimiter)
-        if names is None:
-            raise UserError(f"{path} is empty")
-        try:
-            table.set_header(names)
-        except ValueError as exc:
-            raise UserError(f"{path}: {exc}") from None
+        set_header(path, table, csv_blocks.header(raw, table.m.encoding, table.m.delimiter))
         yield from csv_blocks.in_lanes(table, now, csv_blocks.blocks(raw, 2, progress=progress), LANES)
 
 
