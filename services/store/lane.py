@@ -35,9 +35,8 @@ def _values(items: Iterable[str]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in sorted(items, key=lambda v: LIFECYCLE_RANK.get(v, 0))) + ")"
 
 
-def validation_sql(now: datetime) -> str:
-    """``validate.sql``: the query of the lines in ``_chunk`` that pass; run it under ``filter_pushdown_off``."""
-    return sql_text("validate.sql").format(
+def _literals(now: datetime) -> dict[str, object]:
+    return dict(
         now_us=micros(now), earliest_us=EARLIEST_US, ahead_us=AHEAD_US, time_pattern=PLAIN_TIME_PATTERN,
         event_fields=EVENT_FIELDS, specversion=SPECVERSION, types=_values(LIFECYCLE_RANK),
         channels=_values(c.value for c in Channel), resolutions=_values(r.value for r in Resolution),
@@ -46,6 +45,17 @@ def validation_sql(now: datetime) -> str:
         customer_ref_pattern=CUSTOMER_REF_PATTERN.strip("^$"),
         wrapped_up=EventType.WRAPPED_UP.value, surveyed=EventType.SURVEYED.value,
     )  # fmt: skip
+
+
+def contract_fields_sql(now: datetime) -> str:
+    """``contract_fields.sql``: the contract's rules for an event's fields at ingest time ``now``, as one
+    condition over its columns (for a query that has them as columns already, not as JSON)."""
+    return sql_text("contract_fields.sql").format(**_literals(now))
+
+
+def validation_sql(now: datetime) -> str:
+    """``validate.sql``: the query of the lines in ``_chunk`` that pass; run it under ``filter_pushdown_off``."""
+    return sql_text("validate.sql").format(contract_fields=contract_fields_sql(now), **_literals(now))
 
 
 @contextmanager

@@ -1,8 +1,8 @@
 """The CSV adapter's SQL lane gives the events and rejections of the Python mapping (``Table.row``), on
 generated exports for both shipped mappings whose rows take every path: plain rows the lane maps, and
 the rows it must leave to Python (quoted cells, newlines in cells, tabs and no-break spaces, times in
-the hours the clocks change, durations it does not read, unknown outcomes, ids too long, channels and
-agents the contract refuses, blank and short rows), over many blocks and the lane processes."""
+the hours the clocks change, durations it does not read, unknown outcomes, ids too long or needing a
+JSON escape, agents the contract refuses, blank and short rows), over many blocks and the lane processes."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def seconds(rng: random.Random) -> str:
 def call_detail(rng: random.Random, n: int) -> str:
     out = ["Call ID,Call Start,Queue,CLI,Queue Time,Talk Time,Hold Time,Wrap Time,Outcome,Agent ID\n"]
     for i in range(n):
-        cid = rng.choice((f"C{i}",) * 12 + ("", "X" * 110 + str(i), f"Cé{i}"))
+        cid = rng.choice((f"C{i}",) * 12 + ("", "X" * 110 + str(i), f"Cé{i}", f"C\\{i}", f"C\x07{i}"))
         queue = rng.choice(("Revenues", "Council Tax", '"Benefits, Housing"', '"Waste\nand recycling"', "Ysgol Gymraeg",
                             "", "Pārvalde"))  # fmt: skip
         cli = rng.choice(("01205 310010", "+441205310011", "", "anonymous", "0044 1205 310012"))

@@ -18,6 +18,7 @@ events, on generated exports and on rows mutated into every case above.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from importlib import resources
@@ -31,7 +32,7 @@ import pyarrow.compute as pc
 from services.ingest.adapters.base import MAX_ID, slug
 from services.ingest.adapters.run import Batch, encode_batch
 from services.ingest.adapters.table import DURATIONS, TEXTS, TIMES, Table, plain_time_pattern
-from services.store.lane import filter_pushdown_off, validation_sql
+from services.store.lane import contract_fields_sql
 
 # the longest contact id whose events' ids stay plain ("row:<id>:contact.hold_started"), in bytes
 MAX_CID = MAX_ID - len("row::contact.hold_started")
@@ -49,7 +50,7 @@ DECIDED = {"outcome": "outcome", "channel": "channel", "queue": "queue", "servic
            "ref": "caller", "resolution": "resolution"}  # fmt: skip
 
 
-def lane_sql(pattern: str, fmt: str, columns: dict[str, int], constants: Iterable[str]) -> list[str]:
+def lane_sql(pattern: str, fmt: str, columns: dict[str, int], constants: Iterable[str], now: datetime) -> list[str]:
     """table_events.sql's statements, with the per-column expressions written out for the export's
     columns (contract name -> index) and constants; the times and durations it lacks cost nothing."""
     text = resources.files("services.ingest.adapters").joinpath("table_events.sql").read_text(encoding="utf-8")
@@ -90,6 +91,7 @@ def lane_sql(pattern: str, fmt: str, columns: dict[str, int], constants: Iterabl
         all_offsets=each("(n_{t} IS NULL OR off_{t} IS NOT NULL)", "true", TIMES, " AND "),
         all_durations=" AND ".join(f"{d.removesuffix('_seconds')}_us IS NOT NULL" for d in DURATIONS),
         max_cid=MAX_CID,
+        contract_fields=contract_fields_sql(now),
     )  # fmt: skip
     statements = ("\n".join(x for x in s.splitlines() if not x.lstrip().startswith("--")) for s in body.split(";\n"))
     return [s for s in statements if s.strip()]  # without comments: _bound looks for $names in them
@@ -105,10 +107,10 @@ class TableLane:
         self.t, self.now = table, now
         self.con = duckdb.connect(":memory:", config={"threads": threads} if threads else {})
         constants = {n: v for n, v in table.m.constants.items() if n not in table.header}
-        self.statements = lane_sql(pattern, table.m.time_format, table.header, constants)
-        self.validated = validation_sql(now)
+        self.statements = lane_sql(pattern, table.m.time_format, table.header, constants, now)
         self.params: dict[str, str] = {
             "delimiter": table.m.delimiter,
+            "source": table.e.source, "council": table.e.council,
             "source_json": orjson.dumps(table.e.source).decode(),
             "council_json": orjson.dumps(table.e.council).decode(),
             **{f"k_{n}": v for n, v in constants.items()}}  # fmt: skip
@@ -180,9 +182,6 @@ class TableLane:
             registered.append("_offsets")
             for statement in rest:
                 con.execute(statement, _bound(statement, params))
-            con.execute("CREATE OR REPLACE TEMP VIEW _chunk AS SELECT seq, line_json AS line FROM _events")
-            with filter_pushdown_off(con):
-                con.execute(f"CREATE OR REPLACE TEMP TABLE _accepted AS SELECT seq FROM ({self.validated})")
             # a row is the lane's when it is plain and every one of its events passed
             con.execute("CREATE OR REPLACE TEMP TABLE _done AS SELECT line FROM _plain EXCEPT "
                         "SELECT DISTINCT line FROM _events ANTI JOIN _accepted USING (seq)")  # fmt: skip
@@ -204,7 +203,7 @@ class TableLane:
 
 def _bound(statement: str, params: dict[str, str]) -> dict[str, str] | None:
     """The parameters a statement names (DuckDB refuses any it does not)."""
-    named = {k: v for k, v in params.items() if f"${k}" in statement}
+    named = {k: v for k, v in params.items() if re.search(rf"\${k}\b", statement)}
     return named or None
 
 
