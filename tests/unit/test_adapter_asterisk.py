@@ -6,6 +6,7 @@ expected facts are worked out by hand beside each case."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,7 @@ import pytest
 
 from services.ingest.adapters.asterisk import Memory, QueueLog
 from services.ingest.adapters.asterisk_hold import ami_holds, cel_holds
-from services.ingest.adapters.base import Emitter
+from services.ingest.adapters.base import Emitter, rfc3339_seconds
 from services.ingest.adapters.run import Runner
 from tests.support.adapters import ListSink, facts_by_contact
 
@@ -186,3 +187,11 @@ def test_hold_from_saved_ami_events() -> None:
     sink, qlog = run(HOLD_CALL)
     Runner(sink, "ami").feed(ami_holds(ami, qlog.seen, EMITTER))
     assert facts_by_contact(sink.sent)["6.1"].hold_seconds == 30.5
+
+
+@pytest.mark.parametrize("epoch", [0, 59, 86399, 86400, 951_782_399, 951_868_800, 1_772_442_123, 1_798_761_599,
+                                   4_102_444_799])  # fmt: skip
+def test_event_times_are_strftime_s(epoch: int) -> None:
+    """Epoch seconds as RFC 3339 by arithmetic: the same text as strftime, across days, leap days, years."""
+    expected = datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert rfc3339_seconds(epoch) == expected

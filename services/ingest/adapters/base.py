@@ -61,9 +61,19 @@ def stable_id(*parts: object) -> str:
     return text if len(text) <= MAX_ID else text[:80] + ":" + hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
+@functools.lru_cache(maxsize=64)
+def _day(day: int) -> str:
+    return datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%dT")
+
+
 @functools.lru_cache(maxsize=256)  # a log's lines come in time order, several to a second
 def rfc3339_seconds(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    """``%Y-%m-%dT%H:%M:%S.000Z`` of epoch seconds; the day's part remembered, the rest by arithmetic
+    (a third of strftime's cost, which was a tenth of the queue log's)."""
+    day, second = divmod(epoch, 86400)
+    hour, second = divmod(second, 3600)
+    minute, second = divmod(second, 60)
+    return f"{_day(day)}{hour:02d}:{minute:02d}:{second:02d}.000Z"
 
 
 def rfc3339(t: datetime) -> str:
