@@ -1,5 +1,5 @@
 """Adapter throughput: a 1M-line Asterisk queue_log and a 1M-row call-detail CSV through their adapters to
-a JSON Lines file, in this process (as ``contactpulse adapt ... --out FILE`` runs them), each event
+a JSON Lines file, as ``contactpulse adapt ... --out FILE`` runs them, each event
 checked by the contract. Targets: >= 100,000 lines/s and >= 50,000 rows/s. The CSV by both engines: the
 SQL lane (the default) and Python (one process, and a worker per core), interleaved. Peak memory
 (VmHWM, of this process: the lane processes' own are not in it) too."""

@@ -55,7 +55,6 @@ def rows(path: Path, table: Table, progress: Callable[[int], None] | None = None
 # rows are independent: worker processes parse, map and check them while this one reads and writes
 BATCH_ROWS = 4000
 LANES = 2  # lane processes for an export of more than one block
-ENGINES = ("sql", "python")
 _worker: Table | None = None
 
 

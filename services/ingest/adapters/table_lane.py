@@ -1,14 +1,15 @@
 """The CSV adapter's SQL lane: DuckDB maps the plain rows of an export many at a time (table_events.sql)
-and checks their events by the contract's SQL lane (services/store/sql/validate.sql).
+and checks the events it builds by the contract's rules for their fields
+(services/store/sql/contract_fields.sql, which bulk replay's validate.sql applies to parsed lines).
 
-Like that lane, it never decides a rejection. A row it is not sure of goes to ``Table.row``, which maps
+Like replay's lane, it never decides a rejection. A row it is not sure of goes to ``Table.row``, which maps
 it or names its reason:
 - a record with a double quote (a quoted cell, perhaps over lines), a NUL, or fewer cells than the header;
 - a time not in the mapping's slicing format, or in a local hour the clocks change (one that happens twice,
   or not at all);
 - a duration other than whole seconds or [h:]mm:ss;
 - an unknown outcome, a missing id or start, an id too long for a plain event id;
-- any event the contract's SQL lane does not accept.
+- any event those rules refuse, or whose JSON needs an escape (a backslash, a control character).
 The values the mapping decides (outcome, channel, the slugs, customer_ref, resolution) are Table's own,
 asked once per distinct value, so the two lanes share one definition of each; table_events.sql only reads
 times and durations and assembles. ``tests/unit/test_table_lane.py`` checks that the lanes give the same
