@@ -19,7 +19,9 @@ from services.settings import Settings
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    path = readable(args.file)
+    state = Path(args.state) if args.state else Path(args.file + ".contactpulse-position")
+    # a follower with a stored position waits for a log caught between logrotate's rename and the new file
+    path = Path(args.file) if args.follow and state.exists() else readable(args.file)
     fields = tuple(f.strip().lower() for f in args.cel_fields.split(",")) if args.cel_fields else CEL_FIELDS
     missing = {"eventtype", "eventtime", "uniqueid", "linkedid"} - set(fields)
     if missing:
@@ -32,7 +34,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     runner = Runner(out, str(path))
     try:
         if args.follow:
-            state = Path(args.state) if args.state else path.with_name(path.name + ".contactpulse-position")
             follow(path, state, e, runner)
         else:
             qlog = QueueLog(e)

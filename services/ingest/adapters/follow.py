@@ -71,22 +71,8 @@ class Follower:
         return Position(self.inode, self.offset, self.line, memory)
 
     def lines(self) -> Iterator[tuple[int, str] | None]:
-        f = self._open_current()
-        start = self.start
-        if start is not None and start.inode != self.inode:
-            rotated = self._find(start.inode)
-            if rotated is None:
-                log.warning("%s was rotated while stopped and its old file is gone; reading the new one from "
-                            "its start", self.path)  # fmt: skip
-            else:  # finish the old file first; at its end the loop below moves on to the new one
-                f.close()
-                f = rotated.open("rb")
-                f.seek(start.offset)
-                self.inode, self.offset, self.line = start.inode, start.offset, start.line
-        elif start is not None:
-            f.seek(start.offset)
-            self.offset, self.line = start.offset, start.line
-        while not self.stop():
+        f: IO[bytes] | None = self._resume()
+        while f is not None and not self.stop():
             raw = f.readline()
             if raw.endswith(b"\n"):
                 self.offset += len(raw)
@@ -98,17 +84,60 @@ class Follower:
             yield None
             f = self._after_end(f)
             time.sleep(self.poll)
-        f.close()
+        if f is not None:
+            f.close()
 
-    def _open_current(self) -> IO[bytes]:
+    def _resume(self) -> IO[bytes] | None:
+        """The file to read first, at the stored position: the log, or the rotated file it was reading;
+        ``None`` if told to stop while waiting for the log to appear."""
+        start = self.start
+        if start is None:
+            return self._open_current()
         try:
-            f = self.path.open("rb")
-        except OSError as exc:
-            raise UserError(f"cannot read {self.path}: {exc.strerror}") from None
+            moved = self.path.stat().st_ino != start.inode
+        except FileNotFoundError:
+            moved = True
+        # rotated while stopped, or stopped between logrotate's rename and the new file
+        rotated = self._find(start.inode) if moved else None
+        if rotated is not None:  # finish the old file first; at its end the loop moves on to the new one
+            old = rotated.open("rb")
+            old.seek(start.offset)
+            self.inode, self.offset, self.line = start.inode, start.offset, start.line
+            return old
+        f = self._open_current()
+        if f is None:
+            return None
+        if self.inode != start.inode:
+            log.warning("%s was rotated while stopped and its old file is gone; reading the new one from "
+                        "its start", self.path)  # fmt: skip
+        elif os.fstat(f.fileno()).st_size < start.offset:  # copytruncate, or a new file given the old inode
+            log.warning("%s is shorter than when it stopped; reading it from its start", self.path)
+        else:
+            f.seek(start.offset)
+            self.offset, self.line = start.offset, start.line
+        return f
+
+    def _open_current(self) -> IO[bytes] | None:
+        """The file at the path, waited for while it is missing (a rotation's window); ``None`` if told to
+        stop meanwhile."""
+        warned = False
+        while True:
+            try:
+                f = self.path.open("rb")
+                break
+            except FileNotFoundError:
+                if self.stop():
+                    return None
+                if not warned:
+                    log.warning("%s is not there (rotated?); waiting for it", self.path)
+                    warned = True
+                time.sleep(self.poll)
+            except OSError as exc:
+                raise UserError(f"cannot read {self.path}: {exc.strerror}") from None
         self.inode, self.offset, self.line = os.fstat(f.fileno()).st_ino, 0, 0
         return f
 
-    def _after_end(self, f: IO[bytes]) -> IO[bytes]:
+    def _after_end(self, f: IO[bytes]) -> IO[bytes] | None:
         """At the end of the file: a new file at the path (rotation), or the same one truncated."""
         try:
             st = self.path.stat()
