@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The wheel as a user gets it: build it, install it (not editable) into a fresh virtualenv outside the
 # repository, and from a folder with nothing of the checkout in it run `contactpulse --help`, every
-# command's --help, and a small simulate, replay, summary and report. make test runs this.
+# command's --help, a small simulate, replay, summary and report, and a queue log through its adapter
+# (its SQL is package data). make test runs this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -44,3 +45,9 @@ grep -q "Customer Experience Board" board.html || fail "report has no title"
 "$cp" export-schemas --out schemas-out >>"$log" 2>&1 || fail "export-schemas --out"
 [ -f schemas-out/contact-event.v1.schema.json ] || fail "export-schemas wrote nothing"
 step "simulate, replay ($(wc -l <events.jsonl) events), summary, report ($month), export-schemas: ok"
+printf '%s\n' "1780000000|1780000000.1|waste|NONE|ENTERQUEUE||01205111111|1" \
+  "1780000010|1780000000.1|waste|PJSIP/7|CONNECT|10|x|1" "1780000100|1780000000.1|waste|PJSIP/7|COMPLETEAGENT|10|90|1" \
+  >queue_log
+"$cp" adapt asterisk-queue-log queue_log --council boston --out queue_log.jsonl >>"$log" 2>&1 || fail "adapt (SQL lane)"
+[ "$(grep -c '"type":"contact.' queue_log.jsonl)" = 4 ] || fail "adapt made $(wc -l <queue_log.jsonl) events, not 4"
+step "adapt asterisk-queue-log by the SQL lane: ok"

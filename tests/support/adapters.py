@@ -16,14 +16,19 @@ from tests.support.facts import to_events
 class ListSink:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
+        self.raw: list[tuple[bytes, bytes]] = []  # (key, JSON) of each event, as sent
         self.rejects: list[Reject] = []
         self.flushes = 0
 
     def events(self, events: list[tuple[bytes, bytes]]) -> None:
         self.sent.extend(orjson.loads(v) for _, v in events)
+        self.raw.extend(events)
 
     def lines(self, blob: bytes, keys: list[bytes], sizes: list[int]) -> None:
-        self.sent.extend(orjson.loads(line) for line in blob.splitlines())
+        lines = blob.splitlines()
+        assert [len(x) + 1 for x in lines] == sizes and len(keys) == len(lines)
+        self.sent.extend(orjson.loads(line) for line in lines)
+        self.raw.extend(zip(keys, lines, strict=True))
 
     def reject(self, r: Reject, origin: str) -> None:
         self.rejects.append(r)

@@ -29,7 +29,7 @@ Hold is not in the queue log: ``cel_holds`` reads it from a CEL CSV (HOLD/UNHOLD
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -42,6 +42,9 @@ FORGET_ENDED_AFTER = 3600  # an ended call is remembered this long, for an overf
 NO_CALL = frozenset({"NONE", "MANAGER", ""})
 ENDS = frozenset({"COMPLETEAGENT", "COMPLETECALLER", "ABANDON", "EXITWITHTIMEOUT", "EXITWITHKEY", "EXITEMPTY"})
 TRANSFERS = frozenset({"TRANSFER", "BLINDTRANSFER", "ATTENDEDTRANSFER"})
+# an event as the mapper decides it: (type, call id, time in epoch seconds, the id's tag, and its one data
+# field beyond contact_id, council and channel: name and value, the value None for none)
+Spec = tuple[str, str, int, str, str, str | None]
 _EXTENSION = re.compile(r"^[A-Za-z0-9]+/([^@/-]+)")  # PJSIP/7009, SIP/7009-0000a1, Local/7009@from-queue/n
 
 
@@ -86,17 +89,25 @@ class QueueLog:
         self.keep_seen = keep_seen  # a file read once keeps every call id, for joining hold (CEL, AMI) after it
         self.seen: set[str] = set()
 
-    def lines(self, numbered: Iterator[tuple[int, str]]) -> Iterator[Item]:
+    def lines(self, numbered: Iterable[tuple[int, str]]) -> Iterator[Item]:
+        """Each line's events (or its rejection)."""
+        e = self.e
         for n, text in numbered:
-            yield n, self.line(n, text)
+            specs = self.specs(n, text)
+            yield n, specs if isinstance(specs, Reject) else [event(e, s) for s in specs]
 
     def line(self, n: int, text: str) -> list[dict[str, Any]] | Reject:
+        specs = self.specs(n, text)
+        return specs if isinstance(specs, Reject) else [event(self.e, s) for s in specs]
+
+    def specs(self, n: int, text: str) -> list[Spec] | Reject:
+        """A line's events as specs (``event`` makes each one), or its rejection."""
         try:
             return self._line(text.rstrip("\r\n"))
         except Unreadable as exc:
             return Reject(n, exc.reason, exc.detail, redact_numbers(text.rstrip("\r\n")))
 
-    def _line(self, text: str) -> list[dict[str, Any]]:
+    def _line(self, text: str) -> list[Spec]:
         f = text.split("|")
         if len(f) < 5:
             raise Unreadable("not_queue_log", "a queue_log line is time|callid|queue|agent|verb|data...")
@@ -121,14 +132,14 @@ class QueueLog:
             return out + self._transfer(t, callid, agent)
         if verb == "WRAPUP" and (callid in self.m.calls or callid in self.m.ended):
             resolution = data[0] if data else ""
-            return [*out, self._ev("contact.wrapped_up", callid, t, verb, resolution=resolution)]
+            return [*out, self._ev("contact.wrapped_up", callid, t, verb, "resolution", resolution)]
         return out  # RINGNOANSWER, DID, INFO, ... and WRAPUP of a call not seen
 
-    def _ev(self, type_: str, callid: str, t: int, tag: str, **data: Any) -> dict[str, Any]:
-        base = {"contact_id": callid, "council": self.e.council, "channel": "phone"}
-        return self.e.event_with(type_, stable_id("ast", callid, tag, t, type_), callid, rfc3339_seconds(t), base, data)
+    @staticmethod
+    def _ev(type_: str, callid: str, t: int, tag: str, name: str = "", value: str | None = None) -> Spec:
+        return type_, callid, t, tag, name, value
 
-    def _enter(self, t: int, callid: str, queue: str, data: list[str]) -> list[dict[str, Any]]:
+    def _enter(self, t: int, callid: str, queue: str, data: list[str]) -> list[Spec]:
         caller = data[1] if len(data) > 1 else ""
         agent = self.m.extensions.get(caller) if caller else None
         original = self.m.connected.get(agent) if agent else None
@@ -142,16 +153,16 @@ class QueueLog:
             self.m.ended.pop(callid, None)
             at = self.m.transfers.pop(callid, None)
             if at is not None:
-                return [self._ev("contact.transferred", callid, at, "transferred", queue=queue)]
-            return [self._ev("contact.queued", callid, t, "requeued", queue=queue)]
+                return [self._ev("contact.transferred", callid, at, "transferred", "queue", queue)]
+            return [self._ev("contact.queued", callid, t, "requeued", "queue", queue)]
         self.m.calls[callid] = queue
         if self.keep_seen:
             self.seen.add(callid)
         ref = self.e.ref(caller)
-        return [self._ev("contact.started", callid, t, "enter", customer_ref=ref),
-                self._ev("contact.queued", callid, t, "enter", queue=queue)]  # fmt: skip
+        return [self._ev("contact.started", callid, t, "enter", "customer_ref", ref),
+                self._ev("contact.queued", callid, t, "enter", "queue", queue)]  # fmt: skip
 
-    def _connect(self, t: int, callid: str, queue: str, agent: str, data: list[str]) -> list[dict[str, Any]]:
+    def _connect(self, t: int, callid: str, queue: str, agent: str, data: list[str]) -> list[Spec]:
         out = []
         if callid not in self.m.calls:  # its ENTERQUEUE is before the log starts: the wait is "holdtime"
             wait = int(data[0]) if data and data[0].isdigit() else 0
@@ -159,15 +170,15 @@ class QueueLog:
             if self.keep_seen:
                 self.seen.add(callid)
             out += [self._ev("contact.started", callid, t - wait, "enter"),
-                    self._ev("contact.queued", callid, t - wait, "enter", queue=queue)]  # fmt: skip
+                    self._ev("contact.queued", callid, t - wait, "enter", "queue", queue)]  # fmt: skip
         self.m.connected[agent] = callid
         self.m.since[agent] = t
         ext = extension(agent)
         if ext is not None:
             self.m.extensions[ext] = agent
-        return [*out, self._ev("contact.answered", callid, t, "connect", agent_ref=agent)]
+        return [*out, self._ev("contact.answered", callid, t, "connect", "agent_ref", agent)]
 
-    def _end(self, t: int, callid: str, verb: str, agent: str) -> list[dict[str, Any]]:
+    def _end(self, t: int, callid: str, verb: str, agent: str) -> list[Spec]:
         self.m.release(agent, callid)
         if callid not in self.m.calls:
             return []  # the end of a call whose start is before the log: nothing to count
@@ -175,13 +186,13 @@ class QueueLog:
         self.m.ended[callid] = t
         return [self._ev("contact.ended", callid, t, verb.lower())]
 
-    def _transfer(self, t: int, callid: str, agent: str) -> list[dict[str, Any]]:
+    def _transfer(self, t: int, callid: str, agent: str) -> list[Spec]:
         self.m.release(agent, callid)
         if callid in self.m.calls:
             self.m.transfers[callid] = t
         return []
 
-    def _consultation(self, t: int, callid: str, verb: str) -> list[dict[str, Any]]:
+    def _consultation(self, t: int, callid: str, verb: str) -> list[Spec]:
         """A line of an agent's consultation call: its ATTENDEDTRANSFER transfers the original call."""
         original, queue = self.m.consult[callid]
         if verb == "ATTENDEDTRANSFER":
@@ -190,12 +201,12 @@ class QueueLog:
                 self.m.release(agent, original)
             self.m.calls[original] = queue
             self.m.transfers.pop(original, None)
-            return [self._ev("contact.transferred", original, t, "transferred", queue=queue)]
+            return [self._ev("contact.transferred", original, t, "transferred", "queue", queue)]
         if verb in ENDS:  # the agent gave up the consultation: nothing of it counts
             del self.m.consult[callid]
         return []
 
-    def _due(self, now: int) -> list[dict[str, Any]]:
+    def _due(self, now: int) -> list[Spec]:
         """Transfers into no queue, once their window has passed; ended calls forgotten after an hour."""
         out = []
         for callid, at in [(c, a) for c, a in self.m.transfers.items() if now - a > TRANSFER_WINDOW]:
@@ -213,4 +224,16 @@ class QueueLog:
 
     def close(self) -> list[dict[str, Any]]:
         """At the end of a file read once: every transfer still waiting has left the queues."""
+        return [event(self.e, s) for s in self.close_specs()]
+
+    def close_specs(self) -> list[Spec]:
         return self._due(self.m.clock + TRANSFER_WINDOW + 1)
+
+
+def event(e: Emitter, spec: Spec) -> dict[str, Any]:
+    """The contract event of a spec: its id from the call, the tag and the time, so that reading the same
+    lines again gives the same ids; its one data field (if any) after contact_id, council and channel."""
+    type_, callid, t, tag, name, value = spec
+    base = {"contact_id": callid, "council": e.council, "channel": "phone"}
+    return e.event_with(type_, stable_id("ast", callid, tag, t, type_), callid, rfc3339_seconds(t), base,
+                        {name: value} if value is not None else {})  # fmt: skip

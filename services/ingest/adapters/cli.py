@@ -51,6 +51,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict
     holds.add_argument("--cel", help="hold from a CEL CSV (HOLD/UNHOLD user events)")
     holds.add_argument("--ami", help="hold from saved AMI events (Hold/Unhold)")
     ast.add_argument("--cel-fields", help="the CEL CSV's columns, comma-separated (default: the sample Master.csv)")
+    ast.add_argument("--engine", choices=["sql", "python"], default="sql",
+                     help="a file read once: sql: DuckDB assembles and checks the events many at a time, "
+                     "Python the lines it leaves (the default); python: every event in Python. --follow is "
+                     "Python's")  # fmt: skip
     parsers["asterisk-queue-log"] = ast
     ac = systems.add_parser("amazon-connect", parents=[common], help="Amazon Connect contact records or events")
     ac.add_argument("path", help="a file or a directory of Firehose output (JSON objects)")
