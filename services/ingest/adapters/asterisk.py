@@ -209,8 +209,9 @@ class QueueLog:
     def _due(self, now: int) -> list[Spec]:
         """Transfers into no queue, once their window has passed; ended calls forgotten after an hour."""
         out = []
-        for callid, at in [(c, a) for c, a in self.m.transfers.items() if now - a > TRANSFER_WINDOW]:
-            del self.m.transfers[callid]
+        transfers = self.m.transfers
+        for callid, at in [(c, a) for c, a in transfers.items() if now - a > TRANSFER_WINDOW] if transfers else ():
+            del transfers[callid]
             out.append(self._ev("contact.ended", callid, at, "transfer-out"))
             self.m.ended[callid] = at
         ended = self.m.ended

@@ -31,7 +31,7 @@ from services.ingest.adapters.run import Batch, encode
 from services.ingest.adapters.table_lane import _bound, _joined
 from services.store.lane import contract_fields_sql
 
-BLOCK_LINES = 50_000
+BLOCK_LINES = 100_000
 STARTED = "contact.started"
 Specs = tuple[int, list[Spec] | Reject]  # (line, its events' specs, or why it was rejected)
 
@@ -86,12 +86,13 @@ class QueueLane:
         return self._finish(*self._prepare(items))
 
     def _prepare(self, items: list[Specs]) -> tuple[list[Specs], pa.Table | None]:
-        rows = [(n, *s) for n, x in items if not isinstance(x, Reject) for s in x]
-        if not rows:
+        made = [(n, x) for n, x in items if type(x) is list and x]
+        if not made:
             return items, None
-        lines, types, cids, ts, tags, names, values = zip(*rows, strict=True)
+        lines = [n for n, x in made for _ in x]
+        types, cids, ts, tags, names, values = zip(*[s for _, x in made for s in x], strict=True)
         return items, pa.table({
-            "seq": pa.array(range(len(rows)), pa.int64()), "line": pa.array(lines, pa.int64()),
+            "seq": pa.array(range(len(lines)), pa.int64()), "line": pa.array(lines, pa.int64()),
             "type": pa.array(types, pa.string()), "cid": pa.array(cids, pa.string()),
             "t": pa.array(ts, pa.int64()), "tag": pa.array(tags, pa.string()),
             "name": pa.array(names, pa.string()), "value": pa.array(values, pa.string())})  # fmt: skip
