@@ -10,6 +10,8 @@ same ref; without the key the ref cannot be reversed.
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
 import hmac
 import re
 from enum import StrEnum
@@ -33,6 +35,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def normalise_phone(raw: str) -> str:
     """UK numbers to E.164 (+44...), other '+'/00 international numbers kept as E.164."""
+    if len(raw) in (10, 11) and raw[0] == "0" and raw[1] != "0" and raw.isascii() and raw.isdigit():
+        return "+44" + raw[1:]  # the common case, as the steps below make it, at a fifth of their cost
     s = _PHONE_JUNK.sub("", raw.strip())
     if s.startswith("00"):
         s = "+" + s[2:]
@@ -74,13 +78,22 @@ _NORMALISERS = {
 }
 
 
+_BY_NAME = {k.value: (k.value + ":", _NORMALISERS[k]) for k in IdentifierKind}
+
+
+@functools.lru_cache(maxsize=16)
+def _keyed(key: bytes) -> hmac.HMAC:
+    """HMAC-SHA256 with ``key`` and nothing hashed yet: a copy of it skips keying (0.7 of 2.4 µs a ref)."""
+    return hmac.new(key, digestmod=hashlib.sha256)
+
+
 def customer_ref(kind: IdentifierKind | str, value: str, key: bytes) -> str:
     if len(key) < MIN_KEY_BYTES:
         raise PseudonymError(f"the pseudonym key must be at least {MIN_KEY_BYTES} bytes")
     try:
-        k = IdentifierKind(kind)
-    except ValueError:
+        prefix, normalise = _BY_NAME[kind]
+    except KeyError:
         raise PseudonymError(f"unknown identifier kind {kind!r} (phone, email or uprn)") from None
-    message = f"{k.value}:{_NORMALISERS[k](value)}".encode()
-    digest = hmac.digest(key, message, "sha256")  # hmac.new's one-shot in C: a third of this call's time
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    h = _keyed(key).copy()
+    h.update((prefix + normalise(value)).encode())
+    return base64.urlsafe_b64encode(h.digest()).rstrip(b"=").decode("ascii")

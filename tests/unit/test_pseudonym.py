@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import base64
+import hmac
+import random
+
 import pytest
 
 from pipelines.pseudonym import PseudonymError, customer_ref, normalise_email, normalise_phone, normalise_uprn
@@ -57,3 +61,27 @@ def test_missing_or_short_key_is_a_clear_error() -> None:
         customer_ref("phone", "07700 900123", b"")
     with pytest.raises(PseudonymError, match="unknown identifier kind"):
         customer_ref("nino", "AB123456C", KEY)
+
+
+def test_the_plain_uk_number_shortcut_gives_what_the_full_steps_give() -> None:
+    rng = random.Random(5)
+    numbers = ["".join(rng.choice("0123456789") for _ in range(rng.randint(8, 13))) for _ in range(3000)]
+    numbers += ["0" + n[1:] for n in numbers] + ["00" + n[2:] for n in numbers] + ["01205١٢٣٤٥٦"]
+    for raw in numbers:
+        try:
+            direct = normalise_phone(raw)
+        except PseudonymError:
+            direct = "refused"
+        try:
+            full = normalise_phone(" " + raw)  # a leading space: never the shortcut, stripped by the steps
+        except PseudonymError:
+            full = "refused"
+        assert direct == full, raw
+
+
+def test_the_ref_is_hmac_sha256_over_kind_and_normalised_value() -> None:
+    for kind, raw, normal in (("phone", "01205 123456", "+441205123456"), ("email", " Jo@X.org", "jo@x.org"),
+                              ("uprn", "00123", "123")):  # fmt: skip
+        digest = hmac.digest(KEY, f"{kind}:{normal}".encode(), "sha256")
+        expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        assert customer_ref(kind, raw, KEY) == customer_ref(kind, raw, KEY) == expected  # and again, the copy
