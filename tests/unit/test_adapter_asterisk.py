@@ -162,6 +162,19 @@ def test_unreadable_lines_are_rejected_with_their_line_and_no_number() -> None:
     assert "310011" not in sink.rejects[1].record and "[number]" in sink.rejects[1].record
 
 
+@pytest.mark.parametrize("line", [
+    "99999999999999999999|6.1|revenues|NONE|ENTERQUEUE||01205310010|1",  # past what a 64-bit integer holds
+    "9999999999999|6.1|revenues|NONE|ENTERQUEUE||01205310010|1",  # the year 318857
+    "253402300800|6.1|revenues|NONE|ENTERQUEUE||01205310010|1",  # the year 10000
+    "-5|6.1|revenues|NONE|ENTERQUEUE||01205310010|1",
+    "1700000000|6.1|revenues|PJSIP/201|CONNECT|99999999999|x|1",  # a holdtime from before 1970
+])  # fmt: skip
+def test_a_time_no_calendar_holds_is_a_rejected_line_not_a_crash(line: str) -> None:
+    sink, _ = run(f"{line}\n1700000000|6.2|revenues|NONE|ENTERQUEUE||01205310010|1\n")
+    assert [(r.line, r.reason) for r in sink.rejects] == [(1, "unmappable:bad_time")]
+    assert {e["data"]["contact_id"] for e in sink.sent} == {"6.2"}
+
+
 def test_the_same_lines_give_the_same_ids_and_memory_survives_json() -> None:
     once, _ = run(ISSUE_759)
     lines = ISSUE_759.splitlines(keepends=True)
@@ -184,13 +197,14 @@ def test_hold_from_a_cel_csv_in_the_sample_mapping() -> None:
            '"DOCUMENTATION","","6.2","6.1","","","UNHOLD",""',
            '"ANSWER","1700000010.000000","","201","","","","","from-internal","PJSIP/201-00000a1","","",'
            '"DOCUMENTATION","","6.2","6.1","","","",""',
-           '"HOLD","not a time","","","","","","","","","","","","","6.1","6.1","","","",""']  # fmt: skip
+           '"HOLD","not a time","","","","","","","","","","","","","6.1","6.1","","","",""',
+           '"HOLD","1e20","","","","","","","","","","","","","6.1","6.1","","","",""']  # fmt: skip
     sink, qlog = run(HOLD_CALL)
     runner = Runner(sink, "cel")
     runner.feed(cel_holds(cel, qlog.seen, EMITTER, ZoneInfo("Europe/London")))
     c = facts_by_contact(sink.sent)["6.1"]
     assert (c.hold_seconds, c.hold_count, c.talk_seconds) == (60, 1, 290 - 60)
-    assert [(r.line, r.reason) for r in sink.rejects] == [(4, "unmappable:bad_cel_row")]
+    assert [(r.line, r.reason) for r in sink.rejects] == [(4, "unmappable:bad_cel_row"), (5, "unmappable:bad_cel_row")]
 
 
 def test_hold_from_saved_ami_events() -> None:

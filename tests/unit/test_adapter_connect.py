@@ -136,3 +136,16 @@ def test_unreadable_records_are_rejected_with_their_line() -> None:
         (3, "unmappable:not_connect"),
         (4, "unmappable:missing:InitiationTimestamp"),
     ]
+
+
+def test_hold_counts_no_contact_has_are_rejected_records_not_a_crash_or_a_flood() -> None:
+    odd = [record(f"c-{i}", holds=2, hold_seconds=30) for i in range(1, 5)]
+    odd[0]["Agent"]["NumberOfHolds"] = "two"
+    odd[1]["Agent"]["NumberOfHolds"] = 10**9  # would be two billion events
+    odd[2]["Agent"]["CustomerHoldDuration"] = "long"
+    sink = run(b"\n".join(orjson.dumps(r) for r in odd))
+    assert [(r.line, r.reason) for r in sink.rejects] == [
+        (1, "unmappable:bad_value"), (2, "unmappable:bad_field:NumberOfHolds"), (3, "unmappable:bad_value")
+    ]  # fmt: skip
+    assert sink.rejects[0].detail == "ValueError: invalid literal for int() with base 10: 'two'"
+    assert list(facts_by_contact(sink.sent)) == ["c-4"]

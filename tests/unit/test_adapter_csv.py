@@ -14,9 +14,9 @@ import pytest
 
 from services.errors import UserError
 from services.ingest.adapters import csv_cli
-from services.ingest.adapters.base import Emitter
+from services.ingest.adapters.base import Emitter, Reject
 from services.ingest.adapters.csv_cli import load_mapping, rows
-from services.ingest.adapters.run import Runner
+from services.ingest.adapters.run import Runner, attempt
 from services.ingest.adapters.table import Table, duration
 from tests.support.adapters import ListSink, facts_by_contact
 
@@ -143,6 +143,16 @@ def test_bad_rows_are_rejected_with_their_line_and_no_number(tmp_path: Path) -> 
     assert list(facts_by_contact(sink.sent)) == ["B6"]
 
 
+def test_times_past_the_calendar_are_rejected_rows_not_a_crash(tmp_path: Path) -> None:
+    sink = run(tmp_path, CALLS + "Y1,31/12/9999 23:59:00,Waste,,10,9999999,0,0,Answered,A\n"  # past 9999
+                                 "Y2,31/12/9999 23:59:00,Waste,,10,30,0,0,Answered,A\n"  # in the future
+                                 "Y3,01/01/0001 00:00:00,Waste,,10,30,0,0,Answered,A\n"  # before 2000
+                                 "Y4,02/03/2026 09:00:00,Waste,,10,30,0,0,Answered,A\n")  # fmt: skip
+    assert [(r.line, r.reason) for r in sink.rejects] == [(2, "unmappable:bad_time"), (3, "future_time"),
+                                                          (4, "before_2000")]  # fmt: skip
+    assert list(facts_by_contact(sink.sent)) == ["Y4"]
+
+
 @pytest.mark.parametrize(("text", "seconds"), [("", 0), ("75", 75), ("75.5", 75.5), ("01:15", 75), ("1:01:15", 3675),
                                                ("00:00:04", 4)])  # fmt: skip
 def test_durations(text: str, seconds: float) -> None:
@@ -181,3 +191,13 @@ def test_worker_processes_give_the_same_events_and_rejects_as_one(tmp_path: Path
     assert one == two and one[2] == 202
     assert one[1] == [(204, "unmappable:bad_time")]  # its line in the file, past the two-line record
     assert any(b'"queue":"revenues-and-benefits"' in line for line in one[0])
+
+
+def test_a_mapper_surprised_by_a_value_rejects_the_record_in_its_words_numbers_masked() -> None:
+    def mapper(record: str) -> list[dict[str, Any]]:
+        return [{"n": int(record)}]
+
+    line, item = attempt(7, "01205 310012 x", mapper)
+    assert isinstance(item, Reject) and (line, item.reason) == (7, "unmappable:bad_value")
+    assert item.detail == "ValueError: invalid literal for int() with base 10: '[number] x'"
+    assert "310012" not in item.record

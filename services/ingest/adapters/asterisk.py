@@ -34,11 +34,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from services.ingest.adapters.base import Emitter, Reject, Unreadable, redact_numbers, rfc3339_seconds, slug, stable_id
-from services.ingest.adapters.run import Item
+from services.ingest.adapters.run import SURPRISES, Item, unforeseen
 
 MAX_CALL = 4 * 3600  # an agent connected longer than this without a COMPLETE line is taken to be free again
 TRANSFER_WINDOW = 60  # seconds after a transfer within which the call's next ENTERQUEUE continues the contact
 FORGET_ENDED_AFTER = 3600  # an ended call is remembered this long, for an overflow into another queue
+LAST_TIME = 253_402_300_800  # 10000-01-01T00:00:00Z in epoch seconds: the first time RFC 3339 cannot write
 NO_CALL = frozenset({"NONE", "MANAGER", ""})
 ENDS = frozenset({"COMPLETEAGENT", "COMPLETECALLER", "ABANDON", "EXITWITHTIMEOUT", "EXITWITHKEY", "EXITEMPTY"})
 TRANSFERS = frozenset({"TRANSFER", "BLINDTRANSFER", "ATTENDEDTRANSFER"})
@@ -105,7 +106,10 @@ class QueueLog:
         try:
             return self._line(text.rstrip("\r\n"))
         except Unreadable as exc:
-            return Reject(n, exc.reason, exc.detail, redact_numbers(text.rstrip("\r\n")))
+            why = exc
+        except SURPRISES as exc:
+            why = unforeseen(exc)
+        return Reject(n, why.reason, why.detail, redact_numbers(text.rstrip("\r\n")))
 
     def _line(self, text: str) -> list[Spec]:
         f = text.split("|")
@@ -115,6 +119,8 @@ class QueueLog:
             t = int(f[0].split(".")[0])
         except ValueError:
             raise Unreadable("bad_time", f"{f[0][:20]!r} is not epoch seconds") from None
+        if not 0 <= t < LAST_TIME:
+            raise Unreadable("bad_time", f"{f[0][:20]!r} is not a time between 1970 and 9999")
         callid, queue, agent, verb, data = f[1], f[2], f[3], f[4], f[5:]
         out = self._due(t) if t > self.m.clock else []
         self.m.clock = max(self.m.clock, t)
@@ -165,7 +171,9 @@ class QueueLog:
     def _connect(self, t: int, callid: str, queue: str, agent: str, data: list[str]) -> list[Spec]:
         out = []
         if callid not in self.m.calls:  # its ENTERQUEUE is before the log starts: the wait is "holdtime"
-            wait = int(data[0]) if data and data[0].isdigit() else 0
+            wait = int(data[0]) if data and data[0].isascii() and data[0].isdigit() else 0
+            if wait > t:
+                raise Unreadable("bad_time", f"a holdtime of {data[0][:20]} s is longer than the time since 1970")
             self.m.calls[callid] = queue
             if self.keep_seen:
                 self.seen.add(callid)

@@ -50,7 +50,7 @@ def cel_holds(lines: Iterable[str], calls: Container[str], emitter: Emitter, zon
                 continue
             callid = next((c for c in (row[at["uniqueid"]], row[at["linkedid"]]) if c in calls), None)
             when = _time(row[at["eventtime"]], zone)
-        except (IndexError, ValueError) as exc:
+        except (IndexError, ValueError, OverflowError, OSError) as exc:  # OverflowError: a time past the calendar
             yield n, Reject(n, "unmappable:bad_cel_row", str(exc)[:100], redact_numbers(",".join(row)))
             continue
         yield n, [] if callid is None else [_hold(emitter, callid, kind, when, "cel", n)]

@@ -35,6 +35,7 @@ from services.ingest.adapters.base import Emitter, Unreadable, slug, stable_id
 CHANNELS = {"VOICE": "phone", "CHAT": "webchat", "TASK": "web", "EMAIL": "email"}
 TRANSFERRED = frozenset({"TRANSFER", "QUEUE_TRANSFER"})
 RESOLUTIONS = frozenset({"resolved", "referred", "callback", "escalated", "unresolved"})
+MAX_HOLDS = 100  # holds on one contact: a record claiming more is not a real one (and would make that many events)
 
 
 def _time(value: Any, name: str) -> datetime:
@@ -105,6 +106,8 @@ class Connect:
     def _holds(emit: Any, agent: dict[str, Any], start: datetime, end: datetime) -> None:
         """``NumberOfHolds`` holds summing to ``CustomerHoldDuration``, evenly spaced between start and end."""
         n, total = int(agent.get("NumberOfHolds") or 0), float(agent.get("CustomerHoldDuration") or 0)
+        if n > MAX_HOLDS:
+            raise Unreadable("bad_field:NumberOfHolds", f"{n} holds on one contact (at most {MAX_HOLDS})")
         span = (end - start).total_seconds()
         if n <= 0 or total <= 0 or span <= 0:
             return

@@ -22,13 +22,26 @@ STARTED = "contact.started"
 Item = tuple[int, list[dict[str, Any]] | Reject]  # (line, the record's events, or why it was rejected)
 
 
+# what a mapper raises on a value of a shape it did not foresee (a count that is no number, a time past
+# the calendar): the record is rejected with the error's words, never the run stopped
+SURPRISES = (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError)
+
+
+def unforeseen(exc: Exception) -> Unreadable:
+    """The Unreadable of a record on which a mapper raised ``exc`` (numbers masked in its words)."""
+    return Unreadable("bad_value", redact_numbers(f"{type(exc).__name__}: {exc}")[:200])
+
+
 def attempt(line: int, record: Any, mapper: Callable[[Any], list[dict[str, Any]]]) -> Item:
     """A record's events, or its rejection when the mapper cannot read it."""
     try:
         return line, mapper(record)
     except Unreadable as exc:
-        text = record if isinstance(record, str) else orjson.dumps(record, default=str).decode()
-        return line, Reject(line, exc.reason, exc.detail, redact_numbers(text)[:500])
+        why = exc
+    except SURPRISES as exc:
+        why = unforeseen(exc)
+    text = record if isinstance(record, str) else orjson.dumps(record, default=str).decode()
+    return line, Reject(line, why.reason, why.detail, redact_numbers(text)[:500])
 
 
 @dataclass

@@ -231,7 +231,10 @@ class Table:
         outcome = self.outcome(outcome_text)
         if not outcome:
             raise Unreadable("unknown_outcome", f"{outcome_text[:30]!r} is not in [outcomes]")
-        return self._events(cid, outcome, times, d, c)
+        try:
+            return self._events(cid, outcome, times, d, c)
+        except OverflowError:  # a time plus the durations after it
+            raise Unreadable("bad_time", "its times and durations run past the year 9999") from None
 
     def _events(self, cid: str, outcome: str, t: dict[str, datetime], d: dict[str, float],
                 c: dict[str, str]) -> list[dict[str, Any]]:  # fmt: skip
