@@ -201,3 +201,15 @@ def test_a_mapper_surprised_by_a_value_rejects_the_record_in_its_words_numbers_m
     assert isinstance(item, Reject) and (line, item.reason) == (7, "unmappable:bad_value")
     assert item.detail == "ValueError: invalid literal for int() with base 10: '[number] x'"
     assert "310012" not in item.record
+
+
+def test_a_stray_quote_in_an_unquoted_cell_is_read_as_csv_reads_it(tmp_path: Path) -> None:
+    # S1's quote is text (mid-cell); S2's opens a quoted cell that csv carries over S3's line to S4's quote
+    sink = run(tmp_path, CALLS + 'S1,02/03/2026 09:00:00,Benefits",,1,1,0,0,Answered,A\n'
+                                 'S2,02/03/2026 09:00:00,Benefits,,1,",0,0,Answered,A\n'
+                                 "S3,02/03/2026 09:00:00,Benefits,,1,1,0,0,Answered,A\n"
+                                 'S4",02/03/2026 09:00:00,Benefits,,1,1,0,0,Answered,A\n'
+                                 "S5,02/03/2026 09:00:00,Benefits,,1,1,0,0,Answered,A\n")  # fmt: skip
+    assert [(r.line, r.reason) for r in sink.rejects] == [(5, "unmappable:bad_duration")]
+    assert list(facts_by_contact(sink.sent)) == ["S1", "S5"]
+    assert facts_by_contact(sink.sent)["S1"].queue == "benefits"

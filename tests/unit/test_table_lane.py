@@ -6,6 +6,7 @@ JSON escape, agents the contract refuses, blank and short rows), over many block
 
 from __future__ import annotations
 
+import csv
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -115,6 +116,22 @@ def test_blocks_cut_only_between_records_and_count_lines_as_text_mode_does(tmp_p
         assert data.count(b'"') % 2 == 0 or data is found[-1][1]  # no cut inside a quoted cell
         at += len(list(csv_blocks.decoded((first, data), "utf-8")[1]))
     assert at - 1 == len(lines)
+
+
+def test_blocks_cut_where_csv_ends_a_record_when_a_quote_is_text(tmp_path: Path) -> None:
+    # the first line's quote is text to csv (mid-cell); the second's opens a cell that the fourth closes
+    text = 'a,b"c\nd,"e\nf,g\nh",i\nj,k\n' * 40
+    path = tmp_path / "e.csv"
+    path.write_bytes(text.encode())
+    with path.open(newline="") as f:
+        reader = csv.reader(f)
+        ends = {reader.line_num for _ in reader}  # the lines csv's records end on
+    for size in (5, 23, 64):
+        with path.open("rb") as raw:
+            found = list(blocks(raw, 1, size=size))
+        assert b"".join(b for _, b in found) == text.encode()
+        for first, data in found[:-1]:
+            assert first + len(csv_blocks.decoded((first, data), "utf-8")[1]) - 1 in ends
 
 
 def test_only_encodings_whose_line_ends_are_bytes_are_cut() -> None:

@@ -1,7 +1,8 @@
 """An export read by the SQL lane: its bytes cut into blocks of whole records, each block decoded and
 mapped by a lane (``TableLane``), several blocks at once in lane processes.
 
-The parent only cuts: after a newline outside double quotes (a quoted cell may hold newlines), counting
+The parent only cuts: between two records as csv reads them (a quoted cell may hold newlines, and a quote
+inside an unquoted cell is text, so bytes with a double quote are read by csv to find the cut), counting
 lines as Python's universal newlines do (\\n, \\r\\n or a lone \\r), so a block's first line number is
 the one ``csv_cli.record_lines`` gives it. That needs an encoding in which those bytes are those
 characters (UTF-8, Latin-1, Windows-1252); an export in another goes to the Python engine.
@@ -57,24 +58,40 @@ def header(raw: BinaryIO, encoding: str, delimiter: str) -> list[str] | None:
     return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), None)
 
 
-def blocks(raw: BinaryIO, first_line: int, size: int = BLOCK_BYTES,
-           progress: Callable[[int], None] | None = None) -> Iterator[Block]:  # fmt: skip
-    """The rest of the file in blocks of whole records, each with the line it starts on."""
-    line, carry = first_line, b""
+def whole_records(lines: list[str], delimiter: str) -> int:
+    """How many of ``lines`` (as text mode with newline="" gives them) are records that end before the last
+    record begins: a cut there is between records as csv reads them. (A count of quotes is not: a quote
+    inside an unquoted cell is text to csv.)"""
+    reader = csv.reader(lines, delimiter=delimiter)
+    ends = [reader.line_num for _ in reader]
+    return ends[-2] if len(ends) > 1 else 0
+
+
+def _after_records(buf: bytes, delimiter: str) -> int:
+    """The bytes of ``buf``'s whole records but the last, which may go on in the next read."""
+    lines = io.StringIO(buf.decode("latin-1"), newline="").readlines()  # a byte a character; csv's bytes are ASCII
+    return sum(map(len, lines[: whole_records(lines, delimiter)]))
+
+
+def blocks(raw: BinaryIO, first_line: int, size: int | None = None,
+           progress: Callable[[int], None] | None = None, delimiter: str = ",") -> Iterator[Block]:  # fmt: skip
+    """The rest of the file in blocks of whole records (about ``size`` bytes, BLOCK_BYTES by default), each
+    with the line it starts on."""
+    size = size or BLOCK_BYTES
+    line, carry, want = first_line, b"", size
     while True:
-        data = raw.read(size)
+        data = raw.read(want)
         buf = carry + data
         if not data:
             if buf:
                 yield line, buf
             return
-        cut = buf.rfind(b"\n")
-        while cut >= 0 and buf.count(b'"', 0, cut) % 2:  # inside a quoted cell: a newline further back
-            cut = buf.rfind(b"\n", 0, cut)
-        if cut < 0:
-            carry = buf
+        cut = buf.rfind(b"\n") + 1 if b'"' not in buf else _after_records(buf, delimiter)
+        if cut <= 0:  # one record so far (a quoted cell over many lines): read as much again
+            carry, want = buf, len(buf)
             continue
-        block, carry = buf[: cut + 1], buf[cut + 1 :]
+        want = size
+        block, carry = buf[:cut], buf[cut:]
         yield line, block
         line += _lines(block)
         if progress is not None:

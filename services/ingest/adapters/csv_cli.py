@@ -84,22 +84,26 @@ def set_header(path: Path, table: Table, names: list[str] | None) -> None:
 
 
 def record_lines(path: Path, table: Table, progress: Callable[[int], None] | None) -> Iterator[tuple[int, list[str]]]:
-    """Batches of whole records as raw lines (a quoted cell may hold a newline: its record goes on until
-    the double quotes are even again), with the line each batch starts on; the header read into ``table``."""
+    """Batches of whole records as raw lines (a quoted cell may hold a newline: a batch is cut between records
+    as csv reads them; csv_blocks.whole_records), with the line each batch starts on; the header read into
+    ``table``."""
     with path.open(encoding=table.m.encoding, errors="replace", newline="") as f:
         set_header(path, table, next(csv.reader([f.readline()], delimiter=table.m.delimiter), None))
         batch: list[str] = []
-        line, start, open_quote = 1, 2, False
+        start, quoted, limit = 2, False, BATCH_ROWS
         for text in f:
-            line += 1
             batch.append(text)
-            if text.count('"') % 2:
-                open_quote = not open_quote
-            if not open_quote and len(batch) >= BATCH_ROWS:
-                yield start, batch
+            quoted = quoted or '"' in text
+            if len(batch) >= limit:
+                whole = csv_blocks.whole_records(batch, table.m.delimiter) if quoted else len(batch)
+                if not whole:  # one record so far (a quoted cell over many lines): look again at twice the lines
+                    limit *= 2
+                    continue
+                yield start, batch[:whole]
                 if progress is not None:
                     progress(f.buffer.tell())  # type: ignore[attr-defined]
-                batch, start = [], line + 1
+                batch, start, limit = batch[whole:], start + whole, BATCH_ROWS
+                quoted = any('"' in t for t in batch)
         if batch:
             yield start, batch
 
@@ -130,7 +134,8 @@ def encoded_rows(path: Path, table: Table, workers: int, now: datetime,
 def _by_lane(path: Path, table: Table, now: datetime, progress: Callable[[int], None] | None) -> Iterator[Batch]:
     with path.open("rb") as raw:
         set_header(path, table, csv_blocks.header(raw, table.m.encoding, table.m.delimiter))
-        yield from csv_blocks.in_lanes(table, now, csv_blocks.blocks(raw, 2, progress=progress), LANES)
+        found = csv_blocks.blocks(raw, 2, progress=progress, delimiter=table.m.delimiter)
+        yield from csv_blocks.in_lanes(table, now, found, LANES)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -143,17 +143,21 @@ class TableLane:
         plain: list[str] = []
         rest: list[Row] = []
         group: list[str] = []  # the lines of a record with quotes, until they are even
-        for line, text in enumerate(lines, start=first):
-            if group or '"' in text or "\x00" in text:
-                group.append(text)
-                if sum(g.count('"') for g in group) % 2 == 0:
-                    rest += _rows(group, line - len(group) + 1, self.t.m.delimiter)
-                    group = []
-            else:
-                numbers.append(line)
-                plain.append(text)
-        if group:
-            rest += _rows(group, first + len(lines) - len(group), self.t.m.delimiter)
+        delimiter = self.t.m.delimiter
+        try:
+            for line, text in enumerate(lines, start=first):
+                if group or '"' in text or "\x00" in text:
+                    group.append(text)
+                    if sum(g.count('"') for g in group) % 2 == 0:
+                        rest += _rows(group, line - len(group) + 1, delimiter, strict=True)
+                        group = []
+                else:
+                    numbers.append(line)
+                    plain.append(text)
+            if group:
+                rest += _rows(group, first + len(lines) - len(group), delimiter, strict=True)
+        except csv.Error:  # a stray quote: csv's records are not the even-quote groups, so csv reads them all
+            return [], [], _rows(lines, first, delimiter)
         return numbers, plain, rest
 
     def _map(self, numbers: list[int], plain: list[str]) -> tuple[Batch, list[Row]]:
@@ -223,7 +227,9 @@ def _slug_or_none(name: str) -> str | None:
     return slug(name) if name else None
 
 
-def _rows(group: list[str], first: int, delimiter: str) -> list[Row]:
-    """A quoted record's lines read as csv does, each row with the line it ends on; blank rows skipped."""
-    reader = csv.reader(group, delimiter=delimiter)
+def _rows(group: list[str], first: int, delimiter: str, strict: bool = False) -> list[Row]:
+    """A quoted record's lines read as csv does, each row with the line it ends on; blank rows skipped.
+    ``strict``: csv.Error unless the quotes are where a quoted cell puts them (a quote in the middle of an
+    unquoted cell is text to csv, but makes the group end where csv's record does not)."""
+    reader = csv.reader(group, delimiter=delimiter, strict=strict)
     return [(first + reader.line_num - 1, row) for row in reader if any(c.strip() for c in row)]
