@@ -203,8 +203,11 @@ def test_a_mapper_surprised_by_a_value_rejects_the_record_in_its_words_numbers_m
     assert "310012" not in item.record
 
 
-def test_a_stray_quote_in_an_unquoted_cell_is_read_as_csv_reads_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("batch", [2, 4000])
+def test_a_stray_quote_in_an_unquoted_cell_is_read_as_csv_reads_it(tmp_path: Path, monkeypatch: Any,
+                                                                    batch: int) -> None:  # fmt: skip
     # S1's quote is text (mid-cell); S2's opens a quoted cell that csv carries over S3's line to S4's quote
+    monkeypatch.setattr(csv_cli, "BATCH_ROWS", batch)  # 2: the Python engine's batches cut inside it
     sink = run(tmp_path, CALLS + 'S1,02/03/2026 09:00:00,Benefits",,1,1,0,0,Answered,A\n'
                                  'S2,02/03/2026 09:00:00,Benefits,,1,",0,0,Answered,A\n'
                                  "S3,02/03/2026 09:00:00,Benefits,,1,1,0,0,Answered,A\n"
