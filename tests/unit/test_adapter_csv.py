@@ -216,3 +216,10 @@ def test_a_stray_quote_in_an_unquoted_cell_is_read_as_csv_reads_it(tmp_path: Pat
     assert [(r.line, r.reason) for r in sink.rejects] == [(5, "unmappable:bad_duration")]
     assert list(facts_by_contact(sink.sent)) == ["S1", "S5"]
     assert facts_by_contact(sink.sent)["S1"].queue == "benefits"
+
+
+def test_a_quote_in_a_header_name_loses_no_row(tmp_path: Path) -> None:
+    header = CALLS.replace("\n", ',Caller"s note\n')  # a column the mapping does not use
+    sink = run(tmp_path, header + "H1,02/03/2026 09:00:00,Waste,,10,30,0,0,Answered,A,\n"
+                                  "H2,02/03/2026 09:05:00,Waste,,10,30,0,0,Answered,A,\n")  # fmt: skip
+    assert list(facts_by_contact(sink.sent)) == ["H1", "H2"] and not sink.rejects

@@ -45,13 +45,9 @@ def _lines(data: bytes) -> int:
 
 
 def header(raw: BinaryIO, encoding: str, delimiter: str) -> list[str] | None:
-    """The header record (read from the file's start, up to a newline outside quotes), or None if empty."""
-    data = b""
-    while True:
-        line = raw.readline()
-        data += line
-        if not line or data.count(b'"') % 2 == 0:
-            break
+    """The header record: the file's first line, as ``csv_cli.record_lines`` takes it (so the data begin on
+    line 2 for both engines, whatever quotes the names hold), or None if empty."""
+    data = raw.readline()
     if not data.strip(b"\r\n"):
         return None
     text = data.decode(encoding, errors="replace")

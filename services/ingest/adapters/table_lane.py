@@ -95,7 +95,7 @@ def lane_sql(pattern: str, fmt: str, columns: dict[str, int], constants: Iterabl
         contract_fields=contract_fields_sql(now),
     )  # fmt: skip
     statements = ("\n".join(x for x in s.splitlines() if not x.lstrip().startswith("--")) for s in body.split(";\n"))
-    return [s for s in statements if s.strip()]  # without comments: _bound looks for $names in them
+    return [s for s in statements if s.strip()]  # without comments: bound_params looks for $names in them
 
 
 class TableLane:
@@ -166,7 +166,7 @@ class TableLane:
         registered = ["_rows"]
         try:
             cells, read, hours, *rest = self.statements
-            con.execute(cells, _bound(cells, params))
+            con.execute(cells, bound_params(cells, params))
             for column, name in DECIDED.items():  # Table decides each distinct cell
                 values = [v for (v,) in con.execute(f"SELECT DISTINCT c_{name} FROM _cells").fetchall()]
                 decide = self.decide[column]
@@ -186,7 +186,7 @@ class TableLane:
                                                "off": pa.array([o for _, o in sure], pa.int64())}))  # fmt: skip
             registered.append("_offsets")
             for statement in rest:
-                con.execute(statement, _bound(statement, params))
+                con.execute(statement, bound_params(statement, params))
             # a row is the lane's when it is plain and every one of its events passed
             con.execute("CREATE OR REPLACE TEMP TABLE _done AS SELECT line FROM _plain EXCEPT "
                         "SELECT DISTINCT line FROM _events ANTI JOIN _accepted USING (seq)")  # fmt: skip
@@ -197,7 +197,7 @@ class TableLane:
         finally:
             for name in registered:
                 con.unregister(name)
-        batch = Batch(_joined(events["line"]), events["key"].to_pylist(),
+        batch = Batch(joined(events["line"]), events["key"].to_pylist(),
                       pc.binary_length(events["line"]).to_pylist(), [], done, done)  # fmt: skip
         if not unsure:
             return batch, []
@@ -206,13 +206,13 @@ class TableLane:
         return batch, [(n, cells) for n, cells in rows if any(c.strip() for c in cells)]  # csv skips blank rows
 
 
-def _bound(statement: str, params: dict[str, str]) -> dict[str, str] | None:
+def bound_params(statement: str, params: dict[str, str]) -> dict[str, str] | None:
     """The parameters a statement names (DuckDB refuses any it does not)."""
     named = {k: v for k, v in params.items() if re.search(rf"\${k}\b", statement)}
     return named or None
 
 
-def _joined(column: pa.ChunkedArray) -> bytes:
+def joined(column: pa.ChunkedArray) -> bytes:
     """A string column's values end to end: the bytes between its first and last offsets, per chunk."""
     parts = []
     for chunk in column.chunks:
