@@ -71,7 +71,7 @@ def test_an_attended_transfer_to_another_queue_is_one_contact_with_one_transfer(
     assert c.talk_seconds == 120 + 173  # both agents: ATTENDEDTRANSFER's calltime, then COMPLETEAGENT's
     assert c.hold_seconds == 0  # CONNECT's "holdtime" is the queue wait, not hold
     assert c.time_to_answer_seconds == 12 and c.agent_ref == "PJSIP/7009"
-    assert c.customer_ref is None  # 9031396745 is no number the UK rules can normalise: dropped, never kept
+    assert c.customer_ref is None  # 9031396745: no country code, no 0: not linked, never kept
 
 
 def test_holdtime_is_the_queue_wait() -> None:

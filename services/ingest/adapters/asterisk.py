@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from services.ingest.adapters.base import Emitter, Reject, Unreadable, redact_numbers, rfc3339_seconds, slug, stable_id
+from services.ingest.adapters.base import Emitter, Reject, Unreadable, rfc3339_seconds, slug, stable_id
 from services.ingest.adapters.run import SURPRISES, Item, unforeseen
 
 MAX_CALL = 4 * 3600  # an agent connected longer than this without a COMPLETE line is taken to be free again
@@ -109,7 +109,7 @@ class QueueLog:
             why = exc
         except SURPRISES as exc:
             why = unforeseen(exc)
-        return Reject(n, why.reason, why.detail, redact_numbers(text.rstrip("\r\n")))
+        return Reject(n, why.reason, why.detail, text.rstrip("\r\n"))
 
     def _line(self, text: str) -> list[Spec]:
         f = text.split("|")

@@ -17,7 +17,7 @@ from collections.abc import Container, Iterable, Iterator
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from services.ingest.adapters.base import Emitter, Reject, redact_numbers, stable_id
+from services.ingest.adapters.base import Emitter, Reject, stable_id
 from services.ingest.adapters.run import Item
 
 CEL_FIELDS = ("eventtype", "eventtime", "cidname", "cidnum", "cidani", "cidrdnis", "ciddnid", "exten", "context",
@@ -51,7 +51,7 @@ def cel_holds(lines: Iterable[str], calls: Container[str], emitter: Emitter, zon
             callid = next((c for c in (row[at["uniqueid"]], row[at["linkedid"]]) if c in calls), None)
             when = _time(row[at["eventtime"]], zone)
         except (IndexError, ValueError, OverflowError, OSError) as exc:  # OverflowError: a time past the calendar
-            yield n, Reject(n, "unmappable:bad_cel_row", str(exc)[:100], redact_numbers(",".join(row)))
+            yield n, Reject(n, "unmappable:bad_cel_row", str(exc)[:100], ",".join(row))
             continue
         yield n, [] if callid is None else [_hold(emitter, callid, kind, when, "cel", n)]
 

@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipelines.pseudonym import PseudonymError, customer_ref
+from pipelines.redact import redact
 
 UNMAPPABLE = "unmappable:"
 MAX_ID = 128
 KeyFor = Callable[[str], bytes | None]  # council -> its pseudonym key
-# a telephone number in a rejected record's text: +44..., 0044..., 01234 567890 (not epoch times, call ids)
-_NUMBER = re.compile(r"(?<![\w.])(?:\+|00|0)\d[\d ]{8,14}\d(?![\w.])")
+MAX_RECORD = 500  # characters of a rejected record kept in the reject file and the dead letter
 
 
 class Unreadable(ValueError):
@@ -35,10 +35,17 @@ class Unreadable(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Reject:
+    """A rejected record. Its detail and text are masked here, once, whatever made it (pipelines.redact):
+    no identifier reaches a reject file, a dead letter or a log through a Reject."""
+
     line: int  # the record's line number in its file (1-based; for JSON files, the line it starts on)
     reason: str
     detail: str
-    record: str  # the record's text, telephone numbers masked
+    record: str  # the record's text, identifiers masked, at most MAX_RECORD characters
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "detail", redact(self.detail))
+        object.__setattr__(self, "record", redact(self.record)[:MAX_RECORD])
 
 
 _SLUG = re.compile(r"[^a-z0-9_-]+")
@@ -49,10 +56,6 @@ def slug(name: str) -> str:
     """A system's queue or site name as the contract's slug (lower case; other characters as '-')."""
     s = _SLUG.sub("-", name.strip().lower()).strip("-_")
     return s[:64] or "unnamed"
-
-
-def redact_numbers(text: str) -> str:
-    return _NUMBER.sub("[number]", text)
 
 
 def stable_id(*parts: object) -> str:

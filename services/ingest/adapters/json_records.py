@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from services.errors import UserError
-from services.ingest.adapters.base import Reject, redact_numbers
+from services.ingest.adapters.base import Reject
 
 _WS = b" \t\r\n"
 
@@ -76,7 +76,7 @@ def _concatenated(data: bytes) -> Iterator[tuple[int, Any | Reject]]:
             value, end = decoder.raw_decode(text, i)
         except ValueError as exc:
             nxt = text.find("{", i + 1)
-            bad = redact_numbers(text[i : (nxt if nxt > 0 else n)][:500])
+            bad = text[i : (nxt if nxt > 0 else n)][:2000]
             yield line, Reject(line, "unmappable:not_json", str(exc)[:100], bad)
             if nxt < 0:
                 break

@@ -15,7 +15,7 @@ import orjson
 from pipelines.decode import decode_object
 from pipelines.events import micros
 from schemas.reasons import Rejected
-from services.ingest.adapters.base import Reject, Unreadable, redact_numbers
+from services.ingest.adapters.base import Reject, Unreadable
 from services.ingest.adapters.sinks import Sink
 
 STARTED = "contact.started"
@@ -29,7 +29,7 @@ SURPRISES = (ValueError, TypeError, KeyError, IndexError, AttributeError, Arithm
 
 def unforeseen(exc: Exception) -> Unreadable:
     """The Unreadable of a record on which a mapper raised ``exc`` (numbers masked in its words)."""
-    return Unreadable("bad_value", redact_numbers(f"{type(exc).__name__}: {exc}")[:200])
+    return Unreadable("bad_value", f"{type(exc).__name__}: {exc}"[:200])
 
 
 def attempt(line: int, record: Any, mapper: Callable[[Any], list[dict[str, Any]]]) -> Item:
@@ -41,7 +41,7 @@ def attempt(line: int, record: Any, mapper: Callable[[Any], list[dict[str, Any]]
     except SURPRISES as exc:
         why = unforeseen(exc)
     text = record if isinstance(record, str) else orjson.dumps(record, default=str).decode()
-    return line, Reject(line, why.reason, why.detail, redact_numbers(text)[:500])
+    return line, Reject(line, why.reason, why.detail, text[:2000])
 
 
 @dataclass

@@ -18,8 +18,9 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pipelines.redact import redact
 from schemas.events import Channel
-from services.ingest.adapters.base import Emitter, Reject, Unreadable, redact_numbers, rfc3339, slug, stable_id
+from services.ingest.adapters.base import Emitter, Reject, Unreadable, rfc3339, slug, stable_id
 from services.ingest.adapters.run import Item, attempt
 
 TIMES = ("started", "queued", "answered", "ended", "wrapped")
@@ -150,7 +151,7 @@ class Table:
         names = [h.strip() for h in row]
         missing = [c for c in self.m.columns.values() if c not in names]
         if missing:
-            listed = redact_numbers(", ".join(names))[:300]  # a file without its header starts with a record
+            listed = redact(", ".join(names))[:300]  # a file without its header starts with a record
             raise ValueError(f"the file has no column {', '.join(repr(c) for c in missing)} (its columns: {listed})")
         self.header = {name: names.index(col) for name, col in self.m.columns.items()}
 
@@ -210,7 +211,7 @@ class Table:
         """The row's events, or its rejection with the row as the file has it (numbers masked)."""
         item = attempt(line, row, self.row)
         if isinstance(item[1], Reject):
-            return line, Reject(line, item[1].reason, item[1].detail, redact_numbers(",".join(row))[:500])
+            return line, Reject(line, item[1].reason, item[1].detail, ",".join(row)[:2000])
         return item
 
     def row(self, row: list[str]) -> list[dict[str, Any]]:
