@@ -33,8 +33,20 @@ def test_phone_numbers_normalise_to_e164(raw: str, e164: str) -> None:
     assert normalise_phone(raw) == e164
 
 
-@pytest.mark.parametrize("raw", ["", "hello", "12345", "0770", "+44 7700 900123 999", "0800-CALL-NOW",
-                                 "sip:ipadphone@172.18.182.10", "+999 123 456 789", "+1 000 301 234"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "hello",
+        "12345",
+        "0770",
+        "+44 7700 900123 999",
+        "0800-CALL-NOW",
+        "sip:ipadphone@172.18.182.10",
+        "+999 123 456 789",
+        "+1 000 301 234",
+    ],
+)
 def test_bad_phone_numbers_are_refused(raw: str) -> None:
     with pytest.raises(PseudonymError):
         normalise_phone(raw)
