@@ -25,6 +25,8 @@ MAPPING = str(ROOT / "docs" / "adapters" / "call-detail.toml")
     (["adapt", "genesys", "nowhere", "--council", "boston"], "no such file or directory: nowhere"),
     (["adapt", "amazon-connect", "{log}", "--council", "boston", "--default-resolution", "fixed"],
      "--default-resolution is one of"),
+    (["adapt", "asterisk-queue-log", "{log}", "--council", "boston", "--ami", "{log}", "--dry-run"],
+     "--ami: line 1 is not an AMI 'Key: Value' line"),  # a queue log given as the AMI file: not zero holds
 ])  # fmt: skip
 def test_mistakes_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
                                argv: list[str], message: str) -> None:  # fmt: skip
@@ -50,3 +52,20 @@ def test_a_dry_run_prints_the_events_and_a_summary_and_sends_nothing(
     assert "records read  3" in err and "contacts      1" in err and "unmappable:not_queue_log" in err
     assert not (tmp_path / "queue_log.rejects.jsonl").exists()  # a dry run keeps nothing
     assert "01205310010" not in out
+
+
+def test_the_summary_counts_callers_who_cannot_be_linked_and_conversations_still_open(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from tests.unit.test_adapter_genesys import INTERNAL, VOICE
+
+    monkeypatch.setenv("CONTACTPULSE_PSEUDONYM_KEY", "a test key of 16+ bytes")
+    live = orjson.loads(orjson.dumps(INTERNAL))
+    live["conversationId"] = "still-talking"
+    del live["participants"][4]["sessions"][0]["segments"][1]["segmentEnd"]
+    export = tmp_path / "details.json"
+    export.write_bytes(orjson.dumps({"conversations": [VOICE, INTERNAL, live]}))
+    assert main(["adapt", "genesys", str(export), "--council", "boston", "--dry-run"]) == 0
+    err = capsys.readouterr().err
+    assert "records read  1\n" in err and "contacts      3\n" in err  # one document, three conversations
+    assert "not linked    2 contacts without customer_ref" in err  # the two internal calls: a SIP URI, no number
+    assert "still open    1\n" in err

@@ -97,3 +97,68 @@ def test_an_unknown_wrapup_code_takes_the_default_and_a_bad_record_is_rejected()
         (2, "unmappable:not_conversation"),
         (3, "unmappable:bad_time"),
     ]
+
+
+def _s(at: str) -> str:
+    return f"2016-09-06T07:06:{at}Z"
+
+
+# An internal call, as in the sample response of POST /api/v2/analytics/conversations/details/query in
+# Genesys's developer tools (MyPureCloud/developer-tools, app/controllers/analytics-query-builder.js,
+# conversation 585f63eb-...): a user dials (outbound session, a "dialing" segment, then its own leg's
+# interact from 11.510), the IVR, the queue from 19.528, an agent whose alert failed, and the agent who
+# answers at 33.227. The record has no conversationEnd; every segment is closed.
+INTERNAL = {"conversationId": "585f63eb-e0be-47b6-a1d0-c65ba586bef2", "conversationStart": _s("11.478"),
+            "participants": [
+    {"participantId": "b8718784", "userId": "d787f85c-caller", "purpose": "user", "sessions": [
+        {"mediaType": "voice", "sessionId": "ec856b29", "ani": "sip:ipadphone@172.18.182.10",
+         "direction": "outbound", "dnis": "tel:+81359891323", "segments": [
+            {"segmentStart": _s("11.478"), "segmentEnd": _s("11.510"), "segmentType": "dialing"},
+            {"segmentStart": _s("11.510"), "segmentEnd": _s("49.303"), "disconnectType": "peer",
+             "segmentType": "interact"}]}]},
+    {"participantId": "f3ddaeaf", "participantName": "Tokyo, Japan", "purpose": "ivr", "sessions": [
+        {"mediaType": "voice", "sessionId": "416bb21f", "direction": "inbound", "segments": [
+            {"segmentStart": _s("11.502"), "segmentEnd": _s("11.506"), "segmentType": "system"},
+            {"segmentStart": _s("11.506"), "segmentEnd": _s("19.492"), "segmentType": "ivr"}]}]},
+    {"participantId": "a481b492", "participantName": "JATest Queue", "purpose": "acd", "sessions": [
+        {"mediaType": "voice", "sessionId": "4458ac71", "direction": "inbound", "segments": [
+            {"segmentStart": _s("19.524"), "segmentEnd": _s("19.528"), "queueId": "95c9d5f7",
+             "segmentType": "delay"},
+            {"segmentStart": _s("19.528"), "segmentEnd": _s("33.231"), "queueId": "95c9d5f7",
+             "disconnectType": "transfer", "segmentType": "interact"}]}]},
+    {"participantId": "8f619b51", "userId": "8c88c7f8-agent", "purpose": "agent", "sessions": [
+        {"mediaType": "voice", "sessionId": "d793e20d", "direction": "inbound", "segments": [
+            {"segmentStart": _s("24.901"), "segmentEnd": _s("24.901"), "queueId": "95c9d5f7",
+             "errorCode": "error.ininedgecontrol.connection.protocol", "segmentType": "alert"}]}]},
+    {"participantId": "5e14f33d", "userId": "8c88c7f8-agent", "purpose": "agent", "sessions": [
+        {"mediaType": "voice", "sessionId": "1c5764ba", "direction": "inbound", "segments": [
+            {"segmentStart": _s("27.802"), "segmentEnd": _s("33.227"), "queueId": "95c9d5f7",
+             "segmentType": "alert"},
+            {"segmentStart": _s("33.227"), "segmentEnd": _s("49.299"), "queueId": "95c9d5f7",
+             "disconnectType": "client", "segmentType": "interact"},
+            {"segmentStart": _s("49.016"), "segmentEnd": _s("54.016"), "queueId": "95c9d5f7",
+             "wrapUpCode": "1ccb1c09", "disconnectType": "client", "segmentType": "wrapup"}]}]},
+]}  # fmt: skip
+
+
+def test_an_internal_callers_own_leg_is_not_the_answer() -> None:
+    sink = run(orjson.dumps({"conversations": [INTERNAL]}))
+    c = facts_by_contact(sink.sent)["585f63eb-e0be-47b6-a1d0-c65ba586bef2"]
+    # the caller's interact at 11.510 came before any queue: it is their own leg. Queued at 19.528,
+    # answered by the second agent participant at 33.227 (the first only failed to ring)
+    assert c.agent_ref == "8c88c7f8-agent"
+    assert c.time_to_answer_seconds == pytest.approx(13.699) and c.answered_within_sl is True
+    # no conversationEnd: the last segment to end (wrap-up aside) is the caller's leg, at 49.303
+    assert c.outcome == "handled" and c.talk_seconds == pytest.approx(49.303 - 33.227)
+    assert c.acw_seconds == pytest.approx(54.016 - 49.303)
+    assert c.customer_ref is None  # a SIP URI with no number in it cannot be linked
+
+
+def test_a_conversation_read_while_a_segment_is_open_is_counted_not_ended() -> None:
+    live = orjson.loads(orjson.dumps(INTERNAL))
+    del live["participants"][4]["sessions"][0]["segments"][1]["segmentEnd"]  # the agent is still talking
+    del live["participants"][4]["sessions"][0]["segments"][2]  # and has not wrapped up
+    g = Genesys(E, NAMES)
+    events = g.record(live)
+    assert "contact.ended" not in [e["type"] for e in events] and "contact.answered" in [e["type"] for e in events]
+    assert g.notes() == {"still open": 1}

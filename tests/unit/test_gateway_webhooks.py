@@ -1,9 +1,10 @@
 """Vendors' webhooks at the gateway, over a real uvicorn server on loopback: the payload is kept on the
-webhooks topic (cut, identifiers as pseudonyms) before the 200; a body that is not JSON goes unchanged to
-the dead-letter topic with its reason and vendor; the token rules, 404, 413 and 503; the metrics."""
+webhooks topic (cut, identifiers as pseudonyms) before the 200; a body that is not JSON goes to the
+dead-letter topic as its size and SHA-256, refused JSON masked, with its reason and vendor; the token rules, 404, 413 and 503; the metrics."""
 
 from __future__ import annotations
 
+import hashlib
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -59,18 +60,29 @@ def test_a_chatwoot_payload_with_the_token_in_the_url_is_kept_before_the_answer(
                                      {"webhook": "chatwoot-boston", "outcome": "kept"}) == 1  # fmt: skip
 
 
-def test_a_bearer_token_works_too_and_a_body_that_is_not_json_is_dead_lettered_unchanged(gateway: Any) -> None:
+def test_a_bearer_token_works_too_and_a_body_that_is_not_json_is_dead_lettered_as_its_size_and_hash(
+    gateway: Any,
+) -> None:
     url, publisher, secrets, registry = gateway
     assert post(url + "forms-boston", b'{"event_type": "form_response"}', "application/json",
                 secrets["forms"]).status == 200  # fmt: skip
-    answer = post(url + "forms-boston", b"name=Jane&submitted=1", "application/x-www-form-urlencoded",
-                  secrets["forms"])  # fmt: skip
-    assert answer.status == 200  # vendors do not read error bodies: it is kept, for someone to look at
+    body = b"name=Jane+Bloggs&phone=07700+900123&submitted=1"
+    answer = post(url + "forms-boston", body, "application/x-www-form-urlencoded", secrets["forms"])
+    assert answer.status == 200  # vendors do not read error bodies: its evidence is kept, never its text
     topic, _, value, headers = publisher.kept[-1]
-    assert (topic, value) == ("dlq", b"name=Jane&submitted=1")
+    assert topic == "dlq" and orjson.loads(value) == {"bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}
     assert (headers["reason"], headers["vendor"], headers["webhook"]) == ("unmappable:not_json", "json", "forms-boston")
     assert registry.get_sample_value("contactpulse_gateway_webhook_payloads_total",
                                      {"webhook": "forms-boston", "outcome": "dead_lettered"}) == 1  # fmt: skip
+
+
+def test_json_the_adapter_refuses_is_dead_lettered_with_its_identifiers_masked(gateway: Any) -> None:
+    url, publisher, secrets, _ = gateway
+    body = b'["07700 900123", "447700900123", "jane@example.org"]'  # JSON, but no object: not_object
+    assert post(url + "forms-boston", body, "application/json", secrets["forms"]).status == 200
+    topic, _, value, headers = publisher.kept[-1]
+    assert topic == "dlq" and headers["reason"] == "unmappable:not_object"
+    assert value == b'["[number]", "[number]", "[email]"]'
 
 
 @pytest.mark.parametrize(("path", "token", "status"), [

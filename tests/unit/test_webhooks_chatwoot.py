@@ -159,3 +159,12 @@ def test_an_admitted_payload_that_is_not_an_object_is_unmappable() -> None:
     with pytest.raises(Unmappable) as exc:
         ADAPTER.admit([1, 2], key_for)
     assert exc.value.reason == "unmappable:not_object"
+
+
+def test_a_conversation_without_an_inbox_is_missing_its_inbox_not_a_bad_queue() -> None:
+    mapper = WebhookMapper({ADAPTER.name: ADAPTER})
+    conv = {k: v for k, v in cw.conversation(13, at(0)).items() if k != "inbox_id"}
+    headers = {"webhook": ADAPTER.name, "received_at_us": str(int(T0.timestamp() * 1e6))}
+    kept = ADAPTER.admit(cw.conversation_event("conversation_created", conv), key_for)[1]
+    out = mapper.map([Record("t", 0, 0, None, orjson.dumps(kept), headers)], now=T0)
+    assert [h["reason"] for _, _, h in out.dead_letters] == ["unmappable:missing:inbox_id"]  # not bad_field:queue

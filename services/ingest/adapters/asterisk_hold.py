@@ -17,6 +17,7 @@ from collections.abc import Container, Iterable, Iterator
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from services.errors import UserError
 from services.ingest.adapters.base import Emitter, Reject, stable_id
 from services.ingest.adapters.run import Item
 
@@ -57,13 +58,17 @@ def cel_holds(lines: Iterable[str], calls: Container[str], emitter: Emitter, zon
 
 
 def ami_holds(lines: Iterable[str], calls: Container[str], emitter: Emitter) -> Iterator[Item]:
-    """One item per saved AMI Hold/Unhold event of a known call (other events make nothing)."""
+    """One item per saved AMI Hold/Unhold event of a known call (other events make nothing). A line that
+    is not ``Key: Value`` means the file is no saved AMI text: a one-line error, not zero holds."""
     block: dict[str, str] = {}
     start = 1
     for n, line in enumerate([*lines, ""], start=1):
         line = line.rstrip("\r\n")
         if line:
-            key, _, value = line.partition(":")
+            key, colon, value = line.partition(":")
+            if not colon or not key.strip() or " " in key.strip():
+                raise UserError(f"--ami: line {n} is not an AMI 'Key: Value' line; save the manager's events "
+                                "as text (Event: Hold, Uniqueid: ..., Timestamp: ...)")  # fmt: skip
             block.setdefault(key.strip().lower(), value.strip())
             continue
         if block:

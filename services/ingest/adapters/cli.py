@@ -68,6 +68,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict
         default="resolved",
         help="the resolution of a contact whose attribute is not set (default: resolved)",
     )
+    ac.add_argument("--mapping", help="TOML: [queues] queue id (the end of its ARN) = name, for records and events")
     ge = systems.add_parser("genesys", parents=[common], help="Genesys Cloud analytics conversation details")
     ge.add_argument("path", help="a file or a directory of conversation detail JSON")
     ge.add_argument("--mapping", help="TOML: [queues] id = name, [wrapup_codes] id = resolution, "

@@ -1,4 +1,5 @@
-"""Amazon Connect: contact records (CTR), as Kinesis Firehose writes them, and EventBridge contact events.
+"""Amazon Connect: contact records (CTR), as Kinesis Firehose writes them, and EventBridge contact events
+(their chain of legs in connect_events.py).
 
 Formats: the Amazon Connect Administrator Guide, "Contact records data model" (``ContactId``,
 ``InitialContactId``, ``PreviousContactId``, ``NextContactId``, ``Channel``, ``InitiationMethod``,
@@ -23,14 +24,19 @@ records may come in any order and more than once (ids are the record's ContactId
 Hold comes only as totals: the holds are placed evenly through the time with the agent, so their count
 and sum are Connect's, not their moments. A record with a queue, no agent and ``CUSTOMER_DISCONNECT``
 is queued and ended unanswered: abandoned.
+
+A queue is named by one rule on both paths (contact events carry only its ARN): the id at the end of
+its ARN, and the mapping file's name for that id where it has one (``[queues]``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from services.ingest.adapters.base import Emitter, Unreadable, slug, stable_id
+from services.ingest.adapters.connect_events import ContactEvents, camel, last_part
 
 CHANNELS = {"VOICE": "phone", "CHAT": "webchat", "TASK": "web", "EMAIL": "email"}
 TRANSFERRED = frozenset({"TRANSFER", "QUEUE_TRANSFER"})
@@ -47,8 +53,21 @@ def _time(value: Any, name: str) -> datetime:
 
 class Connect:
     def __init__(self, emitter: Emitter, resolution_attribute: str = "resolution",
-                 default_resolution: str = "resolved") -> None:  # fmt: skip
+                 default_resolution: str = "resolved", queues: Mapping[str, str] | None = None) -> None:  # fmt: skip
         self.e, self.attribute, self.default = emitter, resolution_attribute, default_resolution
+        self.queues = dict(queues or {})
+        self.events = ContactEvents(emitter, CHANNELS, TRANSFERRED, self.queue, _time, default_resolution)
+
+    def queue(self, queue_id: str, name: str) -> str:
+        """The one naming rule: the mapping's name for the queue's id, else the id (else a record's name)."""
+        return slug(self.queues.get(queue_id) or queue_id or name)
+
+    def released(self, everything: bool = False) -> list[dict[str, Any]]:
+        """Contacts ended by contact events whose last leg is now known (all of them at the input's end)."""
+        return self.events.released(everything)
+
+    def notes(self) -> dict[str, int]:
+        return {}
 
     def record(self, doc: Any) -> list[dict[str, Any]]:
         try:
@@ -59,8 +78,15 @@ class Connect:
     def _record(self, doc: Any) -> list[dict[str, Any]]:
         if not isinstance(doc, dict):
             raise Unreadable("not_object", "a contact record or contact event is a JSON object")
-        if doc.get("detail-type") == "Amazon Connect Contact Event" or "eventType" in doc.get("detail", {}):
-            return self._event(doc.get("detail") or {})
+        detail = doc.get("detail")
+        if doc.get("detail-type") == "Amazon Connect Contact Event" or (
+            isinstance(detail, dict) and "eventType" in camel(detail)
+        ):
+            if not isinstance(detail, dict):
+                raise Unreadable("missing:detail", "an EventBridge contact event without its detail object")
+            return self.events.event(detail, doc.get("time"))
+        if "eventType" in doc or "EventType" in doc:  # the bare detail, as AWS's pages print it
+            return self.events.event(doc, None)
         if "ContactId" in doc:
             return self._ctr(doc)
         raise Unreadable("not_connect", "neither a contact record (ContactId) nor a contact event (detail)")
@@ -68,7 +94,7 @@ class Connect:
     def _ctr(self, r: dict[str, Any]) -> list[dict[str, Any]]:
         leg = str(r["ContactId"])
         contact = str(r.get("InitialContactId") or leg)
-        channel = CHANNELS.get(str(r.get("Channel")))
+        channel = CHANNELS.get(str(r.get("Channel")).upper())
         if channel is None:
             raise Unreadable("unknown_channel", f"Channel {str(r.get('Channel'))[:20]!r}")
         out: list[dict[str, Any]] = []
@@ -77,7 +103,7 @@ class Connect:
             out.append(self.e.event(type_, stable_id("connect", leg, type_, tag), contact, at, channel=channel,
                                     **data))  # fmt: skip
 
-        first = contact == leg or r.get("InitiationMethod") not in TRANSFERRED
+        first = contact == leg or str(r.get("InitiationMethod") or "").upper() not in TRANSFERRED
         queue = r.get("Queue") or {}
         agent = r.get("Agent") or {}
         if first:
@@ -87,10 +113,11 @@ class Connect:
                  customer_ref=self.e.ref(endpoint.get("Address"), kind))  # fmt: skip
         if queue.get("EnqueueTimestamp"):
             at = _time(queue["EnqueueTimestamp"], "Queue.EnqueueTimestamp")
-            emit("contact.queued" if first else "contact.transferred", at, queue=slug(str(queue.get("Name") or "")))
+            name = self.queue(last_part(queue.get("ARN")), str(queue.get("Name") or ""))
+            emit("contact.queued" if first else "contact.transferred", at, queue=name)
         if agent.get("ConnectedToAgentTimestamp"):
             answered = _time(agent["ConnectedToAgentTimestamp"], "Agent.ConnectedToAgentTimestamp")
-            emit("contact.answered", answered, agent_ref=str(agent.get("ARN", "")).rsplit("/", 1)[-1] or None)
+            emit("contact.answered", answered, agent_ref=last_part(agent.get("ARN")) or None)
             end = agent.get("AfterContactWorkStartTimestamp") or r.get("DisconnectTimestamp")
             if end:
                 self._holds(emit, agent, answered, _time(end, "DisconnectTimestamp"))
@@ -117,31 +144,3 @@ class Connect:
             on = start + timedelta(seconds=gap * (i + 1) + each * i)
             emit("contact.hold_started", on, str(i))
             emit("contact.hold_ended", on + timedelta(seconds=each), str(i))
-
-    def _event(self, d: dict[str, Any]) -> list[dict[str, Any]]:
-        kind, leg = d.get("eventType"), str(d.get("contactId") or "")
-        if not leg:
-            raise Unreadable("missing:contactId", "a contact event without detail.contactId")
-        contact = str(d.get("initialContactId") or leg)
-        channel = CHANNELS.get(str(d.get("channel")))
-        first = contact == leg and d.get("initiationMethod") not in TRANSFERRED
-
-        def one(type_: str, value: Any, name: str, **data: Any) -> list[dict[str, Any]]:
-            return [self.e.event(type_, stable_id("connect", leg, type_, "event"), contact, _time(value, name),
-                                 channel=channel, **data)]  # fmt: skip
-
-        if kind == "INITIATED" and first:
-            return one("contact.started", d.get("initiationTimestamp"), "initiationTimestamp")
-        if kind == "QUEUED":
-            info = d.get("queueInfo") or {}
-            queue = slug(str(info.get("queueArn", "")).rsplit("/", 1)[-1])
-            return one("contact.queued" if first else "contact.transferred", info.get("enqueueTimestamp"),
-                       "queueInfo.enqueueTimestamp", queue=queue)  # fmt: skip
-        if kind == "CONNECTED_TO_AGENT":
-            info = d.get("agentInfo") or {}
-            ref = str(info.get("agentArn", "")).rsplit("/", 1)[-1] or None
-            return one("contact.answered", info.get("connectedToAgentTimestamp"),
-                       "agentInfo.connectedToAgentTimestamp", agent_ref=ref)  # fmt: skip
-        if kind == "DISCONNECTED":
-            return one("contact.ended", d.get("disconnectTimestamp"), "disconnectTimestamp")
-        return []  # INITIATED of a transfer, CONTACT_DATA_UPDATED and the rest

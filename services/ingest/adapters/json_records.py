@@ -62,7 +62,9 @@ def _lines(data: bytes) -> Iterator[tuple[int, Any | Reject]]:
 
 
 def _concatenated(data: bytes) -> Iterator[tuple[int, Any | Reject]]:
-    """Objects back to back (``}{``), as Firehose writes them, possibly across lines."""
+    """Objects back to back (``}{``), as Firehose writes them, possibly across lines. Text that is not
+    JSON is one rejection up to where the next document can start (a ``{`` at the start of a line, or
+    after a ``}`` as Firehose joins them), never one for each ``{`` inside it."""
     text = data.decode("utf-8", "replace")
     decoder = json.JSONDecoder()
     i, n = 0, len(text)
@@ -75,12 +77,17 @@ def _concatenated(data: bytes) -> Iterator[tuple[int, Any | Reject]]:
         try:
             value, end = decoder.raw_decode(text, i)
         except ValueError as exc:
-            nxt = text.find("{", i + 1)
-            bad = text[i : (nxt if nxt > 0 else n)][:2000]
-            yield line, Reject(line, "unmappable:not_json", str(exc)[:100], bad)
+            nxt = _next_document(text, i + 1)
+            yield line, Reject(line, "unmappable:not_json", str(exc)[:100], text[i : nxt if nxt > 0 else n][:2000])
             if nxt < 0:
                 break
             i = nxt
             continue
         yield line, value
         i = end
+
+
+def _next_document(text: str, start: int) -> int:
+    """Where the next document after ``start`` can begin, or -1."""
+    starts = [p + 1 for p in (text.find("\n{", start - 1), text.find("}{", start - 1)) if p >= 0]
+    return min(starts, default=-1)

@@ -19,6 +19,7 @@ from services.ingest.adapters.base import Reject, Unreadable
 from services.ingest.adapters.sinks import Sink
 
 STARTED = "contact.started"
+REF = b'"customer_ref":'  # in an adapter's events only contact.started carries it
 Item = tuple[int, list[dict[str, Any]] | Reject]  # (line, the record's events, or why it was rejected)
 
 
@@ -49,12 +50,18 @@ class Summary:
     records: int = 0
     events: int = 0
     contacts: int = 0  # contact.started events: a follower over years keeps no set of ids
+    linked: int = 0  # of them, with a customer_ref (the others cannot be linked for first-contact resolution)
     rejected: Counter[str] = field(default_factory=Counter)
+    notes: Counter[str] = field(default_factory=Counter)  # an adapter's own counts ("still open"...)
 
     def lines(self) -> list[str]:
         out = [f"records read  {self.records:,}", f"contacts      {self.contacts:,}",
                f"events        {self.events:,}", f"rejected      {sum(self.rejected.values()):,}"]  # fmt: skip
         out += [f"  {reason:<32} {n:,}" for reason, n in self.rejected.most_common()]
+        if self.contacts > self.linked:
+            out.append(f"not linked    {self.contacts - self.linked:,} contacts without customer_ref (withheld, no "
+                       "pseudonym key, or no telephone number or address that can be read)")  # fmt: skip
+        out += [f"{what:<13} {n:,}" for what, n in sorted(self.notes.items())]
         return out
 
 
@@ -133,6 +140,8 @@ class Runner:
                 self.sink.events(out)
                 s.events += len(out)
                 s.contacts += started
+                if started:
+                    s.linked += sum(REF in value for _, value in out)
 
     def send_batch(self, b: Batch) -> None:
         s = self.summary
@@ -144,3 +153,4 @@ class Runner:
             self.sink.lines(b.blob, b.keys, b.sizes)
             s.events += len(b.keys)
             s.contacts += b.contacts
+            s.linked += b.blob.count(REF)

@@ -2,14 +2,17 @@
 
 Vendors do not read error bodies, so once the caller is known and the body fits, the answer is 200 as
 soon as Kafka holds the payload: on the webhooks topic, cut by the webhook's adapter to the fields its
-mapping reads (identifiers already pseudonyms), or, if it is not a JSON object, unchanged on the
-dead-letter topic with its reason and the vendor. The mapper turns the first into contract events.
+mapping reads (identifiers already pseudonyms), or, if it cannot be, on the dead-letter topic with its
+reason and the vendor: a body that is not JSON as its size and SHA-256 only (its text may hold anything),
+one the adapter refuses with every identifier masked (pipelines.redact). The mapper turns the first
+into contract events.
 The caller's token must cover the webhook's council and source; vendors that cannot send a header put
 it in the URL (``/v1/webhooks/{name}/{token}``, Chatwoot's own mechanism); either way it is never logged.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -17,6 +20,7 @@ from typing import Any
 import orjson
 from fastapi.responses import JSONResponse, Response
 
+from pipelines.redact import redact
 from services.ingest.gateway.edge import KeyFor
 from services.ingest.gateway.metrics import GatewayMetrics
 from services.ingest.gateway.problems import problem
@@ -46,16 +50,21 @@ class Vendors:
         now_us = str(time.time_ns() // 1000)
         headers = {WEBHOOK_HEADER: name, RECEIVED_HEADER: now_us}
         try:
-            try:
-                payload = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                raise Unmappable("not_json", "the body is not JSON") from None
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            evidence = orjson.dumps({"bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()})
+            return await self._dead(name, adapter, headers, Unmappable("not_json", "the body is not JSON"), evidence)
+        try:
             key, kept = adapter.admit(payload, self.key_for)
         except Unmappable as exc:
-            dead = {**headers, "reason": exc.reason, "detail": exc.detail, "vendor": adapter.vendor,
-                    "original_topic": self.webhooks_topic}  # fmt: skip
-            return await self._publish(name, "dead_lettered", (None, body), self.dlq_topic, dead)
+            return await self._dead(name, adapter, headers, exc, redact(body.decode("utf-8", "replace")).encode())
         return await self._publish(name, "kept", (key, orjson.dumps(kept)), self.webhooks_topic, headers)
+
+    async def _dead(self, name: str, adapter: Adapter, headers: dict[str, str], exc: Unmappable,
+                    value: bytes) -> Response:  # fmt: skip
+        dead = {**headers, "reason": exc.reason, "detail": redact(exc.detail), "vendor": adapter.vendor,
+                "original_topic": self.webhooks_topic}  # fmt: skip
+        return await self._publish(name, "dead_lettered", (None, value), self.dlq_topic, dead)
 
     async def _publish(self, name: str, outcome: str, message: tuple[bytes | None, bytes], topic: str,
                        headers: dict[str, str]) -> Response:  # fmt: skip

@@ -195,6 +195,8 @@ class Chatwoot:
         if isinstance(team, str) and _slug(team):
             return _slug(team)
         inbox = conv.get("inbox_id")
+        if inbox is None or inbox == "":
+            raise Unmappable("missing:inbox_id", "a conversation with neither a team nor an inbox")
         return self.queues.get(str(inbox), f"inbox-{inbox}")
 
     @staticmethod

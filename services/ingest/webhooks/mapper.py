@@ -19,6 +19,7 @@ import orjson
 
 from pipelines.decode import decode
 from pipelines.events import micros
+from pipelines.redact import redact
 from schemas.reasons import Rejected
 from services.ingest.webhooks.adapter import RECEIVED_HEADER, UNMAPPABLE, WEBHOOK_HEADER, Adapter, Unmappable
 
@@ -113,7 +114,7 @@ class WebhookMapper:
 
     def _dead(self, out: Outcome, r: Record, webhook: str, reason: str, detail: str) -> None:
         adapter = self.adapters.get(webhook)
-        headers = {"reason": reason, "detail": detail[:200], "vendor": adapter.vendor if adapter else "unknown",
+        headers = {"reason": reason, "detail": redact(detail)[:200], "vendor": adapter.vendor if adapter else "unknown",
                    WEBHOOK_HEADER: webhook, "original_topic": r.topic, "original_partition": str(r.partition),
                    "original_offset": str(r.offset)}  # fmt: skip
         out.dead_letters.append((r.key, r.value, headers))
