@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
+from services import logs
 from services.errors import UserError
 from services.settings import CONFIG_ENV, ConfigError, Settings, load_settings
 
@@ -39,7 +40,6 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 def _cmd_consume(args: argparse.Namespace) -> int:
     import asyncio
-    import logging
 
     from services.stream.consumer import run
 
@@ -54,7 +54,7 @@ def _cmd_consume(args: argparse.Namespace) -> int:
         if v
     }
     settings = load_settings(_config_path(args), **overrides)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     asyncio.run(run(settings, Path(args.db)))
     return 0
 

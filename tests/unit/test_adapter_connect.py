@@ -129,12 +129,13 @@ def leg(contact: str, initial: str, previous: str | None, steps: list[tuple[str,
                                  "initiationMethod": "INBOUND" if previous is None else "TRANSFER"}  # fmt: skip
         if previous:
             extra["previousContactId"] = previous
-        extra |= {"INITIATED": {"initiationTimestamp": t},
+        by_kind: dict[str, dict[str, Any]] = {"INITIATED": {"initiationTimestamp": t},
                   "QUEUED": {"queueInfo": {"queueArn": f"{ARN}/queue/{who}", "enqueueTimestamp": t,
                                            "queueType": "STANDARD"}},
                   "CONNECTED_TO_AGENT": {"agentInfo": {"agentArn": f"{ARN}/agent/{who}",
                                                        "connectedToAgentTimestamp": t}},
-                  "DISCONNECTED": {"disconnectTimestamp": t, "disconnectReason": "AGENT_DISCONNECT"}}[kind]  # fmt: skip
+                  "DISCONNECTED": {"disconnectTimestamp": t, "disconnectReason": "AGENT_DISCONNECT"}}  # fmt: skip
+        extra |= by_kind[kind]
         out.append(event(kind, contact, "VOICE", **extra))
     return out
 
@@ -230,12 +231,27 @@ def test_a_cold_transfer_keeps_the_wait_in_the_second_queue(order: str) -> None:
 
 
 def test_the_bare_detail_in_aws_casing_and_the_envelope_time_when_a_timestamp_is_absent() -> None:
-    bare = [{"EventType": "INITIATED", "ContactId": "c-7", "Channel": "Voice", "InitiationMethod": "Inbound",
-             "InitiationTimestamp": "2026-03-02T10:00:00Z"},
-            {"EventType": "QUEUED", "ContactId": "c-7", "Channel": "Voice",
-             "QueueInfo": {"QueueArn": f"{ARN}/queue/q-ct", "EnqueueTimestamp": "2026-03-02T10:00:20Z"}},
-            {"EventType": "CONNECTED_TO_AGENT", "ContactId": "c-7", "Channel": "Voice",
-             "AgentInfo": {"AgentArn": f"{ARN}/agent/a-9", "ConnectedToAgentTimestamp": "2026-03-02T10:00:50Z"}}]
+    bare: list[dict[str, Any]] = [
+        {
+            "EventType": "INITIATED",
+            "ContactId": "c-7",
+            "Channel": "Voice",
+            "InitiationMethod": "Inbound",
+            "InitiationTimestamp": "2026-03-02T10:00:00Z",
+        },
+        {
+            "EventType": "QUEUED",
+            "ContactId": "c-7",
+            "Channel": "Voice",
+            "QueueInfo": {"QueueArn": f"{ARN}/queue/q-ct", "EnqueueTimestamp": "2026-03-02T10:00:20Z"},
+        },
+        {
+            "EventType": "CONNECTED_TO_AGENT",
+            "ContactId": "c-7",
+            "Channel": "Voice",
+            "AgentInfo": {"AgentArn": f"{ARN}/agent/a-9", "ConnectedToAgentTimestamp": "2026-03-02T10:00:50Z"},
+        },
+    ]
     enveloped = event("DISCONNECTED", "c-7", "voice")  # no disconnectTimestamp: the envelope's time
     enveloped["time"] = "2026-03-02T10:05:50Z"
     c = facts_by_contact(run(lines([*bare, enveloped])).sent)["c-7"]

@@ -1,6 +1,7 @@
 """Vendors' webhooks at the gateway, over a real uvicorn server on loopback: the payload is kept on the
 webhooks topic (cut, identifiers as pseudonyms) before the 200; a body that is not JSON goes to the
-dead-letter topic as its size and SHA-256, refused JSON masked, with its reason and vendor; the token rules, 404, 413 and 503; the metrics."""
+dead-letter topic as its size and SHA-256, refused JSON masked, with its reason and vendor; the token
+rules, 404, 413 and 503; the metrics."""
 
 from __future__ import annotations
 

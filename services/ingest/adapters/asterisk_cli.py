@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from services import logs
 from services.errors import UserError
 from services.ingest.adapters.asterisk import Memory, QueueLog
 from services.ingest.adapters.asterisk_hold import CEL_FIELDS, ami_holds, cel_holds
@@ -66,7 +67,7 @@ def read_once(qlog: QueueLog, lines: Iterable[tuple[int, str]], runner: Runner, 
 
 
 def follow(path: Path, state: Path, e: Emitter, runner: Runner) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     logging.getLogger("kafka").setLevel(logging.WARNING)
     positions = PositionFile(state)
     try:

@@ -16,6 +16,7 @@ from typing import Any
 import uvicorn
 from prometheus_client import CollectorRegistry
 
+from services import logs
 from services.errors import UserError
 from services.exposition.webconfig import CLIENT_AUTH, load_web_config
 from services.ingest.gateway.app import Limits, Webhooks, create_app
@@ -92,7 +93,7 @@ def run_gateway(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.gateway_host
     port = args.port if args.port is not None else settings.gateway_port
     bootstrap = args.bootstrap or settings.kafka_bootstrap
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     for chatty in ("kafka", "aiokafka"):  # the clients' connection chatter; their warnings still show
         logging.getLogger(chatty).setLevel(logging.WARNING)
     adapters = load_webhooks(Path(settings.gateway_webhooks))
