@@ -117,7 +117,9 @@ async def _serve(settings: Settings, sock: socket.socket, bootstrap: str, adapte
     if web is not None and web.tls:
         tls = {"ssl_certfile": web.cert_file, "ssl_keyfile": web.key_file, "ssl_ca_certs": web.client_ca_file,
                "ssl_cert_reqs": CLIENT_AUTH[web.client_auth_type]}  # fmt: skip
-    server = _Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", **tls))
+    # log_config=None: uvicorn's lines go through the root's handlers, masked (services/logs.py)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, log_config=None, lifespan="off", **tls)
+    server = _Server(config)
     loop = asyncio.get_running_loop()
 
     def shutdown() -> None:
