@@ -35,3 +35,13 @@ def test_no_digit_of_a_number_survives_in_any_layout() -> None:
     for layout in ("{}", "+{}", "00{}", "0{}", "tel:+{}", "({})"):
         number = layout.format("447700900123")
         assert not any(run in redact(f"x {number} y") for run in ("7700", "900123", "4477")), number
+
+
+def test_a_reject_masks_itself_whatever_made_it() -> None:
+    from services.ingest.adapters.base import MAX_RECORD, Reject
+
+    r = Reject(3, "unmappable:bad_value", "ValueError: '447700900123'", "x," * 300 + "+33 1 42 68 53 00,jo@example.org")
+    assert r.detail == "ValueError: '[number]'"
+    assert "447700900123" not in r.detail and len(r.record) == MAX_RECORD
+    r = Reject(4, "bad_field:queue", "", '{"ani": "+33 1 42 68 53 00", "email": "jo@example.org"}')
+    assert r.record == '{"ani": "[number]", "email": "[email]"}'
