@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     gateway_max_events: int = Field(500, ge=1)
     gateway_rate_per_second: float = Field(5000.0, gt=0)  # events a second, per token
     gateway_burst: float = Field(10000.0, gt=0)
+    gateway_webhook_rate_per_second: float = Field(20.0, gt=0)  # webhook requests a second, per token
+    gateway_webhook_burst: float = Field(100.0, ge=1)
+    gateway_read_timeout_seconds: float = Field(30.0, gt=0)  # a request's headers, then its body: else 408
+    gateway_max_connections: int = Field(1000, ge=1)  # open connections; past it, 503 and closed
+    gateway_liveness_seconds: float = Field(120.0, gt=0)  # /healthz answers 503 once unable to publish so long
 
     # raw events and rejected lines deleted once this many days old (0 keeps them; facts are always kept)
     retention_days: int = Field(0, ge=0)

@@ -14,15 +14,16 @@ from dataclasses import dataclass
 import uvicorn
 from fastapi import FastAPI
 
+from services.ingest.gateway.protocol import server_config
 from services.ingest.gateway.publisher import Publisher, Unavailable
 
 
 @contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """The app on http://127.0.0.1:PORT until the block ends."""
+def serving(app: FastAPI, read_timeout: float = 30.0, max_connections: int = 1000) -> Iterator[str]:
+    """The app on http://127.0.0.1:PORT until the block ends, configured as the gateway's server is."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
+    server = uvicorn.Server(server_config(app, read_timeout, max_connections))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -5,6 +5,8 @@ publish); tests/integration/test_gateway.py runs the real broker and consumer.""
 
 from __future__ import annotations
 
+import socket
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -163,7 +165,7 @@ def test_the_served_openapi_document_is_the_exported_one(tmp_path: Path) -> None
     assert exported == served
     body = served["paths"]["/v1/events"]["post"]
     assert set(body["requestBody"]["content"]) == {STRUCTURED, BATCH, "application/json"}
-    assert set(body["responses"]) == {"202", "400", "401", "403", "413", "415", "429", "503"}
+    assert set(body["responses"]) == {"202", "400", "401", "403", "408", "413", "415", "429", "503"}
 
 
 def test_metrics_and_health_are_served(gateway) -> None:
@@ -176,3 +178,43 @@ def test_metrics_and_health_are_served(gateway) -> None:
     assert secrets["boston"] not in text
     with urllib.request.urlopen(base + "/healthz") as r:
         assert orjson.loads(r.read()) == {"status": "ok", "kafka": "connected"}
+
+
+def half_sent(url: str, request: bytes, wait: float = 10.0) -> bytes:
+    """What the server answers to ``request``, sent and never finished, within ``wait`` seconds."""
+    host, port = url.removeprefix("http://").split("/", 1)[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=wait) as s:
+        s.sendall(request)
+        answer = b""
+        while chunk := s.recv(65536):  # until the server closes the connection
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("part", ["headers", "body"])
+def test_a_half_sent_request_is_408_and_its_connection_closed(tmp_path: Path, part: str) -> None:
+    tokens = TokenFile(tmp_path / "tokens.json")
+    secret = tokens.add("boston", "/boston/webchat")[1]
+    app = create_app(tokens, Recording(), CollectorRegistry(), keys_from_env({}), Limits(read_timeout=0.5))
+    head = f"POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {secret}\r\n"
+    request = head if part == "headers" else head + f"Content-Type: {STRUCTURED}\r\nContent-Length: 500\r\n\r\n{{"
+    with serving(app, read_timeout=0.5) as url:
+        answer = half_sent(url, request.encode())
+    status, _, rest = answer.partition(b"\r\n")
+    assert status == b"HTTP/1.1 408 Request Timeout" and b"connection: close" in rest.lower()
+    doc = orjson.loads(rest.partition(b"\r\n\r\n")[2])
+    assert doc["status"] == 408 and doc["type"].endswith("/request-timeout")
+
+
+def test_binary_mode_percent_decodes_ce_headers(gateway) -> None:
+    """The CloudEvents HTTP binding (3.1.3.2): the sender percent-encodes a header value's space, '"', '%'
+    and every character outside printable ASCII as UTF-8; the receiver decodes it."""
+    url, publisher, secrets, _ = gateway
+    e = chat("contact.ended", 90, contact="P1 enc sp\u00e9")
+    e["subject"] = e["data"]["contact_id"]
+    headers = {f"ce-{k}": urllib.parse.quote(str(v), safe="/:+") for k, v in e.items() if k != "data"}
+    assert headers["ce-subject"] == "P1%20enc%20sp%C3%A9"
+    assert post(url, orjson.dumps(e["data"]), "application/json", secrets["boston"], headers).status == 202
+    assert orjson.loads(publisher.sent[-1][1])["subject"] == "P1 enc sp\u00e9"
+    bad = {**headers, "ce-id": "%FF%FE"}  # not UTF-8
+    assert post(url, orjson.dumps(e["data"]), "application/json", secrets["boston"], bad).status == 400

@@ -1,16 +1,16 @@
 """Vendors' webhooks at the gateway, over a real uvicorn server on loopback: the payload is kept on the
-webhooks topic (cut, identifiers as pseudonyms) before the 200; a body that is not JSON goes to the
-dead-letter topic as its size and SHA-256, refused JSON masked, with its reason and vendor; the token
-rules, 404, 413 and 503; the metrics."""
+webhooks topic (cut, identifiers as pseudonyms) before the 200; a body the webhook's mapping does not read
+is 415 and kept nowhere; a form mapping keeps only the fields it reads; refused JSON goes to the
+dead-letter topic masked; the token rules and rate limit, 404, 413 and 503; the metrics."""
 
 from __future__ import annotations
 
-import hashlib
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 import pytest
@@ -26,6 +26,7 @@ from tests.support.gateway import Recording, post, serving
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "a test pseudonym key, 16+ bytes"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+WEBHOOK_BURST = 8  # requests a token may send at once; refilled at one per 100 s: no timing in the tests
 
 
 @pytest.fixture
@@ -36,8 +37,10 @@ def gateway(tmp_path: Path) -> Iterator[tuple[str, Recording, dict[str, str], Co
                 ("elsewhere", "east-lindsey", "/")]}  # fmt: skip
     publisher, registry = Recording(), CollectorRegistry()
     webhooks = Webhooks(load_webhooks(ROOT / "docs" / "webhooks.example.toml"), "contact.webhooks.v1", "dlq")
-    app = create_app(tokens, publisher, registry, keys_from_env({"CONTACTPULSE_PSEUDONYM_KEY": KEY}),
-                     Limits(max_body_bytes=16 * 1024), webhooks=webhooks)  # fmt: skip
+    limits = Limits(max_body_bytes=16 * 1024, webhook_rate_per_second=0.01, webhook_burst=WEBHOOK_BURST)
+    app = create_app(tokens, publisher, registry, keys_from_env({"CONTACTPULSE_PSEUDONYM_KEY": KEY}), limits,
+                     webhooks=webhooks)  # fmt: skip
+    secrets["_tokens"] = str(tokens.path)
     with serving(app) as url:
         yield url + "/v1/webhooks/", publisher, secrets, registry
 
@@ -61,20 +64,49 @@ def test_a_chatwoot_payload_with_the_token_in_the_url_is_kept_before_the_answer(
                                      {"webhook": "chatwoot-boston", "outcome": "kept"}) == 1  # fmt: skip
 
 
-def test_a_bearer_token_works_too_and_a_body_that_is_not_json_is_dead_lettered_as_its_size_and_hash(
-    gateway: Any,
+@pytest.mark.parametrize(("body", "content_type"), [
+    (b"name=Jane+Bloggs&phone=07700+900123&submitted=1", "application/x-www-form-urlencoded"),
+    (b"name: Jane Bloggs, phone 07700 900123", "text/plain"),
+    (b'{"event_type": "form_response", "phone": "07700 900123"', "application/json"),  # cut short
+])  # fmt: skip
+def test_a_body_the_mapping_does_not_read_is_415_and_nothing_is_published(
+    gateway: Any, body: bytes, content_type: str
 ) -> None:
-    url, publisher, secrets, registry = gateway
+    url, publisher, secrets, _ = gateway
     assert post(url + "forms-boston", b'{"event_type": "form_response"}', "application/json",
-                secrets["forms"]).status == 200  # fmt: skip
-    body = b"name=Jane+Bloggs&phone=07700+900123&submitted=1"
-    answer = post(url + "forms-boston", body, "application/x-www-form-urlencoded", secrets["forms"])
-    assert answer.status == 200  # vendors do not read error bodies: its evidence is kept, never its text
-    topic, _, value, headers = publisher.kept[-1]
-    assert topic == "dlq" and orjson.loads(value) == {"bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}
-    assert (headers["reason"], headers["vendor"], headers["webhook"]) == ("unmappable:not_json", "json", "forms-boston")
-    assert registry.get_sample_value("contactpulse_gateway_webhook_payloads_total",
-                                     {"webhook": "forms-boston", "outcome": "dead_lettered"}) == 1  # fmt: skip
+                secrets["forms"]).status == 200  # a bearer token works too  # fmt: skip
+    before = len(publisher.kept)
+    answer = post(url + "forms-boston", body, content_type, secrets["forms"])
+    assert answer.status == 415 and answer.headers["content-type"] == "application/problem+json"
+    assert len(publisher.kept) == before  # neither the webhooks topic nor the dead-letter topic
+    assert b"900123" not in answer.body
+
+
+def test_a_form_mapping_keeps_the_fields_it_reads_and_no_digit_of_the_callers_number(gateway: Any) -> None:
+    """Twilio's voice status callback, form-encoded, as its documentation lists the parameters."""
+    url, publisher, secrets, _ = gateway
+    form = {"CallSid": "CA5a1b2c3d4e5f60718293a4b5c6d7e8f9", "AccountSid": "AC0123", "CallStatus": "initiated",
+            "From": "+447700900123", "To": "+441205310000", "Direction": "inbound", "CallerName": "Jane Bloggs",
+            "Timestamp": "Mon, 02 Mar 2026 09:00:00 +0000", "ApiVersion": "2010-04-01"}  # fmt: skip
+    tokens = TokenFile(Path(secrets["_tokens"]))
+    secret = tokens.add("boston", "/boston/telephony")[1]
+    answer = post(url + "twilio-calls-boston", urlencode(form).encode(), "application/x-www-form-urlencoded", secret)
+    assert answer.status == 200
+    topic, key, value, _ = publisher.kept[-1]
+    kept = orjson.loads(value)
+    assert topic == "contact.webhooks.v1" and key == b"twilio-calls-boston:CA5a1b2c3d4e5f60718293a4b5c6d7e8f9"
+    assert set(kept) == {"CallSid", "CallStatus", "Timestamp", "customer_ref"} and len(kept["customer_ref"]) == 43
+    for digits in ("7700", "900123", "1205", "310000"):
+        assert digits.encode() not in value
+    assert b"Jane" not in value
+
+
+def test_the_webhook_route_has_its_own_rate_limit(gateway: Any) -> None:
+    url, _, secrets, _ = gateway
+    answers = [post(url + "forms-boston", b'{"event_type": "form_response"}', "application/json", secrets["forms"])
+               for _ in range(WEBHOOK_BURST + 1)]  # fmt: skip
+    assert [a.status for a in answers] == [200] * WEBHOOK_BURST + [429]
+    assert int(answers[-1].headers["retry-after"]) >= 1
 
 
 def test_json_the_adapter_refuses_is_dead_lettered_with_its_identifiers_masked(gateway: Any) -> None:

@@ -168,3 +168,22 @@ def test_a_conversation_without_an_inbox_is_missing_its_inbox_not_a_bad_queue() 
     kept = ADAPTER.admit(cw.conversation_event("conversation_created", conv), key_for)[1]
     out = mapper.map([Record("t", 0, 0, None, orjson.dumps(kept), headers)], now=T0)
     assert [h["reason"] for _, _, h in out.dead_letters] == ["unmappable:missing:inbox_id"]  # not bad_field:queue
+
+
+@pytest.mark.parametrize("where", ["account_id", "message"])
+def test_a_conversation_event_of_another_account_is_refused(where: str) -> None:
+    """Chatwoot puts the account on a conversation payload as ``account_id``, and on each of its
+    ``messages``; the check covers every event type, not only message events."""
+    mapper = WebhookMapper({ADAPTER.name: ADAPTER})
+    conv = cw.conversation(14, at(0))
+    if where == "account_id":
+        conv["account_id"] = 7
+    else:
+        conv["messages"] = [{"id": 1, "account_id": 7, "inbox_id": 1, "conversation_id": 14, "message_type": 0}]
+    headers = {"webhook": ADAPTER.name, "received_at_us": str(int(T0.timestamp() * 1e6))}
+    payloads = [cw.conversation_event(e, conv) for e in ("conversation_created", "conversation_status_changed")]
+    records = [
+        Record("t", 0, i, None, orjson.dumps(ADAPTER.admit(p, key_for)[1]), headers) for i, p in enumerate(payloads)
+    ]
+    out = mapper.map(records, now=T0)
+    assert [h["reason"] for _, _, h in out.dead_letters] == ["unmappable:account_mismatch"] * 2 and not out.events

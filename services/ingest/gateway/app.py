@@ -5,6 +5,7 @@ problem document, and nothing of it is published."""
 
 # no `from __future__ import annotations` here: FastAPI evaluates the routes' annotations, which name the
 # local dependency `caller`
+import asyncio
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -39,6 +40,9 @@ class Limits:
     max_events: int = 500
     rate_per_second: float = 5000.0
     burst: float = 10000.0
+    webhook_rate_per_second: float = 20.0  # webhook requests, per token
+    webhook_burst: float = 100.0
+    read_timeout: float = 30.0  # seconds for a request's body to arrive (its headers: protocol.py)
 
 
 class Accepted(BaseModel):
@@ -78,22 +82,29 @@ class Ingest:
         self.publisher, self.metrics, self.key_for, self.limits = publisher, metrics, key_for, limits
         self.rate = RateLimit(limits.rate_per_second, limits.burst)
 
-    async def body(self, request: Request) -> bytes | None:
-        """The body, or None when it is over the limit (read no further than that)."""
+    async def body(self, request: Request) -> bytes | Response:
+        """The body; or 413 when it is over the limit (read no further than that), 408 when it has not
+        all arrived within the read time-out (the connection is then closed)."""
         length = request.headers.get("content-length")
+        too_large = problem(413, "Too large", f"the body is over {self.limits.max_body_bytes:,} bytes")
         if length is not None and length.isdigit() and int(length) > self.limits.max_body_bytes:
-            return None
+            return too_large
         body = bytearray()
-        async for part in request.stream():
-            body += part
-            if len(body) > self.limits.max_body_bytes:
-                return None
+        try:
+            async with asyncio.timeout(self.limits.read_timeout):
+                async for part in request.stream():
+                    body += part
+                    if len(body) > self.limits.max_body_bytes:
+                        return too_large
+        except TimeoutError:
+            return problem(408, "Request timeout", f"the body did not arrive within {self.limits.read_timeout:g} s",
+                           headers={"Connection": "close"})  # fmt: skip
         return bytes(body)
 
     async def accept(self, request: Request, token: Token) -> Response:
         body = await self.body(request)
-        if body is None:
-            return problem(413, "Too large", f"the body is over {self.limits.max_body_bytes:,} bytes")
+        if isinstance(body, Response):
+            return body
         try:
             events = events_of(request.headers.get("content-type"), request.headers, body, self.limits.max_events)
         except BindingError as exc:
@@ -130,10 +141,10 @@ class Ingest:
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    s: {"model": Problem, "content": {PROBLEM: {}}} for s in (400, 401, 403, 413, 415, 429, 503)
+    s: {"model": Problem, "content": {PROBLEM: {}}} for s in (400, 401, 403, 408, 413, 415, 429, 503)
 }
 WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
-    **{s: PROBLEM_RESPONSES[s] for s in (400, 401, 403, 413, 503)},
+    **{s: PROBLEM_RESPONSES[s] for s in (400, 401, 403, 408, 413, 415, 429, 503)},
     404: {"model": Problem, "content": {PROBLEM: {}}, "description": "No webhook of that name is configured"},
 }
 
@@ -151,7 +162,8 @@ def create_app(tokens: TokenFile, publisher: Publisher, registry: CollectorRegis
     """``web``: the web config's basic auth guards ``/metrics`` (its TLS is uvicorn's, in the CLI)."""
     metrics = GatewayMetrics(registry)
     ingest = Ingest(publisher, metrics, key_for, limits)
-    vendors = Vendors(webhooks.adapters, publisher, metrics, key_for, webhooks.topic, webhooks.dlq_topic)
+    vendors = Vendors(webhooks.adapters, publisher, metrics, key_for, webhooks.topic, webhooks.dlq_topic,
+                      RateLimit(limits.webhook_rate_per_second, limits.webhook_burst))  # fmt: skip
     app = FastAPI(title="ContactPulse ingest gateway", version="1",
                   description="Contact events over HTTP: the CloudEvents HTTP binding of contract v1.")  # fmt: skip
 
@@ -212,8 +224,8 @@ def _webhook_routes(app: FastAPI, caller: Any, ingest: Ingest, vendors: Vendors,
             response: Response = problem(404, "Not found", f"no webhook {name[:40]!r} is configured")
         else:
             body = await ingest.body(request)
-            response = (problem(413, "Too large", f"the body is over {ingest.limits.max_body_bytes:,} bytes")
-                        if body is None else await vendors.receive(name, token, body))  # fmt: skip
+            content_type = request.headers.get("content-type")
+            response = body if isinstance(body, Response) else await vendors.receive(name, token, body, content_type)
         metrics.requests.labels(WEBHOOKS_ROUTE, str(response.status_code)).inc()
         return response
 

@@ -2,7 +2,9 @@
 
 - structured: ``Content-Type: application/cloudevents+json``, the body one event;
 - batched: ``application/cloudevents-batch+json``, the body a JSON array of events;
-- binary: ``ce-`` headers for the attributes, the body the event's ``data`` (JSON).
+- binary: ``ce-`` headers for the attributes, the body the event's ``data`` (JSON). The binding has the
+  sender percent-encode a header value's space, ``"``, ``%`` and every character outside printable
+  ASCII (UTF-8, RFC 3986), and the receiver decode it: ``ce-subject: P1%20enc%20sp`` is ``P1 enc sp``.
 
 Each event comes out as the contract's structured JSON object, so that the same models judge it as on
 Kafka. Problems of the request as a whole raise ``BindingError`` with its HTTP status.
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 
@@ -67,10 +70,17 @@ def _json(body: bytes) -> Any:
 
 
 def _binary(headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    try:
+        return _attributes(headers, body)
+    except UnicodeDecodeError:
+        raise BindingError(400, "Bad header", "a ce- header's percent-encoding is not UTF-8") from None
+
+
+def _attributes(headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
     event: dict[str, Any] = {}
     for name, value in headers.items():
         if name.startswith("ce-"):
-            event[name.removeprefix("ce-")] = value
+            event[name.removeprefix("ce-")] = unquote(value, errors="strict") if "%" in value else value
     event["datacontenttype"] = JSON
     event["data"] = _json(body)
     return event

@@ -22,6 +22,7 @@ from services.exposition.webconfig import CLIENT_AUTH, load_web_config
 from services.ingest.gateway.app import Limits, Webhooks, create_app
 from services.ingest.gateway.edge import keys_from_env
 from services.ingest.gateway.openapi import event_schema
+from services.ingest.gateway.protocol import server_config
 from services.ingest.gateway.publisher import Publisher
 from services.ingest.gateway.tokens import ALL, TokenFile
 from services.ingest.webhooks import consumer as mapper
@@ -107,7 +108,8 @@ async def _serve(settings: Settings, sock: socket.socket, bootstrap: str, adapte
     security = KafkaSecurity.from_settings(settings)
     publisher = Publisher(bootstrap, settings.events_topic, security=security)
     limits = Limits(settings.gateway_max_body_bytes, settings.gateway_max_events, settings.gateway_rate_per_second,
-                    settings.gateway_burst)  # fmt: skip
+                    settings.gateway_burst, settings.gateway_webhook_rate_per_second, settings.gateway_webhook_burst,
+                    settings.gateway_read_timeout_seconds)  # fmt: skip
     registry = CollectorRegistry()
     webhooks = Webhooks(adapters, settings.webhooks_topic, settings.dlq_topic)
     web = load_web_config(settings.web_config)
@@ -117,9 +119,8 @@ async def _serve(settings: Settings, sock: socket.socket, bootstrap: str, adapte
     if web is not None and web.tls:
         tls = {"ssl_certfile": web.cert_file, "ssl_keyfile": web.key_file, "ssl_ca_certs": web.client_ca_file,
                "ssl_cert_reqs": CLIENT_AUTH[web.client_auth_type]}  # fmt: skip
-    # log_config=None: uvicorn's lines go through the root's handlers, masked (services/logs.py)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, log_config=None, lifespan="off", **tls)
-    server = _Server(config)
+    server = _Server(server_config(app, settings.gateway_read_timeout_seconds, settings.gateway_max_connections,
+                                   **tls))  # fmt: skip
     loop = asyncio.get_running_loop()
 
     def shutdown() -> None:

@@ -1,59 +1,95 @@
 """``POST /v1/webhooks/{name}``: a vendor's webhook, kept on Kafka before it is answered.
 
-Vendors do not read error bodies, so once the caller is known and the body fits, the answer is 200 as
-soon as Kafka holds the payload: on the webhooks topic, cut by the webhook's adapter to the fields its
-mapping reads (identifiers already pseudonyms), or, if it cannot be, on the dead-letter topic with its
-reason and the vendor: a body that is not JSON as its size and SHA-256 only (its text may hold anything),
-one the adapter refuses with every identifier masked (pipelines.redact). The mapper turns the first
-into contract events.
-The caller's token must cover the webhook's council and source; vendors that cannot send a header put
-it in the URL (``/v1/webhooks/{name}/{token}``, Chatwoot's own mechanism); either way it is never logged.
+Once the caller is known (its token covers the webhook's council and source, within its rate limit) and
+the body fits, the body is decoded as the webhook's mapping declares (``content_type``: JSON, or an HTML
+form's ``application/x-www-form-urlencoded`` fields as a flat object). A body that is not of that type
+is 415, and nothing of it is published anywhere. A decoded body is cut by the webhook's adapter to the
+fields its mapping reads (identifiers already pseudonyms) and kept on the webhooks topic; one the
+adapter refuses (not an object, say) goes to the dead-letter topic with its reason and the vendor, every
+identifier masked (pipelines.redact). The answer is 200 once Kafka holds it; 503 when Kafka does not
+acknowledge, in which case the payload may still have been kept: the vendor's retry is then mapped to
+the same event ids, and the consumer drops the repeat. Vendors that cannot send a header put the token
+in the URL (``/v1/webhooks/{name}/{token}``, Chatwoot's own mechanism); either way it is never logged.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from fastapi.responses import JSONResponse, Response
 
 from pipelines.redact import redact
+from services.ingest.gateway.binding import media_type
 from services.ingest.gateway.edge import KeyFor
+from services.ingest.gateway.limits import RateLimit
 from services.ingest.gateway.metrics import GatewayMetrics
 from services.ingest.gateway.problems import problem
 from services.ingest.gateway.publisher import Publisher, Unavailable
 from services.ingest.gateway.tokens import Token
-from services.ingest.webhooks.adapter import RECEIVED_HEADER, WEBHOOK_HEADER, Adapter, Unmappable
+from services.ingest.webhooks.adapter import (
+    FORM_BODY,
+    JSON_BODY,
+    RECEIVED_HEADER,
+    WEBHOOK_HEADER,
+    Adapter,
+    Unmappable,
+)
 
 WEBHOOKS_ROUTE = "/v1/webhooks/{name}"
+UNACKNOWLEDGED = ("Kafka did not acknowledge. The payload may still have been kept: send it again; the repeat "
+                  "makes the same event ids, and the consumer drops it as a duplicate.")  # fmt: skip
+
+
+class NotDecodable(Exception):
+    """A body that is not of the type the webhook's mapping declares (415)."""
+
+
+def decode(body: bytes, declared: str, content_type: str | None) -> Any:
+    """The payload of a body the webhook declares ``declared`` for; NotDecodable otherwise."""
+    sent = media_type(content_type)
+    if declared == FORM_BODY and sent in (FORM_BODY, ""):
+        try:
+            return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body)))
+        except (UnicodeDecodeError, ValueError):
+            raise NotDecodable(f"the body is not {FORM_BODY}") from None
+    if sent == FORM_BODY:
+        raise NotDecodable(f"this webhook's mapping reads {declared}, not {FORM_BODY}")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise NotDecodable(f"the body is not JSON ({JSON_BODY}), as this webhook's mapping reads") from None
 
 
 class Vendors:
     def __init__(self, adapters: Mapping[str, Adapter], publisher: Publisher, metrics: GatewayMetrics,
-                 key_for: KeyFor, webhooks_topic: str, dlq_topic: str) -> None:  # fmt: skip
+                 key_for: KeyFor, webhooks_topic: str, dlq_topic: str, rate: RateLimit) -> None:  # fmt: skip
         self.adapters, self.publisher, self.metrics, self.key_for = adapters, publisher, metrics, key_for
-        self.webhooks_topic, self.dlq_topic = webhooks_topic, dlq_topic
+        self.webhooks_topic, self.dlq_topic, self.rate = webhooks_topic, dlq_topic, rate
 
     def known(self, name: str) -> Adapter | None:
         return self.adapters.get(name)
 
-    async def receive(self, name: str, token: Token, body: bytes) -> Response:
+    async def receive(self, name: str, token: Token, body: bytes, content_type: str | None = None) -> Response:
         adapter = self.adapters.get(name)
         if adapter is None:
             return problem(404, "Not found", f"no webhook {name[:40]!r} is configured (gateway_webhooks)")
         if not token.may_emit(adapter.council, adapter.source):
             return problem(403, "Forbidden", f"this token may not emit for council {adapter.council!r} or source "
                            f"{adapter.source!r}")  # fmt: skip
+        wait = self.rate.take(token.id, 1)
+        if wait:
+            return problem(429, "Too many requests", f"over this token's limit of {self.rate.rate:g} webhook "
+                           "requests a second", headers={"Retry-After": f"{wait:.0f}"})  # fmt: skip
         now_us = str(time.time_ns() // 1000)
         headers = {WEBHOOK_HEADER: name, RECEIVED_HEADER: now_us}
         try:
-            payload = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            evidence = orjson.dumps({"bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()})
-            return await self._dead(name, adapter, headers, Unmappable("not_json", "the body is not JSON"), evidence)
+            payload = decode(body, adapter.content_type, content_type)
+        except NotDecodable as exc:
+            return problem(415, "Unsupported media type", f"{exc}; nothing of it was kept")
         try:
             key, kept = adapter.admit(payload, self.key_for)
         except Unmappable as exc:
@@ -78,7 +114,11 @@ class Vendors:
 
 
 def webhook_doc() -> dict[str, Any]:
-    return {"requestBody": {"required": True, "description": "The vendor's own webhook payload (JSON).",
-                            "content": {"application/json": {"schema": {"type": "object"}}}},
+    return {"requestBody": {"required": True, "description": "The vendor's own webhook payload: JSON, or an "
+                            "HTML form's fields where the webhook's mapping declares that content type.",
+                            "content": {JSON_BODY: {"schema": {"type": "object"}},
+                                        FORM_BODY: {"schema": {"type": "object"}}}},
             "responses": {"200": {"description": "Kept on Kafka; mapped to contract events after it.",
-                                  "content": {"application/json": {"example": {"received": True}}}}}}  # fmt: skip
+                                  "content": {"application/json": {"example": {"received": True}}}},
+                          "503": {"description": UNACKNOWLEDGED,
+                                  "content": {"application/problem+json": {}}}}}  # fmt: skip

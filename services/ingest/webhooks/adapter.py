@@ -18,6 +18,8 @@ from pipelines.pseudonym import PseudonymError, customer_ref
 
 UNMAPPABLE = "unmappable:"
 MAX_ID = 128
+JSON_BODY, FORM_BODY = "application/json", "application/x-www-form-urlencoded"
+BODY_TYPES = (JSON_BODY, FORM_BODY)  # what a webhook's mapping may declare its vendor posts
 _MISSING = object()
 
 
@@ -41,6 +43,10 @@ class Adapter(Protocol):
 
     @property
     def vendor(self) -> str: ...
+
+    @property
+    def content_type(self) -> str:  # JSON_BODY or FORM_BODY: how the vendor's body is decoded
+        ...
 
     @property
     def council(self) -> str: ...

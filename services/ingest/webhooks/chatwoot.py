@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.ingest.webhooks.adapter import (
+    JSON_BODY,
     Emit,
     KeyFor,
     State,
@@ -30,6 +31,7 @@ from services.ingest.webhooks.adapter import (
     cloudevent,
     cut,
     parse_time,
+    pointer,
     pseudonymise,
 )
 
@@ -43,7 +45,8 @@ CHANNELS = {"Channel::WebWidget": "webchat", "Channel::Api": "webchat", "Channel
             "Channel::Whatsapp": "social", "Channel::Telegram": "social", "Channel::Line": "social",
             "Channel::Sms": "social", "Channel::TwilioSms": "social"}  # fmt: skip
 _CONVERSATION_FIELDS = ("/id", "/inbox_id", "/channel", "/status", "/created_at", "/updated_at", "/timestamp",
-                        "/meta/team/name", "/meta/team/id")  # fmt: skip
+                        "/meta/team/name", "/meta/team/id", "/account/id", "/account_id",
+                        "/messages/0/account_id")  # fmt: skip
 _MESSAGE_FIELDS = ("/event", "/id", "/created_at", "/message_type", "/private", "/content_type", "/sender/id",
                    "/sender/type", "/account/id", "/inbox/id",
                    "/content_attributes/submitted_values/csat_survey_response/rating")  # fmt: skip
@@ -75,6 +78,7 @@ class Chatwoot:
     channel: str | None = None  # else from the inbox's channel type
     service: str | None = None
     vendor: str = VENDOR
+    content_type: str = JSON_BODY  # Chatwoot posts JSON
 
     # ---- at the gateway ----
     def admit(self, payload: Any, key_for: KeyFor) -> tuple[bytes | None, dict[str, Any]]:
@@ -103,11 +107,11 @@ class Chatwoot:
             conv = payload
         elif event in MESSAGE_EVENTS:
             conv = payload.get("conversation") or {}
-            account = (payload.get("account") or {}).get("id")
-            if account is not None and str(account) != str(self.account):
-                raise Unmappable("account_mismatch", f"account {account}, this webhook is account {self.account}")
         else:
             return []  # contact_created, webwidget_triggered, typing and the rest: nothing to count
+        account = _account(payload)
+        if account is not None and str(account) != str(self.account):
+            raise Unmappable("account_mismatch", f"account {account}, this webhook is account {self.account}")
         if conv.get("id") is None:
             raise Unmappable("missing:conversation_id", f"a {event} payload without the conversation's id")
         received = datetime.fromtimestamp(received_us / 1e6, UTC)
@@ -206,6 +210,16 @@ class Chatwoot:
             if conv.get(key):
                 return parse_time(conv[key])
         return default
+
+
+def _account(payload: dict[str, Any]) -> Any:
+    """The account a payload says it is of: ``account.id`` (message events), else the conversation's
+    ``account_id``, else its first message's (conversation events carry it there)."""
+    for path in ("/account/id", "/account_id", "/messages/0/account_id"):
+        value = pointer(payload, path)
+        if value is not None:
+            return value
+    return None
 
 
 def _slug(text: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.errors import UserError
-from services.ingest.webhooks.adapter import Adapter
+from services.ingest.webhooks.adapter import JSON_BODY, Adapter
 from services.ingest.webhooks.chatwoot import Chatwoot
 from services.ingest.webhooks.jsonmap import JsonMapping
 
@@ -65,7 +65,7 @@ def _adapter(name: str, t: Any) -> Adapter:
         return Chatwoot(name, t["council"], t["source"], rest["account"], {str(k): str(v) for k, v in
                         rest.get("queues", {}).items()}, rest.get("channel"), rest.get("service"))  # fmt: skip
     if vendor == "json":
-        _only(rest, ("fields", "events", "times", "constants", "customer", "time_format", "time_zone"))
+        _only(rest, ("fields", "events", "times", "constants", "customer", "time_format", "time_zone", "content_type"))
         try:
             zone = ZoneInfo(rest.get("time_zone", "Europe/London"))
         except (ZoneInfoNotFoundError, ValueError):
@@ -73,7 +73,8 @@ def _adapter(name: str, t: Any) -> Adapter:
         events = {str(k): tuple(v) for k, v in rest.get("events", {}).items()}
         return JsonMapping(name, t["council"], t["source"], dict(rest.get("fields", {})), events, zone,
                            dict(rest.get("times", {})), dict(rest.get("constants", {})),
-                           dict(rest.get("customer", {})), str(rest.get("time_format", "auto")))  # fmt: skip
+                           dict(rest.get("customer", {})), str(rest.get("time_format", "auto")),
+                           str(rest.get("content_type", JSON_BODY)))  # fmt: skip
     raise ValueError(f"vendor {vendor!r} is not one of chatwoot, json")
 
 

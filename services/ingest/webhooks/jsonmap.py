@@ -7,6 +7,7 @@ council = "boston"
 source = "/boston/web/typeform"
 time_format = "auto"           # auto (RFC 3339, ISO 8601, epoch seconds), epoch, epoch_ms, or a strptime format
 time_zone = "Europe/London"    # for times that carry no offset
+content_type = "application/json"  # or "application/x-www-form-urlencoded": its fields as a flat object
 [webhook.forms-boston.fields]  # contract field -> JSON pointer (RFC 6901) into the vendor's payload
 contact_id = "/form_response/token"
 status = "/event_type"         # the value looked up in [events]
@@ -36,6 +37,8 @@ from typing import Any
 from pipelines.pseudonym import IdentifierKind
 from schemas.events import EventType
 from services.ingest.webhooks.adapter import (
+    BODY_TYPES,
+    JSON_BODY,
     Emit,
     KeyFor,
     State,
@@ -66,9 +69,12 @@ class JsonMapping:
     constants: dict[str, Any] = field(default_factory=dict)
     customer: dict[str, str] = field(default_factory=dict)  # identifier kind -> pointer
     time_format: str = "auto"
+    content_type: str = JSON_BODY  # or FORM_BODY: what the vendor posts
     vendor: str = VENDOR
 
     def __post_init__(self) -> None:
+        if self.content_type not in BODY_TYPES:
+            raise ValueError(f"content_type is one of {', '.join(BODY_TYPES)}")
         unknown = set(self.fields) - set(MAPPED_FIELDS)
         if unknown:
             raise ValueError(f"fields: unknown contract field(s) {', '.join(sorted(unknown))} "
