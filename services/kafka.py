@@ -107,6 +107,25 @@ class KafkaSecurity:
 
 PLAINTEXT = KafkaSecurity()
 
+# Every producer of events (the gateway, the webhooks mapper, the adapters): idempotent, acknowledged by
+# every in-sync replica. Made here only, for FastStream (aiokafka) or kafka-python.
+PRODUCER: dict[str, Any] = {"acks": "all", "enable_idempotence": True}
+
+
+def faststream_broker(bootstrap: str, security: KafkaSecurity, logger: logging.Logger, **extra: Any) -> Any:
+    """A FastStream Kafka broker whose producer is PRODUCER's (its own client log at debug)."""
+    from faststream.kafka import KafkaBroker
+
+    return KafkaBroker(bootstrap, **PRODUCER, security=security.faststream(), logger=logger, log_level=logging.DEBUG,
+                       **extra)  # fmt: skip
+
+
+def kafka_python_producer(bootstrap: str, security: KafkaSecurity, **extra: Any) -> Any:
+    """A kafka-python producer whose settings are PRODUCER's."""
+    from kafka import KafkaProducer
+
+    return KafkaProducer(bootstrap_servers=bootstrap, **PRODUCER, **security.kafka_python(), **extra)
+
 
 def refused(exc: BaseException, bootstrap: str) -> UserError:
     """A client's failure to connect as one line: never the password, never a traceback."""

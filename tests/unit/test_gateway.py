@@ -177,7 +177,9 @@ def test_metrics_and_health_are_served(gateway) -> None:
     assert 'contactpulse_gateway_requests_total{route="/v1/events",status="415"} 1.0' in text
     assert secrets["boston"] not in text
     with urllib.request.urlopen(base + "/healthz") as r:
-        assert orjson.loads(r.read()) == {"status": "ok", "kafka": "connected"}
+        assert orjson.loads(r.read()) == {"status": "ok", "kafka": "connected", "reason": "", "failing_seconds": 0}
+    with urllib.request.urlopen(base + "/readyz") as r:
+        assert orjson.loads(r.read()) == {"status": "ready", "kafka": "connected", "reason": ""}
 
 
 def half_sent(url: str, request: bytes, wait: float = 10.0) -> bytes:

@@ -11,7 +11,7 @@ import orjson
 
 from services.errors import UserError
 from services.ingest.adapters.base import Reject
-from services.kafka import PLAINTEXT, KafkaSecurity, refused
+from services.kafka import PLAINTEXT, KafkaSecurity, kafka_python_producer, refused
 
 
 class Sink(Protocol):
@@ -93,14 +93,12 @@ class DryRun(FileSink):
 class KafkaSink:
     def __init__(self, bootstrap: str, topic: str, dlq_topic: str, rejects: RejectFile,
                  security: KafkaSecurity = PLAINTEXT) -> None:  # fmt: skip
-        from kafka import KafkaProducer
         from kafka.errors import KafkaError
 
         self.KafkaError = KafkaError
         self.bootstrap, self.topic, self.dlq_topic, self.rejects = bootstrap, topic, dlq_topic, rejects
         try:
-            self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
-                                          linger_ms=20, batch_size=512 * 1024, **security.kafka_python())  # fmt: skip
+            self.producer = kafka_python_producer(bootstrap, security, linger_ms=20, batch_size=512 * 1024)
         except KafkaError as exc:
             raise refused(exc, bootstrap) from None
 

@@ -43,6 +43,7 @@ class Limits:
     webhook_rate_per_second: float = 20.0  # webhook requests, per token
     webhook_burst: float = 100.0
     read_timeout: float = 30.0  # seconds for a request's body to arrive (its headers: protocol.py)
+    liveness_seconds: float = 120.0  # /healthz is 503 once unable to publish this long
 
 
 class Accepted(BaseModel):
@@ -199,9 +200,24 @@ def create_app(tokens: TokenFile, publisher: Publisher, registry: CollectorRegis
     app.state.metrics = metrics  # the webhooks mapper counts on the same series
     _webhook_routes(app, Depends(caller), ingest, vendors, metrics)
 
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "kafka": "connected" if publisher.ready.is_set() else "connecting"}
+    @app.get("/healthz", responses={503: {"description": "Unable to publish for longer than the liveness "
+                                          "limit (gateway_liveness_seconds): restart the gateway"}})  # fmt: skip
+    async def healthz() -> JSONResponse:
+        """Liveness: 503 only once the gateway has been unable to publish for ``liveness_seconds``."""
+        st = publisher.status()
+        stuck = not st.ready and st.failing_for >= limits.liveness_seconds
+        body = {"status": "unhealthy" if stuck else "ok", "kafka": st.state, "reason": st.reason,
+                "failing_seconds": round(st.failing_for, 1)}  # fmt: skip
+        return JSONResponse(body, status_code=503 if stuck else 200)
+
+    not_ready = "Cannot publish now (no broker, a producer being replaced, or the last publish refused)"
+
+    @app.get("/readyz", responses={503: {"description": not_ready}})
+    async def readyz() -> JSONResponse:
+        """Readiness: 200 while events can be published, else 503 with the reason."""
+        st = publisher.status()
+        body = {"status": "ready" if st.ready else "not_ready", "kafka": st.state, "reason": st.reason}
+        return JSONResponse(body, status_code=200 if st.ready else 503)
 
     @app.get("/metrics", response_class=Response)
     async def prometheus(request: Request) -> Response:

@@ -21,7 +21,7 @@ from faststream.middlewares import AckPolicy
 
 from services.ingest.webhooks.adapter import Adapter
 from services.ingest.webhooks.mapper import Record, WebhookMapper
-from services.kafka import PLAINTEXT, KafkaSecurity
+from services.kafka import PLAINTEXT, KafkaSecurity, faststream_broker
 
 log = logging.getLogger("contactpulse.webhooks")
 MAX_RECORDS = 500
@@ -89,8 +89,7 @@ def build(bootstrap: str, topic: str, group: str, events_topic: str, dlq_topic: 
           adapters: Mapping[str, Adapter], counted: Any,
           security: KafkaSecurity = PLAINTEXT) -> tuple[KafkaBroker, Rebuild]:  # fmt: skip
     """The mapper's broker; ``counted(webhook, outcome, n)`` is told what each payload came to."""
-    broker = KafkaBroker(bootstrap, enable_idempotence=True, acks="all", logger=log, log_level=logging.DEBUG,
-                         security=security.faststream())  # fmt: skip
+    broker: KafkaBroker = faststream_broker(bootstrap, security, log)
     mapper = WebhookMapper(adapters)
     listener = Rebuild(mapper, bootstrap, security)
 
