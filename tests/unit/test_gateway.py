@@ -6,6 +6,7 @@ publish); tests/integration/test_gateway.py runs the real broker and consumer.""
 from __future__ import annotations
 
 import socket
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -220,3 +221,15 @@ def test_binary_mode_percent_decodes_ce_headers(gateway) -> None:
     assert orjson.loads(publisher.sent[-1][1])["subject"] == "P1 enc sp\u00e9"
     bad = {**headers, "ce-id": "%FF%FE"}  # not UTF-8
     assert post(url, orjson.dumps(e["data"]), "application/json", secrets["boston"], bad).status == 400
+
+
+def test_connections_past_the_cap_are_answered_503_and_closed(tmp_path: Path) -> None:
+    tokens = TokenFile(tmp_path / "tokens.json")
+    app = create_app(tokens, Recording(), CollectorRegistry(), keys_from_env({}), Limits())
+    with serving(app, read_timeout=5, max_connections=1) as url:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as held:
+            held.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # one connection open, its request unfinished
+            time.sleep(0.3)
+            answer = half_sent(url, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 503 ")

@@ -144,6 +144,10 @@ class Ingest:
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     s: {"model": Problem, "content": {PROBLEM: {}}} for s in (400, 401, 403, 408, 413, 415, 429, 503)
 }
+PROBLEM_RESPONSES[503]["description"] = (
+    "Kafka did not acknowledge in time (or is not connected). The events may still have been published: "
+    "send the request again; repeated events keep their ids and the consumer drops them as duplicates."
+)
 WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
     **{s: PROBLEM_RESPONSES[s] for s in (400, 401, 403, 408, 413, 415, 429, 503)},
     404: {"model": Problem, "content": {PROBLEM: {}}, "description": "No webhook of that name is configured"},
