@@ -198,7 +198,7 @@ def half_sent(url: str, request: bytes, wait: float = 10.0) -> bytes:
 def test_a_half_sent_request_is_408_and_its_connection_closed(tmp_path: Path, part: str) -> None:
     tokens = TokenFile(tmp_path / "tokens.json")
     secret = tokens.add("boston", "/boston/webchat")[1]
-    app = create_app(tokens, Recording(), CollectorRegistry(), keys_from_env({}), Limits(read_timeout=0.5))
+    app = create_app(tokens, Recording(), CollectorRegistry(), keys_from_env({}), Limits())
     head = f"POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {secret}\r\n"
     request = head if part == "headers" else head + f"Content-Type: {STRUCTURED}\r\nContent-Length: 500\r\n\r\n{{"
     with serving(app, read_timeout=0.5) as url:

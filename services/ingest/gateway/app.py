@@ -5,7 +5,6 @@ problem document, and nothing of it is published."""
 
 # no `from __future__ import annotations` here: FastAPI evaluates the routes' annotations, which name the
 # local dependency `caller`
-import asyncio
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel
+from starlette.requests import ClientDisconnect
 
 from services.exposition.webconfig import WebConfig
 from services.ingest.gateway.binding import BATCH, CORE_ATTRIBUTES, JSON, STRUCTURED, BindingError, events_of
@@ -42,7 +42,6 @@ class Limits:
     burst: float = 10000.0
     webhook_rate_per_second: float = 20.0  # webhook requests, per token
     webhook_burst: float = 100.0
-    read_timeout: float = 30.0  # seconds for a request's body to arrive (its headers: protocol.py)
     liveness_seconds: float = 120.0  # /healthz is 503 once unable to publish this long
 
 
@@ -84,22 +83,21 @@ class Ingest:
         self.rate = RateLimit(limits.rate_per_second, limits.burst)
 
     async def body(self, request: Request) -> bytes | Response:
-        """The body; or 413 when it is over the limit (read no further than that), 408 when it has not
-        all arrived within the read time-out (the connection is then closed)."""
+        """The body; or 413 when it is over the limit (read no further than that). A body that does not
+        arrive in time is the server protocol's to answer (408, protocol.py): the read then ends in a
+        disconnect, answered here with a 408 that nobody receives."""
         length = request.headers.get("content-length")
         too_large = problem(413, "Too large", f"the body is over {self.limits.max_body_bytes:,} bytes")
         if length is not None and length.isdigit() and int(length) > self.limits.max_body_bytes:
             return too_large
         body = bytearray()
         try:
-            async with asyncio.timeout(self.limits.read_timeout):
-                async for part in request.stream():
-                    body += part
-                    if len(body) > self.limits.max_body_bytes:
-                        return too_large
-        except TimeoutError:
-            return problem(408, "Request timeout", f"the body did not arrive within {self.limits.read_timeout:g} s",
-                           headers={"Connection": "close"})  # fmt: skip
+            async for part in request.stream():
+                body += part
+                if len(body) > self.limits.max_body_bytes:
+                    return too_large
+        except ClientDisconnect:
+            return problem(408, "Request timeout", "the request did not arrive in time")
         return bytes(body)
 
     async def accept(self, request: Request, token: Token) -> Response:

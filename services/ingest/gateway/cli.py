@@ -109,7 +109,7 @@ async def _serve(settings: Settings, sock: socket.socket, bootstrap: str, adapte
     publisher = Publisher(bootstrap, settings.events_topic, security=security)
     limits = Limits(settings.gateway_max_body_bytes, settings.gateway_max_events, settings.gateway_rate_per_second,
                     settings.gateway_burst, settings.gateway_webhook_rate_per_second, settings.gateway_webhook_burst,
-                    settings.gateway_read_timeout_seconds, settings.gateway_liveness_seconds)  # fmt: skip
+                    settings.gateway_liveness_seconds)  # fmt: skip
     registry = CollectorRegistry()
     webhooks = Webhooks(adapters, settings.webhooks_topic, settings.dlq_topic)
     web = load_web_config(settings.web_config)
