@@ -105,9 +105,8 @@ class Publisher:
     async def publish(self, messages: Sequence[tuple[bytes | None, bytes]], topic: str | None = None,
                       headers: dict[str, str] | None = None) -> None:  # fmt: skip
         """Every (key, value) sent, returning once Kafka has acknowledged them all; Unavailable otherwise."""
-        status = self.status()
-        if status.state in ("connecting", "replacing"):
-            raise Unavailable(status.reason)
+        if not self.ready.is_set() or (self.replacing is not None and not self.replacing.done()):
+            raise Unavailable(self.status().reason)
         broker = self.broker
         try:
             async with asyncio.timeout(self.timeout):
