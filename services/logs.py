@@ -1,6 +1,7 @@
 """Logging for every command and service: one format; every line masked by pipelines.redact before it
 is written, so an identifier in a message (a vendor's error text, a record quoted in a warning) never
-reaches a log file; and warnings and errors at most once a minute for each message (``RateLimited``),
+reaches a log file; and the libraries' warnings and errors at most once a minute for each message
+(``RateLimited``),
 so that a broker outage, which makes the Kafka clients warn many times a second, writes a line a minute
 for each thing that went wrong, with a count of those held back, rather than megabytes."""
 
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from pipelines.redact import redact
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+OWN = "contactpulse"  # loggers not rate-limited: the libraries' (aiokafka, kafka, faststream, uvicorn) are
 
 
 class Masking(logging.Filter):
@@ -27,8 +29,9 @@ class Masking(logging.Filter):
 
 
 class RateLimited(logging.Filter):
-    """Warnings and errors: one line per logger and message template every ``every`` seconds; the next
-    line after a quiet spell says how many like it were held back. Info and debug pass."""
+    """The libraries' warnings and errors: one line per logger and message template every ``every``
+    seconds; the next line after a quiet spell says how many like it were held back. Info and debug pass,
+    and so do ContactPulse's own lines, which come once per state change or per attempt with a backoff."""
 
     def __init__(self, every: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
@@ -36,7 +39,7 @@ class RateLimited(logging.Filter):
         self.seen: dict[tuple[str, str], tuple[float, int]] = {}  # (logger, template) -> (last written, held)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno < logging.WARNING:
+        if record.levelno < logging.WARNING or record.name == OWN or record.name.startswith(OWN + "."):
             return True
         key, now = (record.name, str(record.msg)), self.clock()
         last, held = self.seen.get(key, (None, 0))

@@ -22,9 +22,9 @@ pytestmark = pytest.mark.integration
 CONTACT = "P1 enc sp\u00e9"  # a space and a non-ASCII letter
 
 
-def event(event_id: str) -> CloudEvent:
+def event(event_id: str, **extra: str) -> CloudEvent:
     attributes = {"id": event_id, "source": "/boston/webchat/widget", "type": "contact.queued", "subject": CONTACT,
-                  "time": datetime(2026, 3, 2, 9, 0, tzinfo=UTC)}  # fmt: skip
+                  "time": datetime(2026, 3, 2, 9, 0, tzinfo=UTC), **extra}  # fmt: skip
     data = {"contact_id": CONTACT, "council": "boston", "channel": "webchat", "queue": "revenues"}
     return CloudEvent(attributes=attributes, data=data)
 
@@ -33,13 +33,13 @@ def test_the_official_sdk_in_binary_and_structured_modes(tmp_path: Path, topics:
     gateway = Gateway(tmp_path, topics)
     try:
         gateway.connected()
-        binary = http.to_binary_event(event("sdk-binary"))
+        binary = http.to_binary_event(event("sdk-binary"))  # no datacontenttype: no Content-Type header
         assert binary.headers["ce-subject"] == "P1%20enc%20sp%C3%A9"  # what the SDK sends
+        assert not any(k.lower() == "content-type" for k in binary.headers)
+        typed = http.to_binary_event(event("sdk-binary-typed", datacontenttype="application/json"))
         structured = http.to_structured_event(event("sdk-structured"))
-        for message in (binary, structured):
-            headers = {k: v for k, v in message.headers.items() if k.lower() != "content-type"}
-            answer = post(gateway.url + "/v1/events", message.body, message.headers["content-type"], gateway.token,
-                          headers)  # fmt: skip
+        for message in (binary, typed, structured):  # the SDK's headers exactly as it made them
+            answer = post(gateway.url + "/v1/events", message.body, None, gateway.token, dict(message.headers))
             assert answer.status == 202, answer.body
     finally:
         gateway.stop()
@@ -49,6 +49,6 @@ def test_the_official_sdk_in_binary_and_structured_modes(tmp_path: Path, topics:
         got = {e["id"]: e for e in (orjson.loads(m.value) for m in consumer)}
     finally:
         consumer.close()
-    assert sorted(got) == ["sdk-binary", "sdk-structured"]
+    assert sorted(got) == ["sdk-binary", "sdk-binary-typed", "sdk-structured"]
     for e in got.values():
         assert e["subject"] == e["data"]["contact_id"] == CONTACT and e["time"].startswith("2026-03-02T09:00:00")

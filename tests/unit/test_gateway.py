@@ -223,6 +223,19 @@ def test_binary_mode_percent_decodes_ce_headers(gateway) -> None:
     assert post(url, orjson.dumps(e["data"]), "application/json", secrets["boston"], bad).status == 400
 
 
+def test_binary_mode_without_a_content_type_is_json_data_and_another_type_is_415(gateway) -> None:
+    """``Content-Type`` carries the optional ``datacontenttype``: a sender that leaves it out (the official
+    Python SDK's default) sends no header, and its data is JSON; any other media type is refused."""
+    url, publisher, secrets, _ = gateway
+    e = chat("contact.ended", 90)
+    headers = {f"ce-{k}": str(v) for k, v in e.items() if k != "data"}
+    assert post(url, orjson.dumps(e["data"]), None, secrets["boston"], headers).status == 202
+    published = orjson.loads(publisher.sent[-1][1])
+    assert published["data"] == e["data"] and published["datacontenttype"] == "application/json"
+    refused = post(url, orjson.dumps(e["data"]), "text/plain", secrets["boston"], {**headers, "ce-id": "x2"})
+    assert refused.status == 415 and b"text/plain" in refused.body and len(publisher.sent) == 1
+
+
 def test_connections_past_the_cap_are_answered_503_and_closed(tmp_path: Path) -> None:
     tokens = TokenFile(tmp_path / "tokens.json")
     app = create_app(tokens, Recording(), CollectorRegistry(), keys_from_env({}), Limits())

@@ -2,8 +2,10 @@
 
 - structured: ``Content-Type: application/cloudevents+json``, the body one event;
 - batched: ``application/cloudevents-batch+json``, the body a JSON array of events;
-- binary: ``ce-`` headers for the attributes, the body the event's ``data`` (JSON). The binding has the
-  sender percent-encode a header value's space, ``"``, ``%`` and every character outside printable
+- binary: ``ce-`` headers for the attributes, the body the event's ``data`` (JSON). ``Content-Type``
+  is the event's ``datacontenttype``, so a sender that leaves that optional attribute out (the official
+  Python SDK's default) sends none: its data is then taken as JSON, the only kind the contract carries.
+  The binding has the sender percent-encode a header value's space, ``"``, ``%`` and every character outside printable
   ASCII (UTF-8, RFC 3986), and the receiver decode it: ``ce-subject: P1%20enc%20sp`` is ``P1 enc sp``.
 
 Each event comes out as the contract's structured JSON object, so that the same models judge it as on
@@ -52,8 +54,8 @@ def events_of(content_type: str | None, headers: Mapping[str, str], body: bytes,
             raise BindingError(400, "Empty batch", "a batch holds at least one event")
         return batch
     if "ce-specversion" in headers:
-        if kind != JSON:
-            detail = f"binary mode carries JSON data (Content-Type: {JSON}), not {kind or 'none'}"
+        if kind not in (JSON, ""):
+            detail = f"binary mode carries JSON data (Content-Type: {JSON}, or none), not {kind}"
             raise BindingError(415, "Unsupported media type", detail)
         return [_binary(headers, body)]
     raise BindingError(

@@ -97,6 +97,7 @@ def build(bootstrap: str, topic: str, group: str, events_topic: str, dlq_topic: 
         await listener.ready.wait()
         records = [record(r) for r in msg.raw_message if r.partition in listener.rebuilt]
         out = mapper.map(records)
+        failures = 0
         while True:  # the memory has moved on: this outcome is published, however long Kafka takes to return
             try:
                 pending = [await broker.publish(v, events_topic, key=k, no_confirm=True) for k, v in out.events]
@@ -105,9 +106,13 @@ def build(bootstrap: str, topic: str, group: str, events_topic: str, dlq_topic: 
                 await asyncio.gather(*pending)
                 break
             except Exception as exc:  # not acknowledged: send it all again (same ids: nothing counts twice)
-                log.warning("cannot publish %d mapped event(s) to Kafka: %s; retrying", len(out.events),
-                            type(exc).__name__)  # fmt: skip
+                if not failures:  # one line when it starts failing and one when it works again
+                    log.warning("cannot publish %d mapped event(s) to Kafka: %s; retrying every %g s",
+                                len(out.events), type(exc).__name__, RETRY_SECONDS)  # fmt: skip
+                failures += 1
                 await asyncio.sleep(RETRY_SECONDS)
+        if failures:
+            log.info("published the mapped events after %d failed attempt(s)", failures)
         offsets = {TopicPartition(topic, r.partition): mapper.positions[r.partition] for r in records}
         try:
             if offsets:
