@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -41,9 +42,17 @@ def test_consumer_retries_an_unreachable_broker_one_line_an_attempt(tmp_path: Pa
     args = ["consume", "--db", str(tmp_path / "c.duckdb"), "--bootstrap", DEAD, "--metrics-port", str(free_port())]
     proc = subprocess.Popen([*CP, *args], cwd=tmp_path, text=True, env={**env(), "PYTHONPATH": str(ROOT)},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
-    time.sleep(4.5)  # attempts after 0, 1 and 3 s
+    assert proc.stdout is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 60  # attempts after 0, 1 and 3 s, once the process has started
+    while sum("cannot reach Kafka" in line for line in lines) < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=30)
+    proc.wait(timeout=30)
+    reader.join(timeout=10)
+    out = "".join(lines)
     assert proc.returncode == 0, out
     assert "Traceback" not in out
     attempts = [line for line in out.splitlines() if "cannot reach Kafka" in line]
