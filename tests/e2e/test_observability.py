@@ -87,11 +87,16 @@ def test_dashboards_and_rules_return_data_and_a_long_wait_alerts(tmp_path: Path,
                                 env=sim_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         now = datetime.now(UTC)
         producer = KafkaProducer(bootstrap_servers=BOOTSTRAP)
-        induced = [  # a caller waiting for 15 minutes, and one on hold for a minute
+        induced = [  # a caller waiting for 15 minutes, one on hold for a minute, and two who gave up: every
+            # outcome a series counts is there whatever the hour and weekday (the simulated councils close)
             event("contact.queued", "E2E-WAIT", now - timedelta(minutes=15), queue="revenues"),
             event("contact.queued", "E2E-HOLD", now - timedelta(minutes=3), queue="revenues"),
             event("contact.answered", "E2E-HOLD", now - timedelta(minutes=2)),
             event("contact.hold_started", "E2E-HOLD", now - timedelta(minutes=1)),
+            event("contact.queued", "E2E-GAVE-UP", now - timedelta(minutes=3), queue="revenues"),
+            event("contact.ended", "E2E-GAVE-UP", now - timedelta(minutes=1)),
+            event("contact.queued", "E2E-SHORT", now - timedelta(seconds=63), queue="revenues"),
+            event("contact.ended", "E2E-SHORT", now - timedelta(seconds=61)),
             b"{not json",
         ]
         for value in induced:
