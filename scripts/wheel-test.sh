@@ -48,6 +48,6 @@ step "simulate, replay ($(wc -l <events.jsonl) events), summary, report ($month)
 printf '%s\n' "1780000000|1780000000.1|waste|NONE|ENTERQUEUE||01205111111|1" \
   "1780000010|1780000000.1|waste|PJSIP/7|CONNECT|10|x|1" "1780000100|1780000000.1|waste|PJSIP/7|COMPLETEAGENT|10|90|1" \
   >queue_log
-"$cp" adapt asterisk-queue-log queue_log --council boston --out queue_log.jsonl >>"$log" 2>&1 || fail "adapt (SQL lane)"
+"$cp" adapt asterisk-queue-log queue_log --council boston --out queue_log.jsonl >>"$log" 2>&1 || fail "adapt"
 [ "$(grep -c '"type":"contact.' queue_log.jsonl)" = 4 ] || fail "adapt made $(wc -l <queue_log.jsonl) events, not 4"
-step "adapt asterisk-queue-log by the SQL lane: ok"
+step "adapt asterisk-queue-log: ok"

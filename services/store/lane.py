@@ -1,6 +1,5 @@
-"""The SQL lane of contract validation (``services/store/sql/validate.sql``), for bulk replay; and its rules
-for an event's fields alone (``contract_fields.sql``), which the adapters' SQL lanes (CSV exports, the
-Asterisk queue log) apply to the events they build.
+"""The SQL lane of contract validation (``services/store/sql/validate.sql``), for bulk replay, with its
+rules for an event's fields in a file of their own (``contract_fields.sql``).
 
 DuckDB checks many lines at once in C++, and accepts only lines in the contract's plainest form;
 every line it leaves goes to ``pipelines.decode`` (the Python fast lane, then the pydantic models,

@@ -18,7 +18,7 @@ from services.ingest.adapters.asterisk import Memory, QueueLog
 from services.ingest.adapters.asterisk_cli import read_once
 from services.ingest.adapters.asterisk_hold import ami_holds, cel_holds
 from services.ingest.adapters.base import Emitter, rfc3339_seconds
-from services.ingest.adapters.run import Runner, Summary
+from services.ingest.adapters.run import Runner
 from tests.support.adapters import ListSink, facts_by_contact
 
 EMITTER = Emitter("boston", "/boston/telephony/asterisk", b"k" * 32)
@@ -36,23 +36,11 @@ ISSUE_759 = """\
 """
 
 
-def by_engine(text: str, memory: Memory | None, engine: str, now: datetime) -> tuple[ListSink, QueueLog, Summary]:
+def run(text: str, memory: Memory | None = None) -> tuple[ListSink, QueueLog]:
+    """The log read once, as ``adapt asterisk-queue-log FILE`` reads it."""
     sink = ListSink()
     qlog = QueueLog(EMITTER, Memory.from_json(copy.deepcopy(memory.to_json())) if memory else None)
-    runner = Runner(sink, "queue_log", lambda: now)
-    read_once(qlog, enumerate(text.splitlines(), start=1), runner, engine)
-    return sink, qlog, runner.summary
-
-
-def run(text: str, memory: Memory | None = None) -> tuple[ListSink, QueueLog]:
-    """The log by Python alone and by the SQL lane, which must send the same bytes in the same order,
-    reject the same lines and end with the same memory."""
-    now = datetime.now(UTC)
-    sink, qlog, summary = by_engine(text, memory, "python", now)
-    lane_sink, lane_qlog, lane_summary = by_engine(text, memory, "sql", now)
-    assert lane_sink.raw == sink.raw
-    assert lane_sink.rejects == sink.rejects
-    assert (lane_qlog.m, lane_qlog.seen, lane_summary) == (qlog.m, qlog.seen, summary)
+    read_once(qlog, enumerate(text.splitlines(), start=1), Runner(sink, "queue_log"))
     return sink, qlog
 
 

@@ -233,10 +233,7 @@ class QueueLog:
 
     def close(self) -> list[dict[str, Any]]:
         """At the end of a file read once: every transfer still waiting has left the queues."""
-        return [event(self.e, s) for s in self.close_specs()]
-
-    def close_specs(self) -> list[Spec]:
-        return self._due(self.m.clock + TRANSFER_WINDOW + 1)
+        return [event(self.e, s) for s in self._due(self.m.clock + TRANSFER_WINDOW + 1)]
 
 
 def event(e: Emitter, spec: Spec) -> dict[str, Any]:

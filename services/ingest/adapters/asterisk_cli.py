@@ -16,7 +16,6 @@ from services.ingest.adapters.asterisk_hold import CEL_FIELDS, ami_holds, cel_ho
 from services.ingest.adapters.base import Emitter
 from services.ingest.adapters.cli import Bar, Saver, emitter, finish, numbered, readable, sink, stop_flag
 from services.ingest.adapters.follow import Follower, PositionFile
-from services.ingest.adapters.queue_lane import QueueLane
 from services.ingest.adapters.run import Runner
 from services.settings import Settings
 
@@ -41,7 +40,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         else:
             qlog = QueueLog(e)
             with Bar("queue_log", path.stat().st_size) as progress:
-                read_once(qlog, numbered(path, progress), runner, args.engine)
+                read_once(qlog, numbered(path, progress), runner)
             if hold is not None:
                 with hold.open(encoding="utf-8", errors="replace", newline="") as f:
                     holds = (cel_holds(f, qlog.seen, e, ZoneInfo(settings.timezone), fields) if args.cel
@@ -52,18 +51,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return finish(runner)
 
 
-def read_once(qlog: QueueLog, lines: Iterable[tuple[int, str]], runner: Runner, engine: str = "sql") -> None:
-    """A whole log's events, by the SQL lane (with Python for the lines it leaves) or by Python alone."""
-    if engine == "python":
-        runner.feed(qlog.lines(lines))
-        runner.feed([(0, qlog.close())], counted=False)
-        return
-    lane = QueueLane(qlog, runner.now())
-    try:
-        for batch in lane.batches(lines):
-            runner.send_batch(batch)
-    finally:
-        lane.close()
+def read_once(qlog: QueueLog, lines: Iterable[tuple[int, str]], runner: Runner) -> None:
+    """A whole log's events, then those the end of the log decides (transfers that entered no queue)."""
+    runner.feed(qlog.lines(lines))
+    runner.feed([(0, qlog.close())], counted=False)
 
 
 def follow(path: Path, state: Path, e: Emitter, runner: Runner) -> None:

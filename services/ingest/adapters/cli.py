@@ -51,10 +51,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict
     holds.add_argument("--cel", help="hold from a CEL CSV (HOLD/UNHOLD user events)")
     holds.add_argument("--ami", help="hold from saved AMI events (Hold/Unhold)")
     ast.add_argument("--cel-fields", help="the CEL CSV's columns, comma-separated (default: the sample Master.csv)")
-    ast.add_argument("--engine", choices=["sql", "python"], default="sql",
-                     help="a file read once: sql: DuckDB assembles and checks the events many at a time, "
-                     "Python the lines it leaves (the default); python: every event in Python. --follow is "
-                     "Python's")  # fmt: skip
     parsers["asterisk-queue-log"] = ast
     ac = systems.add_parser("amazon-connect", parents=[common], help="Amazon Connect contact records or events")
     ac.add_argument("path", help="a file or a directory of Firehose output (JSON objects)")
@@ -77,11 +73,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict
     cs.add_argument("file")
     cs.add_argument("--mapping", required=True, help="the columns' meaning (TOML; see docs/adapters/)")
     cs.add_argument("--system", default="exports/csv", help="the system's part of the default source URI")
-    cs.add_argument("--engine", choices=["sql", "python"], default="sql",
-                    help="sql: DuckDB maps the plain rows many at a time, Python the rest (the default); "
-                    "python: every row in Python, by --workers processes")  # fmt: skip
     cs.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 4),
-                    help="with --engine python, processes that map rows (default: the cores, at most 4)")  # fmt: skip
+                    help="processes that map rows (default: the cores, at most 4)")  # fmt: skip
     return parsers
 
 

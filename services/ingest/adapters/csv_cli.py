@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import itertools
 import multiprocessing
 from collections.abc import Callable, Iterator
@@ -12,10 +11,9 @@ from datetime import datetime
 from pathlib import Path
 
 from services.errors import UserError
-from services.ingest.adapters import csv_blocks
 from services.ingest.adapters.cli import Bar, emitter, finish, read_toml, readable, sink
-from services.ingest.adapters.run import Batch, Item, Runner, encode_batch
-from services.ingest.adapters.table import Table, TableMapping, plain_time_pattern
+from services.ingest.adapters.run import Batch, Runner, encode_batch
+from services.ingest.adapters.table import Table, TableMapping
 from services.settings import Settings
 
 
@@ -27,34 +25,7 @@ def load_mapping(path: Path) -> TableMapping:
         raise UserError(f"{path}: {exc}") from None
 
 
-def numbered_rows(path: Path, table: Table, progress: Callable[[int], None] | None = None,
-                  ) -> Iterator[tuple[int, list[str]]]:  # fmt: skip
-    """The data rows with the line each ends on; the header read into ``table`` first."""
-    with path.open("rb") as raw:
-        text = io.TextIOWrapper(raw, encoding=table.m.encoding, errors="replace", newline="")
-        reader = csv.reader(text, delimiter=table.m.delimiter)
-        try:
-            table.set_header(next(reader))
-        except StopIteration:
-            raise UserError(f"{path} is empty") from None
-        except ValueError as exc:
-            raise UserError(f"{path}: {exc}") from None
-        for n, row in enumerate(reader, start=2):
-            if progress is not None and n % 20_000 == 0:
-                progress(raw.tell())
-            if any(cell.strip() for cell in row):
-                yield reader.line_num, row
-
-
-def rows(path: Path, table: Table, progress: Callable[[int], None] | None = None) -> Iterator[Item]:
-    """Each data row's events (or rejection), numbered by its line in the file."""
-    for line, row in numbered_rows(path, table, progress):
-        yield table.item(line, row)
-
-
-# rows are independent: worker processes parse, map and check them while this one reads and writes
 BATCH_ROWS = 4000
-LANES = 2  # lane processes for an export of more than one block
 _worker: Table | None = None
 
 
@@ -83,9 +54,18 @@ def set_header(path: Path, table: Table, names: list[str] | None) -> None:
         raise UserError(f"{path}: {exc}") from None
 
 
+def whole_records(lines: list[str], delimiter: str) -> int:
+    """How many of ``lines`` (as text mode with newline="" gives them) are records that end before the last
+    record begins: a cut there is between records as csv reads them. (A count of quotes is not: a quote
+    inside an unquoted cell is text to csv.)"""
+    reader = csv.reader(lines, delimiter=delimiter)
+    ends = [reader.line_num for _ in reader]
+    return ends[-2] if len(ends) > 1 else 0
+
+
 def record_lines(path: Path, table: Table, progress: Callable[[int], None] | None) -> Iterator[tuple[int, list[str]]]:
     """Batches of whole records as raw lines (a quoted cell may hold a newline: a batch is cut between records
-    as csv reads them; csv_blocks.whole_records), with the line each batch starts on; the header read into
+    as csv reads them; whole_records), with the line each batch starts on; the header read into
     ``table``."""
     with path.open(encoding=table.m.encoding, errors="replace", newline="") as f:
         set_header(path, table, next(csv.reader([f.readline()], delimiter=table.m.delimiter), None))
@@ -95,7 +75,7 @@ def record_lines(path: Path, table: Table, progress: Callable[[int], None] | Non
             batch.append(text)
             quoted = quoted or '"' in text
             if len(batch) >= limit:
-                whole = csv_blocks.whole_records(batch, table.m.delimiter) if quoted else len(batch)
+                whole = whole_records(batch, table.m.delimiter) if quoted else len(batch)
                 if not whole:  # one record so far (a quoted cell over many lines): look again at twice the lines
                     limit *= 2
                     continue
@@ -109,14 +89,10 @@ def record_lines(path: Path, table: Table, progress: Callable[[int], None] | Non
 
 
 def encoded_rows(path: Path, table: Table, workers: int, now: datetime,
-                 progress: Callable[[int], None] | None = None, engine: str = "sql") -> Iterator[Batch]:  # fmt: skip
-    """The export's events: by the SQL lane, with Python for the rows it leaves, when the mapping's time
-    format is one it reads and its encoding one csv_blocks cuts; else (or with ``engine="python"``) by
-    Python in ``workers`` processes."""
-    lane_reads = plain_time_pattern(table.m.time_format) is not None and csv_blocks.cuttable(table.m.encoding)
-    if engine == "sql" and lane_reads:
-        yield from _by_lane(path, table, now, progress)
-        return
+                 progress: Callable[[int], None] | None = None) -> Iterator[Batch]:  # fmt: skip
+    """The export's events and rejections, batch by batch in the file's order, mapped by ``workers``
+    processes (rows are independent: the workers parse, map and check them while this one reads and
+    writes)."""
     if workers <= 1:
         for start, lines in record_lines(path, table, progress):
             _start_worker(table)
@@ -131,13 +107,6 @@ def encoded_rows(path: Path, table: Table, workers: int, now: datetime,
         yield from pool.imap(_work, jobs)
 
 
-def _by_lane(path: Path, table: Table, now: datetime, progress: Callable[[int], None] | None) -> Iterator[Batch]:
-    with path.open("rb") as raw:
-        set_header(path, table, csv_blocks.header(raw, table.m.encoding, table.m.delimiter))
-        found = csv_blocks.blocks(raw, 2, progress=progress, delimiter=table.m.delimiter)
-        yield from csv_blocks.in_lanes(table, now, found, LANES)
-
-
 def run(args: argparse.Namespace, settings: Settings) -> int:
     path = readable(args.file)
     mapping = load_mapping(readable(args.mapping))
@@ -149,7 +118,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     runner = Runner(out, str(path))
     try:
         with Bar("csv", path.stat().st_size) as progress:
-            for batch in encoded_rows(path, table, args.workers, runner.now(), progress, args.engine):
+            for batch in encoded_rows(path, table, args.workers, runner.now(), progress):
                 runner.send_batch(batch)
     finally:
         out.close()

@@ -89,8 +89,8 @@ class TableMapping:
             raise ValueError(f"resolution {', '.join(bad)} is not one of {', '.join(RESOLUTIONS)}")
 
 
-# the UK and ISO formats, read by slicing (five times faster than strptime, the bench's top cost), and
-# the only ones the SQL lane (table_lane.py) reads: where year, month, day, hour, minute, second are
+# the UK and ISO formats, read by slicing (strptime was the bench's top cost): where year, month, day,
+# hour, minute, second are
 _SLICES = {"%d/%m/%Y %H:%M:%S": (6, 10, 3, 5, 0, 2, 11, 13, 14, 16, 17, 19, 19),
            "%d/%m/%Y %H:%M": (6, 10, 3, 5, 0, 2, 11, 13, 14, 16, 0, 0, 16),
            "%Y-%m-%d %H:%M:%S": (0, 4, 5, 7, 8, 10, 11, 13, 14, 16, 17, 19, 19)}  # fmt: skip
@@ -98,14 +98,6 @@ _SLICES = {"%d/%m/%Y %H:%M:%S": (6, 10, 3, 5, 0, 2, 11, 13, 14, 16, 17, 19, 19),
 
 def _separators(fmt: str) -> dict[int, str]:
     return {i: c for i, c in enumerate(datetime(2000, 1, 1).strftime(fmt)) if not c.isdigit()}
-
-
-def plain_time_pattern(fmt: str) -> str | None:
-    """A regular expression of the times ``fmt`` reads by slicing (digits and its separators), or None."""
-    if fmt not in _SLICES:
-        return None
-    separators, size = _separators(fmt), _SLICES[fmt][-1]
-    return "".join(f"[{separators[i]}]" if i in separators else "[0-9]" for i in range(size))
 
 
 def _parser(fmt: str) -> Callable[[str], datetime]:
@@ -188,7 +180,7 @@ class Table:
             return ()
         return (a, b)
 
-    # a cell's value as the contract's (the SQL lane asks these once per distinct value)
+    # a cell's value as the contract's
     def outcome(self, text: str) -> str:
         """answered, abandoned or self_served; "" when [outcomes] does not say."""
         return self.m.outcomes.get(text, text if text in OUTCOMES else "")

@@ -2,9 +2,8 @@
 -- specversion, datacontenttype, id, source, type, t (the time, epoch microseconds), subject, contact_id,
 -- council, channel, service, queue, site, customer_ref, agent_ref, resolution and rating (VARCHAR; NULL
 -- for absent). True only when pydantic accepts those values too (stricter where that is simpler:
--- lengths in bytes). Used by validate.sql, after it has parsed a line, and by the adapters' SQL lanes
--- (services/ingest/adapters/table_events.sql for CSV exports, queue_events.sql for the Asterisk queue
--- log) on the events they build. The literals are formatted in from schemas/ by services/store/lane.py.
+-- lengths in bytes). Used by validate.sql, after it has parsed a line. The literals are formatted in
+-- from schemas/ by services/store/lane.py.
 specversion = '{specversion}' AND (datacontenttype IS NULL OR datacontenttype = 'application/json')
   AND strlen(id) BETWEEN 1 AND 128
   AND strlen(source) >= 1
