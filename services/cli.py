@@ -35,7 +35,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _cmd_replay(args: argparse.Namespace) -> int:
     from services.replay.cli import run_replay
 
-    return run_replay(args.files, Path(args.db), _settings(args), engine=args.engine)
+    return run_replay(args.files, Path(args.db), _settings(args))
 
 
 def _cmd_consume(args: argparse.Namespace) -> int:
@@ -112,9 +112,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replay", help="validate JSONL event files and build the DuckDB tables")
     p.add_argument("files", nargs="+", help="JSON Lines files of events, '-' for standard input")
     p.add_argument("--db", required=True, help="DuckDB file to create or update")
-    p.add_argument("--engine", choices=["sql", "incremental"], default="sql",
-                   help="sql: check the contract and compute facts in DuckDB (default); incremental: the "
-                   "streaming consumer's own code, one event at a time. Both give the same tables.")  # fmt: skip
     p.set_defaults(func=_cmd_replay)
 
     p = sub.add_parser("consume", help="consume contact events from Kafka into DuckDB and serve /metrics")

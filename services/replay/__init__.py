@@ -1,1 +1,1 @@
-"""Replay: JSON Lines files of events into the store, set-based (``bulk``) or event by event (``incremental``)."""
+"""Replay: JSON Lines files of events into the store: checked in DuckDB, facts by the one fact engine."""

@@ -1,17 +1,19 @@
-"""The set-based replay path: contract validation and facts both in DuckDB.
+"""``contactpulse replay``: JSON Lines files of events into the store, in bounded memory.
 
 Files are read in blocks of whole lines and handed to DuckDB as Arrow arrays. The
-contract is checked in SQL (``services/sql/validate.sql``), which accepts only lines
+contract is checked in SQL (``services/store/sql/validate.sql``), which accepts only lines
 in the contract's plainest form; every other line (a bad one, or a valid one with
 ``\\u`` escapes, say) goes to ``pipelines.decode`` (the Python fast lane, then the
 pydantic models, which accept it or name its reason). So the SQL never decides a
 rejection, and ``tests/integration/test_sql_validation.py`` checks that what it
 accepts, pydantic accepts with the same values. One transaction then drops duplicate
 ids (the first line wins, and ids already stored are duplicates), computes the facts
-of every affected contact in SQL (``services/sql/facts.sql``) from its new events and
-those stored before, stores the new events, then time-outs and FCR as the incremental
-path does.
-``tests/integration/test_bulk_replay.py`` keeps the two paths' tables equal.
+of every affected contact by the one fact engine (``services/store/walk.py``) from its
+new events and those stored before, stores the new events, then time-outs and FCR as
+the consumer's write does. Idempotent: running it again on the same or overlapping files
+changes nothing, because ids already stored are duplicates and rejected lines are keyed
+by content. ``tests/integration/test_bulk_replay.py`` keeps its tables equal to those of
+the consumer's own code replaying the same lines (``tests/support/incremental.py``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from pipelines.decode import decode
 from pipelines.events import micros
 from pipelines.rules import MetricRules
 from schemas.reasons import Rejected
-from services.replay.incremental import ReplaySummary
+from services.replay.summary import ReplaySummary
 from services.store.erasure import ERASED_STAGED
 from services.store.erasure import salt as erasure_salt
 from services.store.lane import filter_pushdown_off, validation_sql
@@ -40,6 +42,7 @@ from services.store.retention import BEYOND_RETENTION
 from services.store.schema import STAGING, RejectedMessage
 from services.store.settle import unregister
 from services.store.store import Store
+from services.store.walk import Walker
 from services.stream.gcpolicy import gc_paused
 
 T = TypeVar("T")
@@ -154,6 +157,7 @@ def bulk_replay(
         if progress:
             progress(summary.lines)
     new = 0
+    walker = Walker(rules)
     try:
         salt = erasure_salt(con)
         if salt is not None:  # a person erased: their events are counted, never stored
@@ -166,7 +170,7 @@ def bulk_replay(
             summary.valid -= late
         slices = max(1, -(-(summary.valid - summary.erased) // chunk_events))
         if slices == 1:
-            new = store.apply_staged(rules)
+            new = store.apply_staged(walker)
         else:
             # the first line of each id (as one transaction would keep it), sorted by slice so that each
             # slice's rows are read from its own row groups
@@ -175,8 +179,9 @@ def bulk_replay(
                         "ORDER BY slice")  # fmt: skip
             con.execute("DROP TABLE _staging")
             for i in range(slices):
-                new += store.apply_staged(rules, source=f"(SELECT * EXCLUDE (slice) FROM _sliced WHERE slice = {i})")
+                new += store.apply_staged(walker, source=f"(SELECT * EXCLUDE (slice) FROM _sliced WHERE slice = {i})")
     finally:
+        walker.close()
         for t in ("_staging", "_sliced"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
     summary.duplicates = summary.valid - summary.erased - new

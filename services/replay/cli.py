@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
-from itertools import chain
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,7 +15,7 @@ from rich.table import Table
 
 from services.errors import UserError
 from services.replay.bulk import bulk_replay
-from services.replay.incremental import ReplaySummary, numbered_lines, replay
+from services.replay.summary import ReplaySummary
 from services.settings import Settings
 from services.store.store import Store
 
@@ -36,7 +35,7 @@ def _open_streams(stack: ExitStack, files: list[str]) -> list[tuple[str, BinaryI
     return streams
 
 
-def run_replay(files: list[str], db: Path, settings: Settings, engine: str = "sql") -> int:
+def run_replay(files: list[str], db: Path, settings: Settings) -> int:
     console = Console(stderr=True)
     if db.exists() and db.is_dir():
         raise UserError(f"--db {db} is a directory")
@@ -64,21 +63,16 @@ def run_replay(files: list[str], db: Path, settings: Settings, engine: str = "sq
                 )
             )
             task = progress.add_task("replay", total=None)
-            summary = _run(engine, streams, store, settings, lambda n: progress.update(task, completed=n))
+            summary = _run(streams, store, settings, lambda n: progress.update(task, completed=n))
         else:
-            summary = _run(engine, streams, store, settings, None)
+            summary = _run(streams, store, settings, None)
     print_summary(summary, Console())
     return 0
 
 
-def _run(engine: str, streams: list[tuple[str, BinaryIO]], store: Store, settings: Settings,
+def _run(streams: list[tuple[str, BinaryIO]], store: Store, settings: Settings,
          progress: Callable[[int], None] | None) -> ReplaySummary:  # fmt: skip
-    if engine == "sql":
-        return bulk_replay(
-            streams, store, settings.rules(), progress=progress, chunk_events=settings.replay_chunk_events
-        )
-    lines = chain.from_iterable(numbered_lines(label, stream) for label, stream in streams)
-    return replay(lines, store, settings.rules(), progress=progress)
+    return bulk_replay(streams, store, settings.rules(), progress=progress, chunk_events=settings.replay_chunk_events)
 
 
 def print_summary(s: ReplaySummary, console: Console) -> None:

@@ -21,7 +21,6 @@ from operator import attrgetter
 import pyarrow as pa
 
 from pipelines.events import Event
-from schemas.events import LIFECYCLE_RANK
 from schemas.facts import ContactFacts
 
 TS = pa.timestamp("us", tz="UTC")
@@ -66,8 +65,6 @@ STORED_FROM_EVENT_FIELDS = ", ".join(f"to_timestamp(0) + to_microseconds({c.attr
                                      for c in EVENTS)  # fmt: skip
 # the staging table of bulk replay: a line number, then an Event's fields (times in microseconds)
 STAGING = (("seq", pa.int64()), *((c.attr, pa.int64() if c.is_time else c.arrow) for c in EVENTS))
-# an event's place in the lifecycle, which breaks ties in time (``schemas.events.LIFECYCLE_RANK``)
-LIFECYCLE_CASE = "CASE type " + " ".join(f"WHEN '{t}' THEN {r}" for t, r in LIFECYCLE_RANK.items()) + " END"
 
 
 RETENTION_DDL = [  # contacts whose raw events retention deleted (their facts are kept in contacts)

@@ -11,9 +11,9 @@ Tables (see README "Data model"; columns in ``schema``):
 - ``consumer_offsets``: the next offset per topic partition, written in the same
   transaction as the batch's effects (the streaming consumer seeks to them).
 
-Two writes, each one transaction: ``write_batch`` (facts computed by the engine in Python: the consumer
-and incremental replay) and ``apply_staged`` (facts computed in SQL: bulk replay). Both end in
-``settle``.
+Two writes, each one transaction: ``write_batch`` (the consumer's: its engine's facts) and
+``apply_staged`` (replay's: staged events, whose contacts are walked by ``walk``). The facts come from the
+one walk (``pipelines.facts``) either way. Both end in ``settle``.
 """
 
 from __future__ import annotations
@@ -45,7 +45,6 @@ from services.store.schema import (
     EVENT_FIELDS_FROM_STORED,
     EVENTS,
     FACTS,
-    LIFECYCLE_CASE,
     STORED_FROM_EVENT_FIELDS,
     RejectedMessage,
     arrow_table,
@@ -53,6 +52,7 @@ from services.store.schema import (
     sql_text,
 )
 from services.store.settle import LATER_WATERMARK, insert_rejected, replace_contacts, settle, unregister
+from services.store.walk import BATCH_ROWS, Walker
 
 
 class Store:
@@ -174,7 +174,7 @@ class Store:
         finally:
             unregister(con, "_ev", "_facts")
 
-    def apply_staged(self, rules: MetricRules, rejected: Sequence[RejectedMessage] = (),
+    def apply_staged(self, walker: Walker, rejected: Sequence[RejectedMessage] = (),
                      source: str = "_staging") -> int:  # fmt: skip
         """Bulk replay's write: the staged events of ``source`` (a relation of seq and an Event's fields),
         facts computed in SQL; returns the new events. Their contacts' stored events are read too, so a
@@ -187,19 +187,37 @@ class Store:
                     f"CREATE OR REPLACE TEMP TABLE _new AS SELECT * EXCLUDE (seq) FROM {source} ANTI JOIN "
                     "contact_events USING (id) QUALIFY row_number() OVER (PARTITION BY id ORDER BY seq) = 1"
                 )
-                count = con.execute("SELECT count(*) FROM _new").fetchone()
-                new = int(count[0]) if count else 0
-                con.execute("CREATE OR REPLACE TEMP TABLE _affected AS SELECT DISTINCT council, contact_id FROM _new")
-                con.execute(f"CREATE OR REPLACE TEMP TABLE _facts AS {facts_sql(rules)}")  # before storing _new
+                new = int(con.execute("SELECT count(*) FROM _new").fetchall()[0][0])
+                self._walk_new(walker, new)  # before storing _new
                 con.execute(f"INSERT INTO contact_events SELECT {STORED_FROM_EVENT_FIELDS}, ? FROM _new", [now])
                 old_groups = replace_contacts(con)
                 con.execute("INSERT INTO watermarks SELECT council, to_timestamp(0) + to_microseconds(max(t)) "
                             f"FROM _new GROUP BY council {LATER_WATERMARK}")  # fmt: skip
-                settle(con, old_groups, rules, rejected, now)
+                settle(con, old_groups, walker.rules, rejected, now)
         finally:
-            for t in ("_new", "_affected", "_facts"):
+            for t in ("_new", "_facts"):
                 con.execute(f"DROP TABLE IF EXISTS {t}")
         return new
+
+    def _walk_new(self, walker: Walker, new: int) -> None:
+        """``_facts``: the facts of every contact with events in ``_new``, from those and its stored events,
+        by the one fact engine (``walker``)."""
+        query = (
+            "WITH seen AS (SELECT DISTINCT council, contact_id FROM _new "
+            "SEMI JOIN contacts USING (council, contact_id)) "
+            f"SELECT {EVENT_FIELDS} FROM _new UNION ALL SELECT {EVENT_FIELDS_FROM_STORED} FROM contact_events "
+            "SEMI JOIN seen USING (council, contact_id) ORDER BY council, contact_id"
+        )
+        batches: pa.RecordBatchReader = self.con.sql(query).to_arrow_reader(BATCH_ROWS)
+        try:
+            facts = walker.facts(batches, new)
+        finally:
+            batches.close()  # even when the walk failed: DuckDB rolls back nothing while a result is open
+        self.con.register("_walked", facts)
+        try:
+            self.con.execute("CREATE OR REPLACE TEMP TABLE _facts AS SELECT * FROM _walked")
+        finally:
+            unregister(self.con, "_walked")
 
     def erase(self, ref: str, raw_values: tuple[str, ...] = ()) -> Erasure:
         """A person's contacts and events gone (services/store/erasure.py), in one transaction."""
@@ -264,15 +282,6 @@ def _require_icu(con: duckdb.DuckDBPyConnection) -> None:
     row = con.execute("SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'icu'").fetchone()
     if not (row and row[0]):
         raise UserError(f"this DuckDB ({duckdb.__version__}) has no ICU extension loaded: local periods need it")
-
-
-def facts_sql(rules: MetricRules) -> str:
-    """``sql/facts.sql``: the facts of the contacts in ``_affected`` from ``_new`` and their stored events."""
-    sl_values = ", ".join(f"('{ch}', {float(v)!r})" for ch, v in rules.sl_seconds.items()) or "(NULL, NULL)"
-    return sql_text("facts.sql").format(
-        sl_values=sl_values, short_abandon_seconds=float(rules.short_abandon_seconds), event_fields=EVENT_FIELDS,
-        stored_event_fields=EVENT_FIELDS_FROM_STORED, lifecycle_rank=LIFECYCLE_CASE,
-    )  # fmt: skip
 
 
 def measures_sql(timezone: str = DEFAULT_TIMEZONE) -> str:

@@ -1,4 +1,4 @@
-"""One batch through the engine into a store write: the step the consumer and incremental replay share.
+"""One batch through the engine into a store write: the consumer's step (and the tests' incremental replay).
 
 Duplicates are found against the store (so across runs and restarts), contacts the engine has not seen
 are loaded from the store first (so a restart in the middle of a contact gives the same facts), and

@@ -17,10 +17,10 @@ import orjson
 import pytest
 
 from pipelines.rules import MetricRules
-from services.replay.incremental import numbered_lines, replay
 from services.simulator.model import SimConfig, Simulation
 from services.store.store import Store
 from tests.support.chromium import console_errors, run
+from tests.support.incremental import numbered_lines, replay
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = ["channel-shift", "cost", "waits", "fcr", "csat", "demand", "councils"]

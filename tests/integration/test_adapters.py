@@ -17,10 +17,10 @@ import orjson
 import pytest
 
 from pipelines.rules import MetricRules
-from services.replay.incremental import numbered_lines, replay
 from services.store.store import Store
 from tests.conftest import BOOTSTRAP, ROOT, Consumer, Topics
 from tests.integration.test_streaming import contacts
+from tests.support.incremental import numbered_lines, replay
 from tests.support.net import free_port
 from tests.support.queue_log import queue_log
 

@@ -14,10 +14,10 @@ import pytest
 
 from pipelines.rules import MetricRules
 from services.replay.bulk import bulk_replay
-from services.replay.incremental import numbered_lines, replay
 from services.store.store import Store
 from tests.support.builders import T0, ev
 from tests.support.generator import BAD_LINES, Generator
+from tests.support.incremental import numbered_lines, replay
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 TABLES = {

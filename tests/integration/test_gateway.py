@@ -19,12 +19,12 @@ import orjson
 import pytest
 
 from pipelines.rules import MetricRules
-from services.replay.incremental import numbered_lines, replay
 from services.store.store import Store
 from tests.conftest import BOOTSTRAP, PORT, ROOT, Consumer, Topics
 from tests.integration.test_streaming import contacts
 from tests.support.gateway import Answer, post
 from tests.support.generator import Generator
+from tests.support.incremental import numbered_lines, replay
 from tests.support.net import free_port
 
 pytestmark = pytest.mark.integration

@@ -16,9 +16,9 @@ import orjson
 import pytest
 
 from pipelines.rules import MetricRules
-from services.replay.incremental import numbered_lines, replay
 from services.store.store import Store
 from tests.support.generator import BAD_LINES, Generator
+from tests.support.incremental import numbered_lines, replay
 from tests.support.oracle import oracle
 
 N_CONTACTS = 3000

@@ -20,11 +20,11 @@ from pipelines.rules import MetricRules
 from services.cli import main
 from services.exposition.metrics import PipelineMetrics
 from services.replay.bulk import bulk_replay
-from services.replay.incremental import numbered_lines, replay
 from services.store.store import Store
 from services.stream.batch import stored_and_retired
 from services.stream.processor import StreamProcessor
 from tests.support.builders import T0, ev, raw
+from tests.support.incremental import numbered_lines, replay
 from tests.unit.test_stream import Rec
 
 DAY = 86_400

@@ -18,11 +18,11 @@ import orjson
 import pytest
 
 from pipelines.rules import MetricRules
-from services.replay.incremental import numbered_lines, replay
 from services.store.readers import snapshot_path
 from services.store.store import Store
 from tests.conftest import BOOTSTRAP, Consumer, Topics
 from tests.support.generator import Generator
+from tests.support.incremental import numbered_lines, replay
 
 pytestmark = pytest.mark.integration
 

@@ -14,9 +14,9 @@ import pytest
 
 from pipelines.rules import MetricRules
 from services.ingest.technion import read_calls, to_events
-from services.replay.incremental import numbered_lines, replay
 from services.simulator.calibration import CALIBRATION, calibrate
 from services.store.store import Store
+from tests.support.incremental import numbered_lines, replay
 
 RAW = Path(__file__).resolve().parents[3] / "shared" / "data" / "technion-anonymous-bank" / "raw"
 pytestmark = pytest.mark.skipif(not RAW.is_dir(), reason="the Technion records live in ../shared/data")

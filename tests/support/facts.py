@@ -1,7 +1,8 @@
-"""Helpers: raw test events to facts, through the real parser, on each engine.
+"""Helpers: raw test events to facts, through the real parser, by each path to the one fact engine.
 
-``walk``: pipelines/facts.py, both all at once and one event at a time (asserted equal). ``sql``: the
-set-based path, services/store/sql/facts.sql and the store's settle step, in an in-memory DuckDB.
+``walk``: pipelines/facts.py, both all at once and one event at a time (asserted equal). ``store``: bulk
+replay's write, the staged events walked out of DuckDB and the store's settle step (time-outs, FCR), in
+an in-memory DuckDB.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from schemas.facts import ContactFacts
 from schemas.reasons import parse_event
 from services.store.schema import FACTS, STAGING
 from services.store.store import Store
+from services.store.walk import Walker
 from tests.support.builders import T0, raw
 
 T0_US = round(T0.timestamp() * US)
@@ -43,10 +45,11 @@ def both_paths(
     return whole
 
 
-def sql_path(
+def store_path(
     events: list[dict[str, Any]], rules: MetricRules | None = None, watermark_s: float | None = None
 ) -> ContactFacts:
-    """Facts of the one contact by facts.sql and the store's time-out and FCR step (bulk replay's write)."""
+    """Facts of the one contact by bulk replay's write: the walk over the staged events, then the store's
+    time-out and FCR step."""
     rules = rules or MetricRules()
     parsed = to_events(events)
     with Store(":memory:") as store:
@@ -59,13 +62,13 @@ def sql_path(
         if watermark_s is not None:
             con.execute("INSERT INTO watermarks VALUES (?, to_timestamp(0) + to_microseconds(?))",
                         [parsed[0].council, T0_US + round(watermark_s * US)])  # fmt: skip
-        store.apply_staged(rules, [])
+        store.apply_staged(Walker(rules), [])
         cols = ", ".join(f"epoch_us({c.name})" if c.is_time else c.name for c in FACTS)
         (row,) = con.execute(f"SELECT {cols} FROM contacts").fetchall()
     return ContactFacts(*row)
 
 
-ENGINES: dict[str, Engine] = {"walk": both_paths, "sql": sql_path}
+ENGINES: dict[str, Engine] = {"walk": both_paths, "store": store_path}
 
 
 def at(seconds: float) -> int:

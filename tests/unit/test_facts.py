@@ -1,5 +1,5 @@
-"""METRICS.md section 1, row by row: each case is a contact's events and the facts expected, on both engines
-(the Python walk of the consumer and incremental replay, and facts.sql of bulk replay)."""
+"""METRICS.md section 1, row by row: each case is a contact's events and the facts expected, by both paths
+to the one walk (the consumer's, event by event and all at once, and replay's write through DuckDB)."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ def test_data_files_are_package_data() -> None:
         for pattern in patterns:
             assert list(base.glob(pattern)), f"{package}: {pattern} matches nothing"
     sql = {p.name for p in (ROOT / "services/store/sql").glob("*.sql")}
-    assert sql == {"contract_fields.sql", "facts.sql", "fcr.sql", "measures.sql", "validate.sql"}
+    assert sql == {"contract_fields.sql", "fcr.sql", "measures.sql", "validate.sql"}
     for path in ROOT.rglob("*.py"):
         if ".venv" in path.parts or "tests" in path.parts:
             continue

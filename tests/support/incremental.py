@@ -1,14 +1,11 @@
-"""``contactpulse replay``: validate JSON Lines files of events and build the DuckDB tables.
-
-Idempotent: running it again on the same or overlapping files changes nothing,
-because ids already stored are duplicates and rejected lines are keyed by content.
+"""A file replayed by the streaming consumer's own code, event by event: the engine (``pipelines.engine``),
+``services.stream.batch`` and the store's stream write. The tests' reference for ``contactpulse replay``
+(bulk, ``services.replay.bulk``) and for the consumer: all three must give the same tables.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO
 
@@ -17,6 +14,7 @@ from pipelines.engine import FactEngine
 from pipelines.events import Event, micros
 from pipelines.rules import MetricRules
 from schemas.reasons import Rejected
+from services.replay.summary import ReplaySummary
 from services.store.retention import BEYOND_RETENTION
 from services.store.schema import RejectedMessage
 from services.store.store import Store
@@ -24,20 +22,6 @@ from services.stream.batch import prepare_batch
 from services.stream.gcpolicy import gc_paused
 
 BATCH_LINES = 200_000
-
-
-@dataclass
-class ReplaySummary:
-    lines: int = 0
-    valid: int = 0
-    duplicates: int = 0
-    erased: int = 0  # events of a person whose data was erased: counted, never stored
-    rejected: Counter[str] = field(default_factory=Counter)
-    outcomes: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def new_events(self) -> int:
-        return self.valid - self.duplicates - self.erased
 
 
 def numbered_lines(name: str, stream: BinaryIO) -> Iterator[tuple[str, bytes]]:
