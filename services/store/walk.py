@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from itertools import starmap
 from multiprocessing.pool import Pool
 
@@ -71,7 +72,10 @@ class Walker:
         else:
             if self.pool is None:
                 context = multiprocessing.get_context("spawn")
-                self.pool = context.Pool(self.workers, _start_worker, (self.rules,))
+                portable = replace(
+                    self.rules, sl_seconds=dict(self.rules.sl_seconds), unit_costs=dict(self.rules.unit_costs)
+                )  # a mappingproxy does not pickle
+                self.pool = context.Pool(self.workers, _start_worker, (portable,))
             tables = list(self.pool.imap(_walk, whole))
         return pa.concat_tables(tables) if tables else arrow_table([], FACTS)
 

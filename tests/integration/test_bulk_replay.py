@@ -1,4 +1,4 @@
-"""The set-based replay path gives the same tables as the incremental path on the same input."""
+"""Replay (bulk) gives the same tables as the consumer's own code replaying the same input event by event."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import duckdb
 import orjson
 import pytest
 
+import services.store.store
+import services.store.walk
 from pipelines.rules import MetricRules
 from services.replay.bulk import bulk_replay
 from services.store.store import Store
@@ -54,7 +56,12 @@ def both(
     return (tables(inc), tables(bulk)), summaries
 
 
-def test_generated_contacts_with_duplicates_and_bad_lines(tmp_path: Path) -> None:
+@pytest.mark.parametrize("walk", ["here", "workers"])
+def test_generated_contacts_with_duplicates_and_bad_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           walk: str) -> None:  # fmt: skip
+    if walk == "workers":  # every write walked by two processes, in batches cut at contacts many times over
+        monkeypatch.setattr(services.store.walk, "IN_PROCESS_BELOW", 0)
+        monkeypatch.setattr(services.store.store, "BATCH_ROWS", 97)
     events = [e for c in Generator(21).contacts(2500) for e in c]
     rng = random.Random(4)
     lines = [orjson.dumps(e) for e in events + rng.sample(events, 300)] + list(BAD_LINES) * 3 + [b"", b"   "]
