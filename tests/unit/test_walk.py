@@ -26,7 +26,8 @@ def columns(events: list[Event]) -> dict[str, pa.Array]:
 
 
 def batches(events: list[Event], size: int) -> list[pa.RecordBatch]:
-    return pa.table(columns(events)).to_batches(max_chunksize=size)
+    out: list[pa.RecordBatch] = pa.table(columns(events)).to_batches(max_chunksize=size)
+    return out
 
 
 def generated(n: int, seed: int) -> list[Event]:
