@@ -11,9 +11,6 @@ came in.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Iterator
-from itertools import groupby
-from operator import attrgetter
 
 from pipelines.events import US, Event
 from pipelines.rules import MetricRules, timed_out
@@ -277,14 +274,3 @@ def compute_facts(events: list[Event], rules: MetricRules, watermark: int | None
     for e in ordered:
         walk.step(e)
     return facts_of(ordered[0].council, ordered[0].contact_id, walk, rules, watermark)
-
-
-_contact = attrgetter("council", "contact_id")
-
-
-def facts_of_contacts(events: Iterable[Event], rules: MetricRules) -> Iterator[ContactFacts]:
-    """The facts of each contact in ``events``, where a contact's events come together (one contact after
-    another, each one's events in any order). No watermark: a contact not yet ended is open, and the
-    caller's sweep times it out."""
-    for _, group in groupby(events, key=_contact):
-        yield compute_facts(list(group), rules)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen, its __init__ costs four times as much (docs/performance.md)
 class ContactFacts:
     """One row of the ``contacts`` table (times in microseconds since epoch, UTC)."""
 

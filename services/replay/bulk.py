@@ -125,7 +125,7 @@ def bulk_replay(
     1. Every line is checked; the valid ones go to ``_staging``, which DuckDB keeps within its
        memory_limit (spilling to disk beyond), and the bad ones are stored block by block.
     2. The staged events (the first line of each id) are committed a slice of contacts at a time, each
-       slice about ``chunk_events`` events and its own transaction (``Store.apply_staged``). A contact's
+       slice about ``chunk_events`` events and its own transaction (``write_slices``). A contact's
        events are all in one slice, so its facts are computed once; FCR groups span slices and are
        judged again with each. The tables equal those of one transaction, and a replay interrupted
        and run again ends the same: what was committed is then duplicates.
@@ -170,7 +170,7 @@ def bulk_replay(
             summary.valid -= late
         slices = max(1, -(-(summary.valid - summary.erased) // chunk_events))
         if slices == 1:
-            new = store.apply_staged(walker)
+            new = write_slices(store, walker, ["_staging"])
         else:
             # the first line of each id (as one transaction would keep it), sorted by slice so that each
             # slice's rows are read from its own row groups
@@ -178,8 +178,8 @@ def bulk_replay(
                         "AS slice FROM _staging QUALIFY row_number() OVER (PARTITION BY id ORDER BY seq) = 1 "
                         "ORDER BY slice")  # fmt: skip
             con.execute("DROP TABLE _staging")
-            for i in range(slices):
-                new += store.apply_staged(walker, source=f"(SELECT * EXCLUDE (slice) FROM _sliced WHERE slice = {i})")
+            sources = [f"(SELECT * EXCLUDE (slice) FROM _sliced WHERE slice = {i})" for i in range(slices)]
+            new = write_slices(store, walker, sources)
     finally:
         walker.close()
         for t in ("_staging", "_sliced"):
@@ -187,6 +187,30 @@ def bulk_replay(
     summary.duplicates = summary.valid - summary.erased - new
     summary.outcomes.update(store.outcomes())
     return summary
+
+
+def write_slices(store: Store, walker: Walker, sources: list[str]) -> int:
+    """The staged events of each source (disjoint sets of contacts, each id in one) written in a transaction
+    of its own, the facts by the walk; the next source's contacts are walked (in the workers, for a large
+    write) while this one's are written. Returns the new events."""
+    new = 0
+
+    def start(i: int) -> tuple[str, Callable[[], pa.Table]]:
+        name = f"_new{i % 2}"
+        store.new_events(sources[i], name)
+        return name, walker.submit(store.walk_input(name))
+
+    try:
+        following = start(0)
+        for i in range(len(sources)):
+            name, facts = following[0], following[1]()
+            if i + 1 < len(sources):
+                following = start(i + 1)
+            new += store.apply_staged(name, facts, walker.rules)
+    finally:
+        for name in ("_new0", "_new1"):
+            store.con.execute(f"DROP TABLE IF EXISTS {name}")
+    return new
 
 
 def prefetched(items: Iterator[T], depth: int = 1) -> Generator[T, None, None]:

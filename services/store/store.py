@@ -12,7 +12,7 @@ Tables (see README "Data model"; columns in ``schema``):
   transaction as the batch's effects (the streaming consumer seeks to them).
 
 Two writes, each one transaction: ``write_batch`` (the consumer's: its engine's facts) and
-``apply_staged`` (replay's: staged events, whose contacts are walked by ``walk``). The facts come from the
+``apply_staged`` (replay's: staged events, whose contacts ``walk`` walked). The facts come from the
 one walk (``pipelines.facts``) either way. Both end in ``settle``.
 """
 
@@ -52,7 +52,6 @@ from services.store.schema import (
     sql_text,
 )
 from services.store.settle import LATER_WATERMARK, insert_rejected, replace_contacts, settle, unregister
-from services.store.walk import BATCH_ROWS, Walker
 
 
 class Store:
@@ -174,50 +173,45 @@ class Store:
         finally:
             unregister(con, "_ev", "_facts")
 
-    def apply_staged(self, walker: Walker, rejected: Sequence[RejectedMessage] = (),
-                     source: str = "_staging") -> int:  # fmt: skip
-        """Bulk replay's write: the staged events of ``source`` (a relation of seq and an Event's fields),
-        facts computed in SQL; returns the new events. Their contacts' stored events are read too, so a
-        contact's facts come out right whatever share of its events a write holds."""
-        con = self.con
-        now = datetime.now(UTC)
-        try:
-            with self._transaction():
-                con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE _new AS SELECT * EXCLUDE (seq) FROM {source} ANTI JOIN "
-                    "contact_events USING (id) QUALIFY row_number() OVER (PARTITION BY id ORDER BY seq) = 1"
-                )
-                new = int(con.execute("SELECT count(*) FROM _new").fetchall()[0][0])
-                self._walk_new(walker, new)  # before storing _new
-                con.execute(f"INSERT INTO contact_events SELECT {STORED_FROM_EVENT_FIELDS}, ? FROM _new", [now])
-                old_groups = replace_contacts(con)
-                con.execute("INSERT INTO watermarks SELECT council, to_timestamp(0) + to_microseconds(max(t)) "
-                            f"FROM _new GROUP BY council {LATER_WATERMARK}")  # fmt: skip
-                settle(con, old_groups, walker.rules, rejected, now)
-        finally:
-            for t in ("_new", "_facts"):
-                con.execute(f"DROP TABLE IF EXISTS {t}")
-        return new
+    def new_events(self, source: str, name: str) -> int:
+        """``name``: a temp table of the staged events of ``source`` (a relation of seq and an Event's fields)
+        that are new: the first line of each id, and no id stored already. Returns how many."""
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * EXCLUDE (seq) FROM {source} ANTI JOIN "
+            "contact_events USING (id) QUALIFY row_number() OVER (PARTITION BY id ORDER BY seq) = 1"
+        )
+        return int(self.con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
 
-    def _walk_new(self, walker: Walker, new: int) -> None:
-        """``_facts``: the facts of every contact with events in ``_new``, from those and its stored events,
-        by the one fact engine (``walker``)."""
+    def walk_input(self, name: str) -> pa.Table:
+        """Every event of the contacts in ``name`` (new events) with those stored before, sorted by contact:
+        what the walk needs for their facts, whatever share of a contact's events a write holds."""
         query = (
-            "WITH seen AS (SELECT DISTINCT council, contact_id FROM _new "
+            f"WITH seen AS (SELECT DISTINCT council, contact_id FROM {name} "
             "SEMI JOIN contacts USING (council, contact_id)) "
-            f"SELECT {EVENT_FIELDS} FROM _new UNION ALL SELECT {EVENT_FIELDS_FROM_STORED} FROM contact_events "
+            f"SELECT {EVENT_FIELDS} FROM {name} UNION ALL SELECT {EVENT_FIELDS_FROM_STORED} FROM contact_events "
             "SEMI JOIN seen USING (council, contact_id) ORDER BY council, contact_id"
         )
-        batches: pa.RecordBatchReader = self.con.sql(query).to_arrow_reader(BATCH_ROWS)
+        table: pa.Table = self.con.sql(query).to_arrow_table()
+        return table
+
+    def apply_staged(self, name: str, facts: pa.Table, rules: MetricRules,
+                     rejected: Sequence[RejectedMessage] = ()) -> int:  # fmt: skip
+        """Replay's write: the new events in ``name`` (``new_events``) and the facts the walk made of their
+        contacts (``walk_input``), with watermarks, time-outs and FCR; returns the new events."""
+        con = self.con
+        now = datetime.now(UTC)
+        con.register("_facts", facts)
         try:
-            facts = walker.facts(batches, new)
+            with self._transaction():
+                con.execute(f"INSERT INTO contact_events SELECT {STORED_FROM_EVENT_FIELDS}, ? FROM {name}", [now])
+                old_groups = replace_contacts(con)
+                con.execute("INSERT INTO watermarks SELECT council, to_timestamp(0) + to_microseconds(max(t)) "
+                            f"FROM {name} GROUP BY council {LATER_WATERMARK}")  # fmt: skip
+                settle(con, old_groups, rules, rejected, now)
+                count = con.execute(f"SELECT count(*) FROM {name}").fetchall()
         finally:
-            batches.close()  # even when the walk failed: DuckDB rolls back nothing while a result is open
-        self.con.register("_walked", facts)
-        try:
-            self.con.execute("CREATE OR REPLACE TEMP TABLE _facts AS SELECT * FROM _walked")
-        finally:
-            unregister(self.con, "_walked")
+            unregister(con, "_facts")
+        return int(count[0][0])
 
     def erase(self, ref: str, raw_values: tuple[str, ...] = ()) -> Erasure:
         """A person's contacts and events gone (services/store/erasure.py), in one transaction."""

@@ -1,8 +1,8 @@
-"""Many contacts' facts at once, for bulk replay, by the one fact engine (``pipelines.facts``).
+"""Many contacts' facts at once, for replay, by the one fact engine (``pipelines.facts``).
 
-DuckDB streams the contacts' events out in Arrow batches sorted by contact; the batches are cut so that
-no contact's events span two, and each is walked, here or (for a large write) in worker processes, into
-an Arrow table of facts. The walk is the consumer's: only the events' transport differs.
+DuckDB hands the contacts' events over as Arrow, sorted by contact; they are cut into batches so that no
+contact's events span two, and each batch is walked, here or (for a large write) in worker processes,
+into an Arrow table of facts. The walk is the consumer's: only the events' transport differs.
 """
 
 from __future__ import annotations
@@ -10,28 +10,43 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from itertools import starmap
+from itertools import pairwise
 from multiprocessing.pool import Pool
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.events import Event
-from pipelines.facts import facts_of_contacts
+from pipelines.facts import compute_facts
 from pipelines.rules import MetricRules
 from services.store.schema import FACTS, arrow_table
 
 BATCH_ROWS = 65_536  # events a batch, about
 IN_PROCESS_BELOW = 100_000  # events: fewer are walked in this process (a worker takes about a second to start)
 WORKERS = min(os.cpu_count() or 1, 4)
+FIELD = {name: i for i, name in enumerate(Event._fields)}
 
 
 def facts_table(batch: pa.RecordBatch, rules: MetricRules) -> pa.Table:
-    """The facts of the contacts in ``batch`` (an Event's columns; each contact's events all there)."""
-    events = starmap(Event, zip(*(column.to_pylist() for column in batch.columns), strict=True))
-    return arrow_table(list(facts_of_contacts(events, rules)), FACTS)
+    """The facts of the contacts in ``batch`` (an Event's columns, sorted by contact; each contact's events
+    all there)."""
+    events = list(map(Event._make, zip(*(column.to_pylist() for column in batch.columns), strict=True)))
+    starts = contact_starts(batch)
+    return arrow_table([compute_facts(events[a:b], rules) for a, b in pairwise(starts)], FACTS)
+
+
+def contact_starts(batch: pa.RecordBatch) -> list[int]:
+    """Where each contact's events begin in ``batch`` (sorted by contact), then its length: found by Arrow in
+    one pass rather than by comparing keys in Python."""
+    n = batch.num_rows
+    if n == 0:
+        return [0]
+    council, contact = batch.column(FIELD["council"]), batch.column(FIELD["contact_id"])
+    changed = pc.or_(pc.not_equal(contact.slice(1), contact.slice(0, n - 1)),
+                     pc.not_equal(council.slice(1), council.slice(0, n - 1)))  # fmt: skip
+    return [0, *pc.add(pc.indices_nonzero(changed), 1).to_pylist(), n]
 
 
 def whole_contacts(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -52,9 +67,6 @@ def whole_contacts(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch
         yield carry
 
 
-FIELD = {name: i for i, name in enumerate(Event._fields)}
-
-
 class Walker:
     """Walks the batches of one replay: in this process, or in ``workers`` spawned processes started at
     the first large write and kept until ``close`` (spawned, not forked: a fork would copy the locks of
@@ -64,20 +76,19 @@ class Walker:
         self.rules, self.workers = rules, workers
         self.pool: Pool | None = None
 
-    def facts(self, batches: Iterable[pa.RecordBatch], events: int) -> pa.Table:
-        """The facts of every contact in ``batches`` (sorted by contact), ``events`` of them in all."""
-        whole = whole_contacts(batches)
-        if events < IN_PROCESS_BELOW or self.workers <= 1:
-            tables = [facts_table(b, self.rules) for b in whole]
-        else:
-            if self.pool is None:
-                context = multiprocessing.get_context("spawn")
-                portable = replace(
-                    self.rules, sl_seconds=dict(self.rules.sl_seconds), unit_costs=dict(self.rules.unit_costs)
-                )  # a mappingproxy does not pickle
-                self.pool = context.Pool(self.workers, _start_worker, (portable,))
-            tables = list(self.pool.imap(_walk, whole))
-        return pa.concat_tables(tables) if tables else arrow_table([], FACTS)
+    def submit(self, events: pa.Table) -> Callable[[], pa.Table]:
+        """The facts of every contact in ``events`` (sorted by contact), to be collected by calling what this
+        returns: in the workers, already under way, so that this process can write meanwhile."""
+        whole = list(whole_contacts(events.to_batches(max_chunksize=BATCH_ROWS)))
+        if events.num_rows < IN_PROCESS_BELOW or self.workers <= 1:
+            return lambda: _concat([facts_table(b, self.rules) for b in whole])
+        if self.pool is None:
+            portable = replace(
+                self.rules, sl_seconds=dict(self.rules.sl_seconds), unit_costs=dict(self.rules.unit_costs)
+            )  # a mappingproxy does not pickle
+            self.pool = multiprocessing.get_context("spawn").Pool(self.workers, _start_worker, (portable,))
+        pending = self.pool.map_async(_walk, whole)
+        return lambda: _concat(pending.get())
 
     def close(self) -> None:
         if self.pool is not None:
@@ -90,6 +101,10 @@ class Walker:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _concat(tables: list[pa.Table]) -> pa.Table:
+    return pa.concat_tables(tables) if tables else arrow_table([], FACTS)
 
 
 _rules: MetricRules | None = None  # a worker's own

@@ -12,7 +12,6 @@ import duckdb
 import orjson
 import pytest
 
-import services.store.store
 import services.store.walk
 from pipelines.rules import MetricRules
 from services.replay.bulk import bulk_replay
@@ -61,7 +60,7 @@ def test_generated_contacts_with_duplicates_and_bad_lines(tmp_path: Path, monkey
                                                            walk: str) -> None:  # fmt: skip
     if walk == "workers":  # every write walked by two processes, in batches cut at contacts many times over
         monkeypatch.setattr(services.store.walk, "IN_PROCESS_BELOW", 0)
-        monkeypatch.setattr(services.store.store, "BATCH_ROWS", 97)
+        monkeypatch.setattr(services.store.walk, "BATCH_ROWS", 97)
     events = [e for c in Generator(21).contacts(2500) for e in c]
     rng = random.Random(4)
     lines = [orjson.dumps(e) for e in events + rng.sample(events, 300)] + list(BAD_LINES) * 3 + [b"", b"   "]

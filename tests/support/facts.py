@@ -17,6 +17,7 @@ from pipelines.facts import ContactState, compute_facts
 from pipelines.rules import MetricRules
 from schemas.facts import ContactFacts
 from schemas.reasons import parse_event
+from services.replay.bulk import write_slices
 from services.store.schema import FACTS, STAGING
 from services.store.store import Store
 from services.store.walk import Walker
@@ -62,7 +63,7 @@ def store_path(
         if watermark_s is not None:
             con.execute("INSERT INTO watermarks VALUES (?, to_timestamp(0) + to_microseconds(?))",
                         [parsed[0].council, T0_US + round(watermark_s * US)])  # fmt: skip
-        store.apply_staged(Walker(rules), [])
+        write_slices(store, Walker(rules), ["_staging"])
         cols = ", ".join(f"epoch_us({c.name})" if c.is_time else c.name for c in FACTS)
         (row,) = con.execute(f"SELECT {cols} FROM contacts").fetchall()
     return ContactFacts(*row)

@@ -12,6 +12,7 @@ import services.store.walk
 from pipelines.events import Event
 from pipelines.facts import compute_facts
 from pipelines.rules import MetricRules
+from services.replay.bulk import write_slices
 from services.store.schema import FACTS, STAGING, arrow_table
 from services.store.store import Store
 from services.store.walk import Walker, whole_contacts
@@ -57,8 +58,9 @@ def test_the_walker_gives_each_contacts_own_facts(monkeypatch: pytest.MonkeyPatc
     for e in events:
         by_contact.setdefault(e.contact, []).append(e)
     expected = arrow_table([compute_facts(group, rules) for group in by_contact.values()], FACTS)
+    monkeypatch.setattr(services.store.walk, "BATCH_ROWS", 50)
     with Walker(rules, workers) as walker:
-        got = walker.facts(batches(events, 50), len(events))
+        got = walker.submit(pa.Table.from_batches(batches(events, 10_000)))()
     assert got.to_pylist() == expected.to_pylist()
 
 
@@ -74,8 +76,8 @@ def test_a_walk_that_fails_rolls_the_write_back(monkeypatch: pytest.MonkeyPatch)
 
         monkeypatch.setattr(services.store.walk, "facts_table", broken)
         with pytest.raises(RuntimeError, match="the walk failed"):
-            store.apply_staged(Walker(MetricRules()))
+            write_slices(store, Walker(MetricRules()), ["_staging"])
         assert store.con.execute("SELECT count(*) FROM contact_events").fetchall() == [(0,)]
         monkeypatch.undo()
-        assert store.apply_staged(Walker(MetricRules())) == len(events)  # the store goes on as before
+        assert write_slices(store, Walker(MetricRules()), ["_staging"]) == len(events)  # the store goes on
         assert store.con.execute("SELECT count(*) FROM contacts").fetchall() == [(20,)]
