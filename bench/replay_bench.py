@@ -56,7 +56,7 @@ def rss_kib(pid: int | str) -> int:
 
 class TreeMemory(threading.Thread):
     """The largest resident memory of this process and its children (the walk's workers) together, sampled
-    every 20 ms."""
+    every 100 ms."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
@@ -64,17 +64,17 @@ class TreeMemory(threading.Thread):
 
     def run(self) -> None:
         me = os.getpid()
-        while not self.stop.wait(0.02):
-            children = [p.parent.name for p in Path("/proc").glob("[0-9]*/stat") if _ppid(p) == me]
+        while not self.stop.wait(0.1):
+            children = {c for f in Path(f"/proc/{me}/task").glob("*/children") for c in _read(f).split()}
             total = rss_kib(me) + sum(rss_kib(c) for c in children)
             self.peak_mib = max(self.peak_mib, total / 1024)
 
 
-def _ppid(stat: Path) -> int:
+def _read(path: Path) -> str:
     try:
-        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return 0
+        return path.read_text()
+    except OSError:  # a thread gone meanwhile
+        return ""
 
 
 def child(path: str, db: str) -> None:
