@@ -6,6 +6,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.measures import ABANDONMENT, SERVICE_LEVEL
+
 HERE = Path(__file__).parent
 CONFIG = HERE / "config.toml"
 KINDS = ("wait_warning_seconds", "wait_critical_seconds", "hold_seconds", "service_level_target")
@@ -27,7 +29,7 @@ class Override:
 
 @dataclass(frozen=True)
 class AlertSettings:
-    abandonment_rate_max: float = 0.05
+    abandonment_rate_max: float = ABANDONMENT.target or 0.0  # the target's one home: pipelines/measures.py
     min_offered_per_hour: int = 20
     source_silent_seconds: int = 1800
     pipeline_stalled_seconds: int = 300
@@ -53,6 +55,11 @@ def load(path: Path = CONFIG) -> Config:
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
     channels = {name: {k: float(v) for k, v in values.items()} for name, values in raw["channels"].items()}
     for name, values in channels.items():
+        target = SERVICE_LEVEL.target_for(name)
+        if "service_level_target" in values or target is None:
+            raise ValueError(f"{path}: channel {name}'s service-level target is TARGETS' in pipelines/measures.py "
+                             "(an override may set one for a council or a queue)")  # fmt: skip
+        values["service_level_target"] = target
         missing = [k for k in KINDS if k not in values]
         if missing:
             raise ValueError(f"{path}: channel {name} lacks {', '.join(missing)}")
@@ -62,4 +69,7 @@ def load(path: Path = CONFIG) -> Config:
         if not (o.get("council") or o.get("queue")):
             raise ValueError(f"{path}: an override names a council, a queue, or both")
         overrides.append(Override(o.get("council"), o["channel"], o.get("queue"), values))
-    return Config(raw["runbook_base"], channels, overrides, AlertSettings(**raw.get("alerts", {})))
+    alerts = raw.get("alerts", {})
+    if "abandonment_rate_max" in alerts:
+        raise ValueError(f"{path}: abandonment_rate_max is the abandonment target, TARGETS' in pipelines/measures.py")
+    return Config(raw["runbook_base"], channels, overrides, AlertSettings(**alerts))

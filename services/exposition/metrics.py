@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter as Tally
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -17,17 +17,24 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from pipelines.live import LiveBoard, Observations
+from pipelines.rules import DEFAULT_SL_SECONDS
 from services.exposition.histograms import BulkHistogram
 
 CONTACT_LABELS = ("council", "channel", "queue")
-# seconds: every default sl_seconds value is a bucket edge; the scale is minutes and hours, not milliseconds
+# seconds: the scale of a wait is minutes and hours, not milliseconds; wait_buckets adds every sl_seconds value
 WAIT_BUCKETS = (5, 10, 20, 30, 60, 90, 120, 180, 300, 600, 900, 1800, 3600, 7200, 14400, 86400, 432000)
 PIPELINE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 DURATION_BUCKETS = (30, 60, 120, 180, 300, 450, 600, 900, 1200, 1800, 2700, 3600, 7200)
 
 
+def wait_buckets(sl_seconds: Mapping[str, float]) -> tuple[float, ...]:
+    """The time-to-answer histogram's edges: ``WAIT_BUCKETS`` and every configured ``sl_seconds`` value
+    (METRICS.md section 4), so that the share answered within a channel's threshold can be read off it."""
+    return tuple(sorted({*WAIT_BUCKETS, *(float(v) for v in sl_seconds.values())}))
+
+
 class PipelineMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, sl_seconds: Mapping[str, float] = DEFAULT_SL_SECONDS) -> None:
         p = "contactpulse_"
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.offered = Counter(
@@ -57,7 +64,7 @@ class PipelineMetrics:
         # histograms take a batch's observations at once (services/histograms.py)
         self.time_to_answer = BulkHistogram(
             p + "time_to_answer_seconds", "Time to answer of answered contacts.", CONTACT_LABELS,
-            buckets=WAIT_BUCKETS, registry=registry,
+            buckets=wait_buckets(sl_seconds), registry=registry,
         )  # fmt: skip
         self.hold = BulkHistogram(
             p + "hold_seconds", "Hold time of handled contacts.", ("council", "channel"),

@@ -231,7 +231,7 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
         loop.add_signal_handler(sig, stop.set)
     registry = CollectorRegistry()
     days = LocalDays(settings.timezone)
-    metrics = PipelineMetrics(registry)
+    metrics = PipelineMetrics(registry, settings.rules().sl_seconds)
     board = LiveBoard(settings.queue_label_limit, day_of=days, council_label_limit=settings.council_label_limit,
                       over=lambda label: metrics.label_over_cap.labels(label).inc())  # fmt: skip
     registry.register(LiveCollector(board))

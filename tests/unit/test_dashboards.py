@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
+from dashboards.config import CONFIG, load
 from dashboards.generate import render_all
+from pipelines.measures import ABANDONMENT, SERVICE_LEVEL
 
 ROOT = Path(__file__).resolve().parents[2]
 DASH = ROOT / "dashboards"
@@ -133,3 +135,25 @@ def test_dashboard_lint_rules(path: Path) -> None:
 def test_dashboard_uids_are_unique() -> None:
     uids = [json.loads(p.read_text())["uid"] for p in BOARDS]
     assert len(uids) == len(set(uids)) == 3
+
+
+def test_alert_targets_are_the_measures_targets(tmp_path: Path) -> None:
+    """One home for a target (pipelines/measures.py TARGETS): the alert rules' per-channel service-level
+    thresholds and the abandonment threshold are the board pack's; config.toml may not set them again."""
+    alerting = yaml.safe_load((RULES / "alerting.yml").read_text())
+    rules = [r for g in alerting["groups"] for r in g["rules"]]
+    record = "contactpulse_threshold:service_level_target:channel"
+    thresholds = {r["labels"]["channel"]: float(r["expr"].removeprefix("vector(").removesuffix(")"))
+                  for r in rules if r.get("record") == record}  # fmt: skip
+    assert thresholds == {c: SERVICE_LEVEL.target_for(c) for c in thresholds}
+    assert (thresholds["email"], thresholds["phone"]) == (0.9, 0.8)
+    (rate,) = [r["expr"] for r in rules if r.get("alert") == "AbandonmentRateHigh"]
+    assert f"> {ABANDONMENT.target:g}\n" in rate
+    text = CONFIG.read_text()
+    bad = tmp_path / "config.toml"
+    bad.write_text(text.replace("[channels.phone]\n", "[channels.phone]\nservice_level_target = 0.7\n"))
+    with pytest.raises(ValueError, match="channel phone's service-level target is TARGETS'"):
+        load(bad)
+    bad.write_text(text.replace("[alerts]\n", "[alerts]\nabandonment_rate_max = 0.1\n"))
+    with pytest.raises(ValueError, match="abandonment_rate_max is the abandonment target"):
+        load(bad)

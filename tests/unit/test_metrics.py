@@ -27,3 +27,22 @@ def test_ingest_latency_of_a_batch() -> None:
     assert registry.get_sample_value(NAME + "_sum") == 5.5
     metrics.observe_ingest([], now=4.0)
     assert registry.get_sample_value(NAME + "_count") == 5
+
+
+def test_time_to_answer_buckets_follow_every_configured_sl_seconds() -> None:
+    """METRICS.md section 4: the buckets include every sl_seconds value, the defaults and a council's own (a
+    phone target of 45 s, a webchat one of 150 s), so a service level can be read off the histogram."""
+    registry = CollectorRegistry()
+    metrics = PipelineMetrics(registry, {"phone": 45, "webchat": 150.0, "email": 432000})
+    metrics.time_to_answer.observe_counts([(45.0, 2), (46.0, 1)], ("boston", "phone", "revenues"))
+    labels = {"council": "boston", "channel": "phone", "queue": "revenues"}
+
+    def bucket(le: str) -> float | None:
+        return registry.get_sample_value("contactpulse_time_to_answer_seconds_bucket", {**labels, "le": le})
+
+    assert bucket("45.0") == 2 and bucket("60.0") == 3
+    assert bucket("150.0") == 3 and bucket("432000.0") == 3
+    assert bucket("20.0") == 0  # the default edges stay
+    default = CollectorRegistry()
+    PipelineMetrics(default).time_to_answer.observe_counts([(1.0, 1)], ("boston", "phone", "revenues"))
+    assert default.get_sample_value("contactpulse_time_to_answer_seconds_bucket", {**labels, "le": "45.0"}) is None
