@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipelines.measures import ABANDONMENT, ASA, LIVE_SERIES, SERVICE_LEVEL, Ratio
+
 DS = {"type": "prometheus", "uid": "${datasource}"}
 SEL = 'council=~"$council", channel=~"$channel", queue=~"$queue"'
 LEVEL = "council_channel_queue"
@@ -59,17 +61,10 @@ class Board:
         }  # fmt: skip
 
 
-def _ratio(counter_num: str, w: str, by: str) -> str:
-    inc = f"{LEVEL}:contactpulse_contacts_{{c}}:increase{w}{{{{{SEL}}}}}"
-    num = f"sum by ({by}) ({inc.format(c=counter_num)})"
-    base = f"(sum by ({by}) ({inc.format(c='offered')}) - sum by ({by}) ({inc.format(c='short_abandoned')}) > 0)"
-    return f"{num} / {base}"
-
-
-def _asa(w: str, by: str) -> str:
-    tta = f"{LEVEL}:contactpulse_time_to_answer_seconds"
-    return (f"sum by ({by}) ({tta}_sum:increase{w}{{{SEL}}}) / "
-            f"(sum by ({by}) ({tta}_count:increase{w}{{{SEL}}}) > 0)")  # fmt: skip
+def _live(ratio: Ratio, w: str, by: str) -> str:
+    """A live ratio of pipelines/measures.py over the recording rules' increases, summed ``by`` the panel's
+    labels: the same ``Ratio.promql`` as the ratio's own recording rule (dashboards/rules.py)."""
+    return ratio.promql(lambda c: f"sum by ({by}) ({LEVEL}:contactpulse_{LIVE_SERIES[c]}:increase{w}{{{SEL}}})")
 
 
 def wallboard() -> dict[str, Any]:
@@ -129,7 +124,7 @@ def wallboard() -> dict[str, Any]:
         "Service level, last 24 hours",
         "Share of offered contacts (short abandons excluded) answered within the channel's service-level time.",
         "percentunit",
-        [(_ratio("answered_within_sl", "1d", by), "{{council}} {{queue}}")],
+        [(_live(SERVICE_LEVEL, "1d", by), "{{council}} {{queue}}")],
         width=8,
     )
     b.panel(
@@ -137,7 +132,7 @@ def wallboard() -> dict[str, Any]:
         "Average speed of answer, last 24 hours",
         "Mean time to answer of answered contacts.",
         "s",
-        [(_asa("1d", by), "{{council}} {{queue}}")],
+        [(_live(ASA, "1d", by), "{{council}} {{queue}}")],
         width=8,
     )
     b.panel(
@@ -145,7 +140,7 @@ def wallboard() -> dict[str, Any]:
         "Abandonment, last 24 hours",
         "Share of offered contacts (short abandons excluded) who gave up before being answered.",
         "percentunit",
-        [(_ratio("abandoned", "1d", by), "{{council}} {{queue}}")],
+        [(_live(ABANDONMENT, "1d", by), "{{council}} {{queue}}")],
         width=8,
     )
     b.panel(
@@ -174,7 +169,7 @@ def trends() -> dict[str, Any]:
         "Service level (daily)",
         "Answered within the service-level time, over the previous day.",
         "percentunit",
-        [(_ratio("answered_within_sl", "1d", by), "{{council}}")],
+        [(_live(SERVICE_LEVEL, "1d", by), "{{council}}")],
         width=12,
     )
     b.panel(
@@ -182,7 +177,7 @@ def trends() -> dict[str, Any]:
         "Abandonment (daily)",
         "Abandoned, short abandons excluded, over the previous day.",
         "percentunit",
-        [(_ratio("abandoned", "1d", by), "{{council}}")],
+        [(_live(ABANDONMENT, "1d", by), "{{council}}")],
         width=12,
     )
     b.panel(
@@ -190,7 +185,7 @@ def trends() -> dict[str, Any]:
         "Average speed of answer (daily)",
         "Mean time to answer over the previous day.",
         "s",
-        [(_asa("1d", by), "{{council}}")],
+        [(_live(ASA, "1d", by), "{{council}}")],
         width=12,
     )
     b.panel(
