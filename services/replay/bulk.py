@@ -43,7 +43,6 @@ from services.store.schema import STAGING, RejectedMessage
 from services.store.settle import unregister
 from services.store.store import Store
 from services.store.walk import Walker
-from services.stream.gcpolicy import gc_paused
 
 T = TypeVar("T")
 BLOCK_BYTES = 16 << 20
@@ -260,21 +259,20 @@ def _by_python(
     """Lines the SQL lane left, to ``pipelines.decode``: accepted into ``_staging``, or rejected with the reason."""
     cols: list[list[object]] = [[] for _ in STAGING]
     now_us = micros(now)
-    with gc_paused():
-        for seq, line in lines:
-            raw = (line.encode() if isinstance(line, str) else line).rstrip(b"\r")
-            if not raw.strip():
-                continue
-            summary.lines += 1
-            try:
-                e = decode(raw, now, now_us)
-            except Rejected as r:
-                rejected.append(RejectedMessage(raw, r.reason, r.detail, block.origin(seq)))
-                summary.rejected[r.reason] += 1
-                continue
-            summary.valid += 1
-            for col, value in zip(cols, (seq, *e), strict=True):
-                col.append(value)
+    for seq, line in lines:
+        raw = (line.encode() if isinstance(line, str) else line).rstrip(b"\r")
+        if not raw.strip():
+            continue
+        summary.lines += 1
+        try:
+            e = decode(raw, now, now_us)
+        except Rejected as r:
+            rejected.append(RejectedMessage(raw, r.reason, r.detail, block.origin(seq)))
+            summary.rejected[r.reason] += 1
+            continue
+        summary.valid += 1
+        for col, value in zip(cols, (seq, *e), strict=True):
+            col.append(value)
     if cols[0]:
         con.register("_parsed", pa.table({n: pa.array(c, type=t) for (n, t), c in zip(STAGING, cols, strict=True)}))
         try:

@@ -18,6 +18,7 @@ from services.replay.bulk import bulk_replay
 from services.replay.summary import ReplaySummary
 from services.settings import Settings
 from services.store.store import Store
+from services.stream.gcpolicy import THRESHOLDS, gc_thresholds
 
 
 def _open_streams(stack: ExitStack, files: list[str]) -> list[tuple[str, BinaryIO]]:
@@ -72,7 +73,9 @@ def run_replay(files: list[str], db: Path, settings: Settings) -> int:
 
 def _run(streams: list[tuple[str, BinaryIO]], store: Store, settings: Settings,
          progress: Callable[[int], None] | None) -> ReplaySummary:  # fmt: skip
-    return bulk_replay(streams, store, settings.rules(), progress=progress, chunk_events=settings.replay_chunk_events)
+    with gc_thresholds(THRESHOLDS):  # this process's entry point: the collector set for it
+        return bulk_replay(streams, store, settings.rules(), progress=progress,
+                           chunk_events=settings.replay_chunk_events)  # fmt: skip
 
 
 def print_summary(s: ReplaySummary, console: Console) -> None:

@@ -33,7 +33,7 @@ from services.kafka import KafkaSecurity, refused, wait_async
 from services.settings import Settings
 from services.store.readers import snapshot_path
 from services.store.store import Store
-from services.stream.gcpolicy import CONSUMER_THRESHOLDS, gc_paused, gc_thresholds
+from services.stream.gcpolicy import THRESHOLDS, gc_paused, gc_thresholds
 from services.stream.processor import StreamProcessor
 from services.stream.writer import Writer
 
@@ -217,7 +217,7 @@ def _update_lag(consumer: Any, processor: StreamProcessor, next_offsets: dict[tu
 
 
 async def run(settings: Settings, db: Path, stop: asyncio.Event | None = None) -> None:
-    with gc_thresholds(CONSUMER_THRESHOLDS):
+    with gc_thresholds(THRESHOLDS):
         await _consume(settings, db, stop)
 
 

@@ -1,8 +1,9 @@
-"""The cyclic garbage collector, set for a process that holds many objects and makes few cycles.
+"""The cyclic garbage collector, set by a process's entry point (the consumer, replay) for a process that
+holds many objects and makes few cycles.
 
 Events are tuples, contact states and facts hold no cycles: reference counting frees them. The
-cyclic collector only costs time here, rescanning what is alive, so batch work pauses it, and the
-consumer runs it less often.
+cyclic collector only costs time here, rescanning what is alive, so these processes run it less often,
+and the consumer's event loop pauses it while it prepares a batch.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-# At the default first threshold (700 net allocations) the consumer collected every few hundred events
-# and rescanned each batch's events and facts, alive until written: over 1.3 s of every 300,000 events
-# (10% of its time). At 100,000, a batch's objects are mostly freed before a collection sees them:
-# 0.3 s. Garbage in cycles (asyncio makes a little) waits longer to be freed, a few MB at most.
-CONSUMER_THRESHOLDS = (100_000, 10, 10)
+# At the default first threshold (700 net allocations) a collection ran every few hundred events and
+# rescanned each batch's events and facts, alive until written; at 100,000 a batch's objects are mostly
+# freed before a collection sees them (docs/performance.md). Garbage in cycles (asyncio makes a little)
+# waits longer to be freed. Set by the entry points only: the consumer's and replay's.
+THRESHOLDS = (100_000, 10, 10)
 
 
 @contextmanager

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from services.stream.batch import StoreWrite
-from services.stream.gcpolicy import gc_paused
 from services.stream.processor import StreamProcessor
 
 log = logging.getLogger("contactpulse.writer")
@@ -80,8 +79,7 @@ class Writer:
             self.processor.metrics.batch_duration.observe(time.perf_counter() - started)
 
     def _write(self, write: StoreWrite) -> None:
-        with gc_paused():
-            write.apply(self.processor.store)
+        write.apply(self.processor.store)
 
     def unwritten_contacts(self) -> set[tuple[str, str]]:
         """Contacts with events waiting to be written or being written."""

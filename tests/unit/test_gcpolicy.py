@@ -6,14 +6,14 @@ import gc
 
 import pytest
 
-from services.stream.gcpolicy import CONSUMER_THRESHOLDS, gc_paused, gc_thresholds
+from services.stream.gcpolicy import THRESHOLDS, gc_paused, gc_thresholds
 
 
 def test_thresholds_inside_and_restored_after_an_error() -> None:
     before = gc.get_threshold()
-    assert before != CONSUMER_THRESHOLDS
-    with pytest.raises(RuntimeError), gc_thresholds(CONSUMER_THRESHOLDS):
-        assert gc.get_threshold() == CONSUMER_THRESHOLDS
+    assert before != THRESHOLDS
+    with pytest.raises(RuntimeError), gc_thresholds(THRESHOLDS):
+        assert gc.get_threshold() == THRESHOLDS
         raise RuntimeError("stop")
     assert gc.get_threshold() == before
 

@@ -49,3 +49,22 @@ def test_no_module_over_the_limit() -> None:
             if n > MAX_LINES:
                 long[str(path.relative_to(ROOT))] = n
     assert long == {}
+
+
+# the modules that may set the cyclic garbage collector: its policy, and the processes' entry points
+GC_SETTERS = {"services/stream/gcpolicy.py", "services/stream/consumer.py", "services/replay/cli.py"}
+
+
+def test_only_entry_points_set_the_garbage_collector() -> None:
+    setters = set()
+    for top in ("services", "pipelines", "schemas"):
+        for path in (ROOT / top).rglob("*.py"):
+            names = imported(path) | {n.split(".")[-1] for n in _from_names(path)}
+            if "gc" in names or names & {"gc_paused", "gc_thresholds"}:
+                setters.add(path.relative_to(ROOT).as_posix())
+    assert setters == GC_SETTERS
+
+
+def _from_names(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for a in node.names}
