@@ -88,9 +88,13 @@ def child(path: str, db: str) -> None:
     sampler.start()
     start = time.perf_counter()
     settings = load_settings()
-    with open(path, "rb") as f, Store(db, memory_limit=settings.duckdb_memory_limit) as store:
-        with gc_thresholds(THRESHOLDS):  # as the replay command sets them for its process
-            summary = bulk_replay([("bench", f)], store, settings.rules(), chunk_events=settings.replay_chunk_events)
+    # the collector's thresholds as the replay command sets them for its process
+    with (
+        open(path, "rb") as f,
+        Store(db, memory_limit=settings.duckdb_memory_limit) as store,
+        gc_thresholds(THRESHOLDS),
+    ):
+        summary = bulk_replay([("bench", f)], store, settings.rules(), chunk_events=settings.replay_chunk_events)
     elapsed = time.perf_counter() - start
     # VmHWM, this process's own peak: getrusage's ru_maxrss survives exec, so a child of a parent that
     # generated the corpus in memory would report the parent's peak
