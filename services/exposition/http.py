@@ -1,19 +1,22 @@
-"""The consumer's HTTP endpoint: ``/metrics`` (Prometheus; ``?name[]=`` selects series) and
-``/wallboard.json`` (the terminal wallboard).
+"""The consumer's HTTP endpoint: ``/metrics`` (Prometheus; ``?name[]=`` selects series),
+``/wallboard.json`` (the terminal wallboard) and ``/healthz``.
 
-Bound to 127.0.0.1 by default; a daemon thread, so it never holds the process up.
+One HTTP stack: a FastAPI app served by uvicorn with the gateway's protocol, in a daemon thread, so it
+never holds the process up. Bound to 127.0.0.1 by default.
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import orjson
+import uvicorn
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from pipelines.calendar import uk_day
@@ -21,6 +24,7 @@ from pipelines.live import LiveBoard
 from pipelines.measures import ASA, SERVICE_LEVEL
 from services.errors import UserError
 from services.exposition.webconfig import WebConfig
+from services.ingest.gateway.protocol import server_config
 
 
 def wallboard(board: LiveBoard, day_of: Callable[[int], str] = uk_day, now: float | None = None,
@@ -52,59 +56,86 @@ def wallboard(board: LiveBoard, day_of: Callable[[int], str] = uk_day, now: floa
             "rows": sorted(rows.values(), key=lambda r: (r["council"], r["queue"]))}  # fmt: skip
 
 
+def create_app(registry: CollectorRegistry, board: LiveBoard, day_of: Callable[[int], str] = uk_day,
+               wait_colours: tuple[float, float] = (120.0, 300.0),
+               web: WebConfig | None = None) -> FastAPI:  # fmt: skip
+    """``/metrics`` (``?name[]=`` selects series, as prometheus_client's own handler allows: a cheap poll),
+    ``/wallboard.json`` and ``/healthz``; ``web``'s basic auth guards all but ``/healthz`` (and ``/``)."""
+    app = FastAPI(title="ContactPulse consumer", openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.middleware("http")
+    async def guarded(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if web is not None and request.url.path not in OPEN and not web.allows(request.headers.get("authorization")):
+            return PlainTextResponse("unauthorized\n", 401, {"WWW-Authenticate": 'Basic realm="contactpulse"'})
+        return await call_next(request)
+
+    @app.get("/metrics")
+    def metrics(request: Request) -> Response:
+        names = request.query_params.getlist("name[]")
+        body = generate_latest(registry.restricted_registry(names) if names else registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/wallboard.json")
+    def wallboard_json() -> Response:
+        return Response(
+            orjson.dumps(wallboard(board, day_of, wait_colours=wait_colours)), media_type="application/json"
+        )
+
+    @app.get("/")
+    @app.get("/healthz")
+    def healthz() -> PlainTextResponse:
+        return PlainTextResponse("ok\n")
+
+    return app
+
+
+OPEN = frozenset({"/", "/healthz"})  # paths that need no credentials: they say only "ok"
+
+
+class Endpoint:
+    """The endpoint's uvicorn server, in a daemon thread with an event loop of its own (so a scrape never
+    waits on the consumer's loop, nor holds it up)."""
+
+    def __init__(self, server: uvicorn.Server, sock: socket.socket) -> None:
+        self.server, self.sock = server, sock
+        self.thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="http", daemon=True)
+
+    @property
+    def server_address(self) -> tuple[str, int]:
+        host, port = self.sock.getsockname()[:2]
+        return host, port
+
+    def close(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
 def serve(host: str, port: int, registry: CollectorRegistry, board: LiveBoard, day_of: Callable[[int], str] = uk_day,
-          wait_colours: tuple[float, float] = (120.0, 300.0),
-          web: WebConfig | None = None) -> ThreadingHTTPServer:  # fmt: skip
-    """``web``: TLS and basic auth (services/exposition/webconfig.py); ``/healthz`` needs no credentials."""
-
-    class Handler(BaseHTTPRequestHandler):
-        timeout = 10  # seconds a client may take to send its request (and, over TLS, its handshake)
-
-        def do_GET(self) -> None:
-            if (
-                web is not None
-                and self.path not in ("/", "/healthz")
-                and not web.allows(self.headers.get("Authorization"))
-            ):
-                self.send_response(401)
-                self.send_header("WWW-Authenticate", 'Basic realm="contactpulse"')
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", "13")
-                self.end_headers()
-                self.wfile.write(b"unauthorized\n")
-                return
-            if self.path.startswith("/metrics"):
-                # ?name[]=...: only those series, as prometheus_client's own handler allows (a cheap poll)
-                names = parse_qs(urlparse(self.path).query).get("name[]")
-                body = generate_latest(registry.restricted_registry(names) if names else registry)
-                ctype = CONTENT_TYPE_LATEST
-            elif self.path.startswith("/wallboard.json"):
-                body, ctype = orjson.dumps(wallboard(board, day_of, wait_colours=wait_colours)), "application/json"
-            elif self.path in ("/", "/healthz"):
-                body, ctype = b"ok\n", "text/plain"
-            else:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return None
-
+          wait_colours: tuple[float, float] = (120.0, 300.0), web: WebConfig | None = None) -> Endpoint:  # fmt: skip
+    """The consumer's endpoint, served by uvicorn as the gateway is (its protocol: a request that has not
+    wholly arrived within ``READ_TIMEOUT`` seconds is answered 408); ``web``: TLS and basic auth."""
+    if web is not None:
+        web.ssl_context()  # the TLS files load, or one line says why, before anything starts
+    app = create_app(registry, board, day_of, wait_colours, web)
+    config = server_config(app, READ_TIMEOUT, MAX_CONNECTIONS, **(web.uvicorn_tls() if web is not None else {}))
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     try:
-        server = ThreadingHTTPServer((host, port), Handler)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
     except OSError as exc:  # the port is taken (another consumer?), or the address is not this machine's
+        sock.close()
         raise UserError(
             f"cannot serve /metrics on {host}:{port}: {exc.strerror or exc} "
             "(set metrics_host and metrics_port, or --metrics-host and --metrics-port)"
         ) from None
-    server.daemon_threads = True
-    context = web.ssl_context() if web is not None else None
-    if context is not None:
-        # the handshake in each request's own thread (on its first read), so a slow client holds up no one
-        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
-    return server
+    endpoint = Endpoint(uvicorn.Server(config), sock)
+    endpoint.thread.start()
+    deadline = time.monotonic() + 10
+    while not endpoint.server.started and endpoint.thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return endpoint
+
+
+READ_TIMEOUT = 10.0  # seconds a client may take to send its request
+MAX_CONNECTIONS = 100  # scrapers and wallboards at once; past it, 503 and the connection closed

@@ -72,6 +72,13 @@ class WebConfig:
         ctx.verify_mode = CLIENT_AUTH[self.client_auth_type]
         return ctx
 
+    def uvicorn_tls(self) -> dict[str, Any]:
+        """uvicorn's TLS settings for this config ({} without TLS)."""
+        if not self.tls:
+            return {}
+        return {"ssl_certfile": self.cert_file, "ssl_keyfile": self.key_file, "ssl_ca_certs": self.client_ca_file,
+                "ssl_cert_reqs": CLIENT_AUTH[self.client_auth_type]}  # fmt: skip
+
     def allows(self, authorization: str | None) -> bool:
         """Whether an ``Authorization`` header passes (always, when no users are configured)."""
         if not self.users:

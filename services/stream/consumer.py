@@ -246,8 +246,7 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
             memory_limit=settings.duckdb_memory_limit,
         )
     except BaseException:
-        server.shutdown()
-        server.server_close()
+        server.close()
         raise
     processor = StreamProcessor(FactEngine(settings.rules()), store, metrics, board, settings.events_topic,
                                 settings.source_label_limit)  # fmt: skip
@@ -268,8 +267,7 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
             await snapshots.maybe(force=True)
     finally:
         writer.close()
-        server.shutdown()
-        server.server_close()
+        server.close()
         try:
             store.close()
         except duckdb.Error as exc:  # a full disk, say: the reason is the write's, said below

@@ -50,8 +50,7 @@ def test_metrics_whole_and_selected() -> None:
         with pytest.raises(urllib.error.HTTPError, match="404"):
             get(port, "/nothing")
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()
 
 
 @settings(max_examples=2000)

@@ -101,8 +101,7 @@ def test_readers_see_whole_consistent_boards_while_batches_apply(tmp_path: Path,
         done.set()
         for t in readers:
             t.join(timeout=30)
-        server.shutdown()
-        server.server_close()
+        server.close()
     assert problems == []
     assert answers[0] > 20
     waiting, _ = board.snapshot()

@@ -71,8 +71,7 @@ def test_metrics_and_wallboard_need_credentials_over_tls_and_healthz_does_not(tm
         with pytest.raises(UserError, match="wants credentials"):
             fetch(base, credentials({"CONTACTPULSE_WALLBOARD_CA_FILE": str(ca)}))
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()
 
 
 @pytest.mark.parametrize(("text", "message"), [

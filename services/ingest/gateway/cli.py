@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from services import logs
 from services.errors import UserError
-from services.exposition.webconfig import CLIENT_AUTH, load_web_config
+from services.exposition.webconfig import load_web_config
 from services.ingest.gateway.app import Limits, Webhooks, create_app
 from services.ingest.gateway.edge import keys_from_env
 from services.ingest.gateway.openapi import event_schema
@@ -115,10 +115,7 @@ async def _serve(settings: Settings, sock: socket.socket, bootstrap: str, adapte
     web = load_web_config(settings.web_config)
     app = create_app(TokenFile(Path(settings.gateway_tokens)), publisher, registry,
                      keys_from_env(dict(os.environ)), limits, event_schema(), webhooks, web)  # fmt: skip
-    tls: dict[str, Any] = {}
-    if web is not None and web.tls:
-        tls = {"ssl_certfile": web.cert_file, "ssl_keyfile": web.key_file, "ssl_ca_certs": web.client_ca_file,
-               "ssl_cert_reqs": CLIENT_AUTH[web.client_auth_type]}  # fmt: skip
+    tls = web.uvicorn_tls() if web is not None else {}
     server = _Server(server_config(app, settings.gateway_read_timeout_seconds, settings.gateway_max_connections,
                                    **tls))  # fmt: skip
     loop = asyncio.get_running_loop()
