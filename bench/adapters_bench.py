@@ -41,9 +41,11 @@ def make_csv(path: Path, n: int) -> None:
             day, sec = 1 + i % 28, rng.randint(8 * 3600, 18 * 3600)
             start = f"{day:02d}/03/2026 {sec // 3600:02d}:{sec % 3600 // 60:02d}:{sec % 60:02d}"
             outcome = "Abandoned" if rng.random() < 0.1 else "Answered"
-            f.write(f"C{i},{start},{rng.choice(('Revenues', 'Benefits', 'Waste'))},01205{rng.randint(100000, 999999)},"
-                    f"{rng.randint(0, 120)},{rng.randint(30, 600)},{rng.choice((0, 0, 30))},{rng.randint(0, 90)},"
-                    f"{outcome},A{rng.randint(1, 40)}\n")  # fmt: skip
+            f.write(
+                f"C{i},{start},{rng.choice(('Revenues', 'Benefits', 'Waste'))},01205{rng.randint(100000, 999999)},"
+                f"{rng.randint(0, 120)},{rng.randint(30, 600)},{rng.choice((0, 0, 30))},{rng.randint(0, 90)},"
+                f"{outcome},A{rng.randint(1, 40)}\n"
+            )
 
 
 def queue_log_rate(path: Path, out: Path) -> tuple[float, int, int]:
@@ -81,12 +83,18 @@ def main() -> None:
         make_csv(table, args.rows)
         for _ in range(args.rounds):
             seconds, read, events = queue_log_rate(log, Path(tmp) / "q.jsonl")
-            print(f"queue_log: {read:,} lines, {events:,} events in {seconds:.2f} s: "
-                  f"{read / seconds:,.0f} lines/s (floor 80,000)", flush=True)  # fmt: skip
+            print(
+                f"queue_log: {read:,} lines, {events:,} events in {seconds:.2f} s: "
+                f"{read / seconds:,.0f} lines/s (floor 80,000)",
+                flush=True,
+            )
         for n in [1, os.cpu_count() or 1] * args.rounds:  # interleaved
             seconds, read, events = csv_rate(table, Path(tmp) / "c.jsonl", n)
-            print(f"csv ({n} worker process{'es' if n > 1 else ''}): {read:,} rows, {events:,} events in "
-                  f"{seconds:.2f} s: {read / seconds:,.0f} rows/s (floor 30,000)", flush=True)  # fmt: skip
+            print(
+                f"csv ({n} worker process{'es' if n > 1 else ''}): {read:,} rows, {events:,} events in "
+                f"{seconds:.2f} s: {read / seconds:,.0f} rows/s (floor 30,000)",
+                flush=True,
+            )
         print(f"peak memory {peak_mib():.0f} MiB")
 
 

@@ -42,8 +42,15 @@ def event(now: str) -> dict[str, object]:
     n = next(_ids)
     contact = f"B-{n // 4}"
     data = {"contact_id": contact, "council": "boston", "channel": "webchat", "queue": "revenues"}
-    return {"specversion": "1.0", "id": f"bench-{n}", "source": "/boston/webchat/bench", "type": "contact.queued",
-            "time": now, "subject": contact, "data": data}  # fmt: skip
+    return {
+        "specversion": "1.0",
+        "id": f"bench-{n}",
+        "source": "/boston/webchat/bench",
+        "type": "contact.queued",
+        "time": now,
+        "subject": contact,
+        "data": data,
+    }
 
 
 class Client:
@@ -102,11 +109,21 @@ def main() -> None:
         tokens = Path(tmp) / "tokens.json"
         _, secret = TokenFile(tokens).add("all", "/")
         port = free_port()
-        env = {**os.environ, "CONTACTPULSE_KAFKA_BOOTSTRAP": BOOTSTRAP, "CONTACTPULSE_EVENTS_TOPIC": topic,
-               "CONTACTPULSE_GATEWAY_TOKENS": str(tokens), "CONTACTPULSE_GATEWAY_RATE_PER_SECOND": "1000000",
-               "CONTACTPULSE_GATEWAY_BURST": "1000000"}  # fmt: skip
-        gateway = subprocess.Popen([sys.executable, "-m", "services.cli", "gateway", "--port", str(port)], cwd=ROOT,
-                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        env = {
+            **os.environ,
+            "CONTACTPULSE_KAFKA_BOOTSTRAP": BOOTSTRAP,
+            "CONTACTPULSE_EVENTS_TOPIC": topic,
+            "CONTACTPULSE_GATEWAY_TOKENS": str(tokens),
+            "CONTACTPULSE_GATEWAY_RATE_PER_SECOND": "1000000",
+            "CONTACTPULSE_GATEWAY_BURST": "1000000",
+        }
+        gateway = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "gateway", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             for _ in range(300):
                 try:
@@ -120,17 +137,26 @@ def main() -> None:
             client.run(10, 1.0)  # warm-up
             _, events, _ = client.run(100, args.seconds)
             rate = events / args.seconds
-            print(f"gateway batches of 100: {rate:,.0f} events/s acknowledged (target >= 10,000: "
-                  f"{'met' if rate >= 10_000 else 'NOT met'})", flush=True)  # fmt: skip
+            print(
+                f"gateway batches of 100: {rate:,.0f} events/s acknowledged (target >= 10,000: "
+                f"{'met' if rate >= 10_000 else 'NOT met'})",
+                flush=True,
+            )
             requests, _, _ = client.run(1, args.seconds)
             single = requests / args.seconds
-            print(f"gateway single events: {single:,.0f} requests/s (target >= 1,000: "
-                  f"{'met' if single >= 1_000 else 'NOT met'})", flush=True)  # fmt: skip
+            print(
+                f"gateway single events: {single:,.0f} requests/s (target >= 1,000: "
+                f"{'met' if single >= 1_000 else 'NOT met'})",
+                flush=True,
+            )
             paced, _, lat = client.run(1, args.seconds, rate=single / 2)
             lat.sort()
             p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1000
-            print(f"gateway latency at {single / 2:,.0f} requests/s ({paced / args.seconds:,.0f} achieved): "
-                  f"p50 {statistics.median(lat) * 1000:.1f} ms, p99 {p99:.1f} ms", flush=True)  # fmt: skip
+            print(
+                f"gateway latency at {single / 2:,.0f} requests/s ({paced / args.seconds:,.0f} achieved): "
+                f"p50 {statistics.median(lat) * 1000:.1f} ms, p99 {p99:.1f} ms",
+                flush=True,
+            )
         finally:
             gateway.terminate()
             gateway.wait(timeout=30)

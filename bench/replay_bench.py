@@ -139,8 +139,10 @@ def main() -> None:
         ratio = peaks[large] / peaks[small]
         worst = max(peaks.values()) * 1024 * 1024 / 1e9
         met = ("met" if worst < 1.5 else "NOT met", "met" if ratio <= 1.3 else "NOT met")
-        print(f"replay memory: peak {worst:.2f} GB at most (target < 1.5 GB: {met[0]}); "
-              f"{large:,} events / {small:,} events = {ratio:.2f}x (target <= 1.3x: {met[1]})")  # fmt: skip
+        print(
+            f"replay memory: peak {worst:.2f} GB at most (target < 1.5 GB: {met[0]}); "
+            f"{large:,} events / {small:,} events = {ratio:.2f}x (target <= 1.3x: {met[1]})"
+        )
 
 
 if __name__ == "__main__":

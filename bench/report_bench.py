@@ -20,10 +20,15 @@ def build() -> None:
     tmp = CACHE / "year.building.duckdb"
     tmp.unlink(missing_ok=True)
     start = time.perf_counter()
-    sim = subprocess.Popen([sys.executable, "-m", "services.cli", "simulate", "--days", "365", "--out", "-"],
-                           stdout=subprocess.PIPE)  # fmt: skip
-    subprocess.run([sys.executable, "-m", "services.cli", "replay", "-", "--db", str(tmp)], stdin=sim.stdout,
-                   check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "simulate", "--days", "365", "--out", "-"], stdout=subprocess.PIPE
+    )
+    subprocess.run(
+        [sys.executable, "-m", "services.cli", "replay", "-", "--db", str(tmp)],
+        stdin=sim.stdout,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     sim.wait()
     tmp.rename(YEAR_DB)
     print(f"report bench: built {YEAR_DB} in {time.perf_counter() - start:.0f} s (cached for next time)")
@@ -40,11 +45,15 @@ def main() -> None:
     period = f"{last.year}-{last.month:02d}" if last.day > 7 else f"{last.year}-{last.month - 1 or 12:02d}"
     out = CACHE / "board.html"
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "services.cli", "report", "--db", str(YEAR_DB), "--period", period,
-                    "--out", str(out)], check=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "services.cli", "report", "--db", str(YEAR_DB), "--period", period, "--out", str(out)],
+        check=True,
+    )
     elapsed = time.perf_counter() - start
-    print(f"report: board pack for {period} over {contacts:,} contacts in {elapsed:.2f} s "
-          f"(target < 10 s: {'met' if elapsed < 10 else 'NOT met'})")  # fmt: skip
+    print(
+        f"report: board pack for {period} over {contacts:,} contacts in {elapsed:.2f} s "
+        f"(target < 10 s: {'met' if elapsed < 10 else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":

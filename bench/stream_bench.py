@@ -86,9 +86,15 @@ def quantile(buckets: list[tuple[float, float]], q: float) -> float:
 
 
 def start_consumer(db: Path, topic: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CONTACTPULSE_KAFKA_BOOTSTRAP": BOOTSTRAP, "CONTACTPULSE_EVENTS_TOPIC": topic,
-           "CONTACTPULSE_DLQ_TOPIC": topic + "-dlq", "CONTACTPULSE_CONSUMER_GROUP": "bench-" + topic,
-           "CONTACTPULSE_METRICS_PORT": str(port), "CONTACTPULSE_SNAPSHOT_SECONDS": "0"}  # fmt: skip
+    env = {
+        **os.environ,
+        "CONTACTPULSE_KAFKA_BOOTSTRAP": BOOTSTRAP,
+        "CONTACTPULSE_EVENTS_TOPIC": topic,
+        "CONTACTPULSE_DLQ_TOPIC": topic + "-dlq",
+        "CONTACTPULSE_CONSUMER_GROUP": "bench-" + topic,
+        "CONTACTPULSE_METRICS_PORT": str(port),
+        "CONTACTPULSE_SNAPSHOT_SECONDS": "0",
+    }
     prof = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
     command = [sys.executable, *prof, "-m", "services.cli", "consume", "--db", str(db)]
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -124,8 +130,10 @@ def throughput(n_events: int, tmp: Path) -> float:
     stored = duckdb.connect(str(tmp / "tp.duckdb"), read_only=True).execute("SELECT count(*) FROM contact_events")
     assert stored.fetchall() == [(n,)], "every event must be in DuckDB"
     rate = n / elapsed
-    print(f"stream throughput: {n:,} events produced by a separate process, all in DuckDB in {elapsed:.1f} s "
-          f"= {rate:,.0f} events/s (target >= 50,000)")  # fmt: skip
+    print(
+        f"stream throughput: {n:,} events produced by a separate process, all in DuckDB in {elapsed:.1f} s "
+        f"= {rate:,.0f} events/s (target >= 50,000)"
+    )
     ceiling(topic, n)
     return rate
 
@@ -150,9 +158,15 @@ def ceiling(topic: str, n: int) -> None:
 
 
 def event(contact: str, t: float) -> dict[str, object]:
-    return {"specversion": "1.0", "id": contact.lower(), "source": "/bench/telephony/acd", "type": "contact.queued",
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + "Z", "subject": contact,
-            "data": {"contact_id": contact, "council": "bench", "channel": "phone", "queue": "q"}}  # fmt: skip
+    return {
+        "specversion": "1.0",
+        "id": contact.lower(),
+        "source": "/bench/telephony/acd",
+        "type": "contact.queued",
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + "Z",
+        "subject": contact,
+        "data": {"contact_id": contact, "council": "bench", "channel": "phone", "queue": "q"},
+    }
 
 
 def freshness(tmp: Path, rate: int = 1000, seconds: int = 20) -> None:
@@ -213,9 +227,11 @@ def freshness(tmp: Path, rate: int = 1000, seconds: int = 20) -> None:
         if j < len(seen):
             latencies.append((seen[j][0] - sent[i]) * 1000)
     q = statistics.quantiles(latencies, n=100)
-    print(f"stream freshness at {rate:,} events/s for {seconds} s: p50 {q[49]:.0f} ms, p99 {q[98]:.0f} ms "
-          f"(target p99 <= 250 ms; produce to visible in the consumer's /metrics, "
-          f"polled every {POLL_SECONDS * 1000:.0f} ms)")  # fmt: skip
+    print(
+        f"stream freshness at {rate:,} events/s for {seconds} s: p50 {q[49]:.0f} ms, p99 {q[98]:.0f} ms "
+        f"(target p99 <= 250 ms; produce to visible in the consumer's /metrics, "
+        f"polled every {POLL_SECONDS * 1000:.0f} ms)"
+    )
 
 
 def main() -> None:

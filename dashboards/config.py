@@ -57,8 +57,10 @@ def load(path: Path = CONFIG) -> Config:
     for name, values in channels.items():
         target = SERVICE_LEVEL.target_for(name)
         if "service_level_target" in values or target is None:
-            raise ValueError(f"{path}: channel {name}'s service-level target is TARGETS' in pipelines/measures.py "
-                             "(an override may set one for a council or a queue)")  # fmt: skip
+            raise ValueError(
+                f"{path}: channel {name}'s service-level target is TARGETS' in pipelines/measures.py "
+                "(an override may set one for a council or a queue)"
+            )
         values["service_level_target"] = target
         missing = [k for k in KINDS if k not in values]
         if missing:

@@ -14,18 +14,33 @@ LEVEL = "council_channel_queue"
 
 def _variables(with_queue: bool = True) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [
-        {"name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus",
-         "current": {}, "hide": 0},
-    ]  # fmt: skip
+        {
+            "name": "datasource",
+            "label": "Data source",
+            "type": "datasource",
+            "query": "prometheus",
+            "current": {},
+            "hide": 0,
+        },
+    ]
     labels = ("council", "channel", "queue") if with_queue else ("council", "channel")
     for label in labels:
-        out.append({
-            "name": label, "label": label.capitalize(), "type": "query", "datasource": DS,
-            "query": {"query": f"label_values(contactpulse_contacts_offered_total, {label})", "refId": label},
-            "definition": f"label_values(contactpulse_contacts_offered_total, {label})",
-            "multi": True, "includeAll": True, "allValue": ".*", "current": {"text": "All", "value": "$__all"},
-            "refresh": 2, "sort": 1,
-        })  # fmt: skip
+        out.append(
+            {
+                "name": label,
+                "label": label.capitalize(),
+                "type": "query",
+                "datasource": DS,
+                "query": {"query": f"label_values(contactpulse_contacts_offered_total, {label})", "refId": label},
+                "definition": f"label_values(contactpulse_contacts_offered_total, {label})",
+                "multi": True,
+                "includeAll": True,
+                "allValue": ".*",
+                "current": {"text": "All", "value": "$__all"},
+                "refresh": 2,
+                "sort": 1,
+            }
+        )
     return out
 
 
@@ -38,27 +53,53 @@ class Board:
         self.panels: list[dict[str, Any]] = []
         self._x = self._y = 0
 
-    def panel(self, kind: str, title: str, description: str, unit: str, targets: list[tuple[str, str]],
-              width: int = 8, height: int = 8, **options: Any) -> None:  # fmt: skip
+    def panel(
+        self,
+        kind: str,
+        title: str,
+        description: str,
+        unit: str,
+        targets: list[tuple[str, str]],
+        width: int = 8,
+        height: int = 8,
+        **options: Any,
+    ) -> None:
         if self._x + width > 24:
             self._x, self._y = 0, self._y + height
-        self.panels.append({
-            "id": len(self.panels) + 1, "type": kind, "title": title, "description": description, "datasource": DS,
-            "gridPos": {"x": self._x, "y": self._y, "w": width, "h": height},
-            "fieldConfig": {"defaults": {"unit": unit, **options.pop("defaults", {})}, "overrides": []},
-            "options": options,
-            "targets": [{"refId": chr(65 + i), "datasource": DS, "expr": expr, "legendFormat": legend}
-                        for i, (expr, legend) in enumerate(targets)],
-        })  # fmt: skip
+        self.panels.append(
+            {
+                "id": len(self.panels) + 1,
+                "type": kind,
+                "title": title,
+                "description": description,
+                "datasource": DS,
+                "gridPos": {"x": self._x, "y": self._y, "w": width, "h": height},
+                "fieldConfig": {"defaults": {"unit": unit, **options.pop("defaults", {})}, "overrides": []},
+                "options": options,
+                "targets": [
+                    {"refId": chr(65 + i), "datasource": DS, "expr": expr, "legendFormat": legend}
+                    for i, (expr, legend) in enumerate(targets)
+                ],
+            }
+        )
         self._x += width
 
     def json(self) -> dict[str, Any]:
         return {
-            "uid": self.uid, "title": self.title, "description": self.description, "tags": self.tags,
-            "schemaVersion": 39, "version": 1, "editable": True, "timezone": "Europe/London",
-            "time": {"from": self.time_from, "to": "now"}, "refresh": "30s" if self.time_from == "now-6h" else "",
-            "templating": {"list": _variables(self.with_queue)}, "panels": self.panels, "annotations": {"list": []},
-        }  # fmt: skip
+            "uid": self.uid,
+            "title": self.title,
+            "description": self.description,
+            "tags": self.tags,
+            "schemaVersion": 39,
+            "version": 1,
+            "editable": True,
+            "timezone": "Europe/London",
+            "time": {"from": self.time_from, "to": "now"},
+            "refresh": "30s" if self.time_from == "now-6h" else "",
+            "templating": {"list": _variables(self.with_queue)},
+            "panels": self.panels,
+            "annotations": {"list": []},
+        }
 
 
 def _live(ratio: Ratio, w: str, by: str) -> str:
@@ -68,9 +109,13 @@ def _live(ratio: Ratio, w: str, by: str) -> str:
 
 
 def wallboard() -> dict[str, Any]:
-    b = Board("contactpulse-wallboard", "ContactPulse - Operations wallboard",
-              "Live queue state for team leads: who is waiting and on hold now, and today's service by queue.",
-              ["contactpulse", "operations"], "now-6h")  # fmt: skip
+    b = Board(
+        "contactpulse-wallboard",
+        "ContactPulse - Operations wallboard",
+        "Live queue state for team leads: who is waiting and on hold now, and today's service by queue.",
+        ["contactpulse", "operations"],
+        "now-6h",
+    )
     by = "council, queue"
     b.panel(
         "stat",
@@ -151,18 +196,34 @@ def wallboard() -> dict[str, Any]:
         [(f"sum by ({by}) (contactpulse_queue_waiting{{{SEL}}})", "{{council}} {{queue}}")],
         width=12,
     )
-    b.panel("timeseries", "Offered and answered per minute", "Contacts entering queues and answered, per minute.",
-            "cpm", [(f"sum by (council) (rate(contactpulse_contacts_offered_total{{{SEL}}}[$__rate_interval])) * 60",
-                     "offered {{council}}"),
-                    (f"sum by (council) (rate(contactpulse_contacts_answered_total{{{SEL}}}[$__rate_interval])) * 60",
-                     "answered {{council}}")], width=12)  # fmt: skip
+    b.panel(
+        "timeseries",
+        "Offered and answered per minute",
+        "Contacts entering queues and answered, per minute.",
+        "cpm",
+        [
+            (
+                f"sum by (council) (rate(contactpulse_contacts_offered_total{{{SEL}}}[$__rate_interval])) * 60",
+                "offered {{council}}",
+            ),
+            (
+                f"sum by (council) (rate(contactpulse_contacts_answered_total{{{SEL}}}[$__rate_interval])) * 60",
+                "answered {{council}}",
+            ),
+        ],
+        width=12,
+    )
     return b.json()
 
 
 def trends() -> dict[str, Any]:
-    b = Board("contactpulse-trends", "ContactPulse - Customer experience trends",
-              "Daily service level, speed of answer, abandonment and demand over long ranges, by council.",
-              ["contactpulse", "trends"], "now-90d")  # fmt: skip
+    b = Board(
+        "contactpulse-trends",
+        "ContactPulse - Customer experience trends",
+        "Daily service level, speed of answer, abandonment and demand over long ranges, by council.",
+        ["contactpulse", "trends"],
+        "now-90d",
+    )
     by = "council"
     b.panel(
         "timeseries",
@@ -228,9 +289,13 @@ def trends() -> dict[str, Any]:
 
 
 def pipeline() -> dict[str, Any]:
-    b = Board("contactpulse-pipeline", "ContactPulse - Pipeline health",
-              "Is the pipeline keeping up: event rates, dead letters, lag, commits and silent sources.",
-              ["contactpulse", "pipeline"], "now-6h")  # fmt: skip
+    b = Board(
+        "contactpulse-pipeline",
+        "ContactPulse - Pipeline health",
+        "Is the pipeline keeping up: event rates, dead letters, lag, commits and silent sources.",
+        ["contactpulse", "pipeline"],
+        "now-6h",
+    )
     b.panel(
         "timeseries",
         "Events per second by type",
@@ -274,12 +339,23 @@ def pipeline() -> dict[str, Any]:
         [("time() - max by (source) (contactpulse_source_last_event_timestamp_seconds)", "{{source}}")],
         width=8,
     )
-    b.panel("timeseries", "DuckDB write duration and ingest latency (p99)",
-            "99th percentile of the time of one DuckDB write, and of the time from produce to the live series.", "s",
-            [("histogram_quantile(0.99, sum by (le) (rate(contactpulse_batch_duration_seconds_bucket[$__rate_interval])))",
-              "DuckDB write"),
-             ("histogram_quantile(0.99, sum by (le) (rate(contactpulse_ingest_latency_seconds_bucket[$__rate_interval])))",
-              "ingest latency")], width=24)  # fmt: skip
+    b.panel(
+        "timeseries",
+        "DuckDB write duration and ingest latency (p99)",
+        "99th percentile of the time of one DuckDB write, and of the time from produce to the live series.",
+        "s",
+        [
+            (
+                "histogram_quantile(0.99, sum by (le) (rate(contactpulse_batch_duration_seconds_bucket[$__rate_interval])))",
+                "DuckDB write",
+            ),
+            (
+                "histogram_quantile(0.99, sum by (le) (rate(contactpulse_ingest_latency_seconds_bucket[$__rate_interval])))",
+                "ingest latency",
+            ),
+        ],
+        width=24,
+    )
     return b.json()
 
 

@@ -93,11 +93,18 @@ def fast_object(obj: Any, now_us: int) -> Event | None:
     data: Any = get("data")
     id_, source, time = get("id"), get("source"), get("time")
     if not (
-        get("specversion") == SPECVERSION and type(typ) is str and typ in _TYPES and type(data) is dict
-        and type(id_) is str and 0 < len(id_) <= 128 and type(source) is str and source != ""
-        and type(time) is str and _TIME(time) is not None
+        get("specversion") == SPECVERSION
+        and type(typ) is str
+        and typ in _TYPES
+        and type(data) is dict
+        and type(id_) is str
+        and 0 < len(id_) <= 128
+        and type(source) is str
+        and source != ""
+        and type(time) is str
+        and _TIME(time) is not None
         and get("datacontenttype") in (None, "application/json")
-    ):  # fmt: skip
+    ):
         return None
     try:
         t = micros(datetime.fromisoformat(time))
@@ -116,18 +123,23 @@ def _with_data(typ: str, data: dict[str, Any], id_: str, t: int, source: str, su
     resolution = get("resolution") if typ == _WRAPPED_UP else None
     rating = get("rating") if typ == _SURVEYED else None
     if not (
-        type(contact_id) is str and 0 < len(contact_id) <= 128 and type(council) is str and _COUNCIL(council)
+        type(contact_id) is str
+        and 0 < len(contact_id) <= 128
+        and type(council) is str
+        and _COUNCIL(council)
         and subject in (None, contact_id)
         and (channel in _CHANNELS if type(channel) is str else channel is None and typ not in NEEDS_CHANNEL)
         and (service is None or (type(service) is str and _SLUG(service)))
         and (type(queue) is str and _SLUG(queue) if queue is not None else typ not in NEEDS_QUEUE)
         and (site is None or (type(site) is str and _SLUG(site)))
-        and (customer_ref is None or (type(customer_ref) is str and 16 <= len(customer_ref) <= 128
-             and _CUSTOMER_REF(customer_ref)))
+        and (
+            customer_ref is None
+            or (type(customer_ref) is str and 16 <= len(customer_ref) <= 128 and _CUSTOMER_REF(customer_ref))
+        )
         and (agent_ref is None or (type(agent_ref) is str and len(agent_ref) <= 128))
         and (typ != _WRAPPED_UP or (type(resolution) is str and resolution in _RESOLUTIONS))
         and (typ != _SURVEYED or (type(rating) is int and 1 <= rating <= 5))
-    ):  # fmt: skip
+    ):
         return None
     return Event(
         id_,

@@ -54,7 +54,7 @@ class Walk:
         "wait",
         "wait_open",
         "wrapped_at",
-    )  # fmt: skip
+    )
 
     def __init__(self) -> None:
         self.started: int | None = None

@@ -12,8 +12,9 @@ DEFAULT_MAX_LENGTH = 100
 
 
 class BoundedLabels:
-    def __init__(self, label: str, cap: int, max_length: int = DEFAULT_MAX_LENGTH,
-                 over: Callable[[str], None] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, label: str, cap: int, max_length: int = DEFAULT_MAX_LENGTH, over: Callable[[str], None] | None = None
+    ) -> None:
         self.label, self.cap, self.max_length = label, cap, max_length
         self.over = over or (lambda label: None)
         self.seen: dict[str, set[str]] = {}  # scope -> the values given their own series

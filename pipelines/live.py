@@ -66,8 +66,13 @@ _NOTHING_COUNTED = _Counted()
 
 
 class LiveBoard:
-    def __init__(self, queue_label_limit: int = 200, day_of: Callable[[int], str] | None = None,
-                 council_label_limit: int = 200, over: Callable[[str], None] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        queue_label_limit: int = 200,
+        day_of: Callable[[int], str] | None = None,
+        council_label_limit: int = 200,
+        over: Callable[[str], None] | None = None,
+    ) -> None:
         """``queue_label_limit`` distinct queues per council and ``council_label_limit`` councils get series of
         their own; beyond them, ``other`` (and ``over(label)`` is told)."""
         self.queues = BoundedLabels("queue", queue_label_limit, over=over)
@@ -157,8 +162,9 @@ class LiveBoard:
         with self.lock:
             return self._tallies(day)
 
-    def view(self, day: str) -> tuple[dict[Labels, tuple[int, int]], dict[Labels, tuple[int, int]],
-                                      dict[tuple[str, str], DayTally]]:  # fmt: skip
+    def view(
+        self, day: str
+    ) -> tuple[dict[Labels, tuple[int, int]], dict[Labels, tuple[int, int]], dict[tuple[str, str], DayTally]]:
         """``snapshot`` and ``tallies`` read together, under one hold of the lock: one consistent board."""
         with self.lock:
             return self.waiting.grouped(), self.on_hold.grouped(), self._tallies(day)

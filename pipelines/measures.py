@@ -160,21 +160,57 @@ TARGETS: Mapping[tuple[str, str | None], float] = MappingProxyType({
 SERVICE_LEVEL = Ratio("service_level", ("answered_within_sl",), ("offered", "-short_abandons"), "share", True,
                       description="answered within the channel's sl_seconds, of offered less short "
                       "abandons")  # fmt: skip
-ABANDONMENT = Ratio("abandonment_rate", ("abandoned",), ("offered", "-short_abandons"), "share", False,
-                    description="abandoned (not short), of offered less short abandons")  # fmt: skip
+ABANDONMENT = Ratio(
+    "abandonment_rate",
+    ("abandoned",),
+    ("offered", "-short_abandons"),
+    "share",
+    False,
+    description="abandoned (not short), of offered less short abandons",
+)
 ASA = Ratio("asa_seconds", ("tta_sum",), ("tta_count",), "seconds", False, description="mean time to answer")
 AHT = Ratio("aht_seconds", ("handle_sum",), ("handled",), "seconds", False, description="mean handle time")
-HOLD_RATE = Ratio("hold_rate", ("handled_with_hold",), ("handled",), "share", False,
-                  description="share of handled contacts put on hold")  # fmt: skip
-AVERAGE_HOLD = Ratio("average_hold_seconds", ("hold_sum",), ("handled",), "seconds", False,
-                     description="mean hold time over handled contacts")  # fmt: skip
+HOLD_RATE = Ratio(
+    "hold_rate",
+    ("handled_with_hold",),
+    ("handled",),
+    "share",
+    False,
+    description="share of handled contacts put on hold",
+)
+AVERAGE_HOLD = Ratio(
+    "average_hold_seconds",
+    ("hold_sum",),
+    ("handled",),
+    "seconds",
+    False,
+    description="mean hold time over handled contacts",
+)
 CSAT = Ratio("csat", ("satisfied",), ("ratings",), "share", True, description="share of ratings 4 or 5")
-DIGITAL_SHARE = Ratio("digital_share", ("digital",), ("contacts",), "share", True,
-                      description="contacts on web, webchat, chatbot, email and social, of all contacts")  # fmt: skip
-FCR = Ratio("fcr_rate", ("fcr_resolved_final",), ("fcr_eligible_final",), "share", True,
-            description="resolved first time, of eligible contacts whose verdict is final")  # fmt: skip
-REPEAT_RATE = Ratio("repeat_contact_rate", ("fcr_with_repeat",), ("fcr_eligible_final",), "share", False,
-                    description="eligible contacts with a repeat, of eligible-and-final (METRICS.md)")  # fmt: skip
+DIGITAL_SHARE = Ratio(
+    "digital_share",
+    ("digital",),
+    ("contacts",),
+    "share",
+    True,
+    description="contacts on web, webchat, chatbot, email and social, of all contacts",
+)
+FCR = Ratio(
+    "fcr_rate",
+    ("fcr_resolved_final",),
+    ("fcr_eligible_final",),
+    "share",
+    True,
+    description="resolved first time, of eligible contacts whose verdict is final",
+)
+REPEAT_RATE = Ratio(
+    "repeat_contact_rate",
+    ("fcr_with_repeat",),
+    ("fcr_eligible_final",),
+    "share",
+    False,
+    description="eligible contacts with a repeat, of eligible-and-final (METRICS.md)",
+)
 
 RATIOS = (SERVICE_LEVEL, ABANDONMENT, ASA, AHT, HOLD_RATE, AVERAGE_HOLD, CSAT, DIGITAL_SHARE, FCR, REPEAT_RATE)
 

@@ -55,11 +55,20 @@ class KafkaSecurity:
                 password = Path(s.kafka_password_file).read_text().strip()
             except OSError as exc:
                 raise UserError(f"cannot read kafka_password_file: {exc.strerror}") from None
-        sec = cls(s.kafka_security_protocol, s.kafka_sasl_mechanism, s.kafka_username, password, s.kafka_ca_file,
-                  s.kafka_cert_file, s.kafka_key_file)  # fmt: skip
+        sec = cls(
+            s.kafka_security_protocol,
+            s.kafka_sasl_mechanism,
+            s.kafka_username,
+            password,
+            s.kafka_ca_file,
+            s.kafka_cert_file,
+            s.kafka_key_file,
+        )
         if sec.sasl and not (sec.username and sec.password):
-            raise UserError("kafka_security_protocol SASL_SSL needs kafka_username and a password "
-                            "(CONTACTPULSE_KAFKA_PASSWORD or kafka_password_file)")  # fmt: skip
+            raise UserError(
+                "kafka_security_protocol SASL_SSL needs kafka_username and a password "
+                "(CONTACTPULSE_KAFKA_PASSWORD or kafka_password_file)"
+            )
         sec.ssl_context()  # a missing or bad file fails now, in one line
         return sec
 
@@ -84,8 +93,11 @@ class KafkaSecurity:
             return {}
         out: dict[str, Any] = {"security_protocol": self.protocol, "ssl_context": self.ssl_context()}
         if self.sasl:
-            out |= {"sasl_mechanism": self.mechanism, "sasl_plain_username": self.username,
-                    "sasl_plain_password": self.password}  # fmt: skip
+            out |= {
+                "sasl_mechanism": self.mechanism,
+                "sasl_plain_username": self.username,
+                "sasl_plain_password": self.password,
+            }
         return out
 
     def aiokafka(self) -> dict[str, Any]:
@@ -116,8 +128,9 @@ def faststream_broker(bootstrap: str, security: KafkaSecurity, logger: logging.L
     """A FastStream Kafka broker whose producer is PRODUCER's (its own client log at debug)."""
     from faststream.kafka import KafkaBroker
 
-    return KafkaBroker(bootstrap, **PRODUCER, security=security.faststream(), logger=logger, log_level=logging.DEBUG,
-                       **extra)  # fmt: skip
+    return KafkaBroker(
+        bootstrap, **PRODUCER, security=security.faststream(), logger=logger, log_level=logging.DEBUG, **extra
+    )
 
 
 def kafka_python_producer(bootstrap: str, security: KafkaSecurity, **extra: Any) -> Any:
@@ -130,9 +143,11 @@ def kafka_python_producer(bootstrap: str, security: KafkaSecurity, **extra: Any)
 def refused(exc: BaseException, bootstrap: str) -> UserError:
     """A client's failure to connect as one line: never the password, never a traceback."""
     name = type(exc).__name__
-    why = {"SaslAuthenticationFailedError": "the user or password was refused",
-           "SSLCertVerificationError": "its TLS certificate is not trusted (set kafka_ca_file)",
-           "NoBrokersAvailable": "answers, but not as a Kafka broker (or not ready yet)"}.get(name, name)  # fmt: skip
+    why = {
+        "SaslAuthenticationFailedError": "the user or password was refused",
+        "SSLCertVerificationError": "its TLS certificate is not trusted (set kafka_ca_file)",
+        "NoBrokersAvailable": "answers, but not as a Kafka broker (or not ready yet)",
+    }.get(name, name)
     if "CERTIFICATE_VERIFY_FAILED" in str(exc):
         why = "its TLS certificate is not trusted (set kafka_ca_file)"
     return UserError(f"cannot connect to Kafka at {bootstrap}: {why}")
@@ -177,8 +192,12 @@ def unreachable(bootstrap: str, timeout: float = 3.0, security: KafkaSecurity = 
     return "; ".join(causes) or "no bootstrap server given"
 
 
-def wait_or_fail(bootstrap: str, wait_seconds: float, clock: Callable[[], float] = time.monotonic,
-                 security: KafkaSecurity = PLAINTEXT) -> None:  # fmt: skip
+def wait_or_fail(
+    bootstrap: str,
+    wait_seconds: float,
+    clock: Callable[[], float] = time.monotonic,
+    security: KafkaSecurity = PLAINTEXT,
+) -> None:
     """For one-shot commands: return once the broker answers; a UserError naming it and the cause after
     ``wait_seconds``."""
     deadline = clock() + wait_seconds
@@ -228,8 +247,9 @@ def probe(bootstrap: str, security: KafkaSecurity = PLAINTEXT, timeout_ms: int =
     propagate, kafka_log.propagate = kafka_log.propagate, False  # its retries are not the user's to read
     try:
         try:
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms,
-                                     **security.kafka_python())  # fmt: skip
+            admin = KafkaAdminClient(
+                bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms, **security.kafka_python()
+            )
         except Exception as exc:  # kafka-python's errors, and ssl's for an untrusted certificate
             return _why(exc, heard.texts)
         try:

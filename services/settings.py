@@ -139,8 +139,10 @@ class Settings(BaseSettings):
             raise ValueError(f"retention_days is 0 (keep) or at least {MIN_RETENTION_DAYS} (late surveys and wrap-ups)")
         held = self.contact_timeout_seconds + (self.fcr_window_days + 1) * 86400  # the consumer's memory of a contact
         if self.retention_days and self.retention_days * 86400 <= held:
-            raise ValueError("retention_days must be longer than contact_timeout_seconds, fcr_window_days and a day "
-                             "together (the consumer keeps a quiet contact that long)")  # fmt: skip
+            raise ValueError(
+                "retention_days must be longer than contact_timeout_seconds, fcr_window_days and a day "
+                "together (the consumer keeps a quiet contact that long)"
+            )
         if self.gateway_burst < self.gateway_max_events:
             raise ValueError("gateway_burst must be at least gateway_max_events (a full batch could never pass)")
         return self

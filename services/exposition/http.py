@@ -27,8 +27,12 @@ from services.exposition.webconfig import WebConfig
 from services.ingest.gateway.protocol import server_config
 
 
-def wallboard(board: LiveBoard, day_of: Callable[[int], str] = uk_day, now: float | None = None,
-              wait_colours: tuple[float, float] = (120.0, 300.0)) -> dict[str, Any]:  # fmt: skip
+def wallboard(
+    board: LiveBoard,
+    day_of: Callable[[int], str] = uk_day,
+    now: float | None = None,
+    wait_colours: tuple[float, float] = (120.0, 300.0),
+) -> dict[str, Any]:
     """Per council and queue: waiting now, longest wait, answered and abandoned today, service level and ASA
     today (``pipelines.measures``), and the longest waits at which the wallboard turns amber and red."""
     now = now if now is not None else time.time()
@@ -37,8 +41,10 @@ def wallboard(board: LiveBoard, day_of: Callable[[int], str] = uk_day, now: floa
     rows: dict[tuple[str, str], dict[str, Any]] = {}
 
     def row(council: str, queue: str) -> dict[str, Any]:
-        return rows.setdefault((council, queue), {"council": council, "queue": queue, "waiting": 0,
-                                                  "longest_wait_seconds": 0.0, "on_hold": 0})  # fmt: skip
+        return rows.setdefault(
+            (council, queue),
+            {"council": council, "queue": queue, "waiting": 0, "longest_wait_seconds": 0.0, "on_hold": 0},
+        )
 
     for (council, _channel, queue), (n, oldest) in waiting.items():
         r = row(council, queue)
@@ -48,17 +54,28 @@ def wallboard(board: LiveBoard, day_of: Callable[[int], str] = uk_day, now: floa
         row(council, queue)["on_hold"] += n
     for (council, queue), t in tallies.items():
         row(council, queue).update(
-            offered_today=t.offered, answered_today=t.answered, abandoned_today=t.abandoned,
-            service_level_today=SERVICE_LEVEL.of(t), asa_today_seconds=ASA.of(t),
-        )  # fmt: skip
-    return {"generated_at": now, "day": today, "amber_wait_seconds": wait_colours[0],
-            "red_wait_seconds": wait_colours[1],
-            "rows": sorted(rows.values(), key=lambda r: (r["council"], r["queue"]))}  # fmt: skip
+            offered_today=t.offered,
+            answered_today=t.answered,
+            abandoned_today=t.abandoned,
+            service_level_today=SERVICE_LEVEL.of(t),
+            asa_today_seconds=ASA.of(t),
+        )
+    return {
+        "generated_at": now,
+        "day": today,
+        "amber_wait_seconds": wait_colours[0],
+        "red_wait_seconds": wait_colours[1],
+        "rows": sorted(rows.values(), key=lambda r: (r["council"], r["queue"])),
+    }
 
 
-def create_app(registry: CollectorRegistry, board: LiveBoard, day_of: Callable[[int], str] = uk_day,
-               wait_colours: tuple[float, float] = (120.0, 300.0),
-               web: WebConfig | None = None) -> FastAPI:  # fmt: skip
+def create_app(
+    registry: CollectorRegistry,
+    board: LiveBoard,
+    day_of: Callable[[int], str] = uk_day,
+    wait_colours: tuple[float, float] = (120.0, 300.0),
+    web: WebConfig | None = None,
+) -> FastAPI:
     """``/metrics`` (``?name[]=`` selects series, as prometheus_client's own handler allows: a cheap poll),
     ``/wallboard.json`` and ``/healthz``; ``web``'s basic auth guards all but ``/healthz`` (and ``/``)."""
     app = FastAPI(title="ContactPulse consumer", openapi_url=None, docs_url=None, redoc_url=None)
@@ -111,8 +128,15 @@ class Endpoint:
         self.sock.close()
 
 
-def serve(host: str, port: int, registry: CollectorRegistry, board: LiveBoard, day_of: Callable[[int], str] = uk_day,
-          wait_colours: tuple[float, float] = (120.0, 300.0), web: WebConfig | None = None) -> Endpoint:  # fmt: skip
+def serve(
+    host: str,
+    port: int,
+    registry: CollectorRegistry,
+    board: LiveBoard,
+    day_of: Callable[[int], str] = uk_day,
+    wait_colours: tuple[float, float] = (120.0, 300.0),
+    web: WebConfig | None = None,
+) -> Endpoint:
     """The consumer's endpoint, served by uvicorn as the gateway is (its protocol: a request that has not
     wholly arrived within ``READ_TIMEOUT`` seconds is answered 408); ``web``: TLS and basic auth."""
     if web is not None:

@@ -63,52 +63,71 @@ class PipelineMetrics:
         )
         # histograms take a batch's observations at once (services/histograms.py)
         self.time_to_answer = BulkHistogram(
-            p + "time_to_answer_seconds", "Time to answer of answered contacts.", CONTACT_LABELS,
-            buckets=wait_buckets(sl_seconds), registry=registry,
-        )  # fmt: skip
+            p + "time_to_answer_seconds",
+            "Time to answer of answered contacts.",
+            CONTACT_LABELS,
+            buckets=wait_buckets(sl_seconds),
+            registry=registry,
+        )
         self.hold = BulkHistogram(
-            p + "hold_seconds", "Hold time of handled contacts.", ("council", "channel"),
-            buckets=DURATION_BUCKETS, registry=registry,
-        )  # fmt: skip
+            p + "hold_seconds",
+            "Hold time of handled contacts.",
+            ("council", "channel"),
+            buckets=DURATION_BUCKETS,
+            registry=registry,
+        )
         self.handle = BulkHistogram(
-            p + "handle_seconds", "Handle time of handled contacts (after-contact work known at the end).",
-            ("council", "channel"), buckets=DURATION_BUCKETS, registry=registry,
-        )  # fmt: skip
+            p + "handle_seconds",
+            "Handle time of handled contacts (after-contact work known at the end).",
+            ("council", "channel"),
+            buckets=DURATION_BUCKETS,
+            registry=registry,
+        )
         self.events = Counter(p + "events", "Events processed.", ("type",), registry=registry)
         self.duplicates = Counter(p + "events_duplicate", "Events ignored as duplicates.", registry=registry)
         self.rejected = Counter(p + "events_rejected", "Events dead-lettered.", ("reason",), registry=registry)
-        self.erased = Counter(p + "events_erased", "Events dropped: they belong to a person whose data was erased.",
-                              registry=registry)  # fmt: skip
+        self.erased = Counter(
+            p + "events_erased", "Events dropped: they belong to a person whose data was erased.", registry=registry
+        )
         self.source_last = Gauge(
-            p + "source_last_event_timestamp_seconds", "Latest event time seen from each source.", ("source",),
+            p + "source_last_event_timestamp_seconds",
+            "Latest event time seen from each source.",
+            ("source",),
             registry=registry,
-        )  # fmt: skip
+        )
         # label: council, queue or source (pipelines/labels.py): values given no series of their own
         self.label_over_cap = Counter(
-            p + "label_values_over_cap", "Label values counted as 'other': too long, or beyond the cap of distinct "
-            "values (council_label_limit, queue_label_limit per council, source_label_limit).", ("label",),
+            p + "label_values_over_cap",
+            "Label values counted as 'other': too long, or beyond the cap of distinct "
+            "values (council_label_limit, queue_label_limit per council, source_label_limit).",
+            ("label",),
             registry=registry,
-        )  # fmt: skip
+        )
         self.lag = Gauge(
-            p + "consumer_lag_messages", "Messages on the events topic not yet processed.", ("partition",),
+            p + "consumer_lag_messages",
+            "Messages on the events topic not yet processed.",
+            ("partition",),
             registry=registry,
-        )  # fmt: skip
+        )
         self.batch_committed = Gauge(
-            p + "batch_committed_timestamp_seconds", "Wall-clock time of the last batch committed to DuckDB.",
+            p + "batch_committed_timestamp_seconds",
+            "Wall-clock time of the last batch committed to DuckDB.",
             registry=registry,
-        )  # fmt: skip
+        )
 
         # pipeline timings (not in METRICS.md's fixed list; additions for the pipeline health dashboard)
         self.batch_duration = BulkHistogram(
             p + "batch_duration_seconds",
             "Time of one DuckDB write (the consumer batches that arrived since the last one, in one transaction).",
-            buckets=PIPELINE_BUCKETS, registry=registry,
-        )  # fmt: skip
+            buckets=PIPELINE_BUCKETS,
+            registry=registry,
+        )
         self.ingest_latency = BulkHistogram(
             p + "ingest_latency_seconds",
             "From the Kafka record's timestamp until the live series count it (DuckDB follows within a write).",
-            buckets=PIPELINE_BUCKETS, registry=registry,
-        )  # fmt: skip
+            buckets=PIPELINE_BUCKETS,
+            registry=registry,
+        )
 
     def child(self, metric: Any, labels: tuple[str, ...]) -> Any:
         """``metric.labels(*labels)``, looked up once: labels() takes a lock and checks names on every call."""
@@ -161,9 +180,10 @@ class LiveCollector(Collector):
         )
         h = GaugeMetricFamily(p + "on_hold", "Customers on hold now.", labels=CONTACT_LABELS)
         hts = GaugeMetricFamily(
-            p + "on_hold_oldest_started_timestamp_seconds", "Event time at which the longest current hold started.",
+            p + "on_hold_oldest_started_timestamp_seconds",
+            "Event time at which the longest current hold started.",
             labels=CONTACT_LABELS,
-        )  # fmt: skip
+        )
         for labels, (n, oldest) in waiting.items():
             w.add_metric(labels, n)
             ts.add_metric(labels, oldest / 1e6)

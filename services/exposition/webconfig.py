@@ -76,8 +76,12 @@ class WebConfig:
         """uvicorn's TLS settings for this config ({} without TLS)."""
         if not self.tls:
             return {}
-        return {"ssl_certfile": self.cert_file, "ssl_keyfile": self.key_file, "ssl_ca_certs": self.client_ca_file,
-                "ssl_cert_reqs": CLIENT_AUTH[self.client_auth_type]}  # fmt: skip
+        return {
+            "ssl_certfile": self.cert_file,
+            "ssl_keyfile": self.key_file,
+            "ssl_ca_certs": self.client_ca_file,
+            "ssl_cert_reqs": CLIENT_AUTH[self.client_auth_type],
+        }
 
     def allows(self, authorization: str | None) -> bool:
         """Whether an ``Authorization`` header passes (always, when no users are configured)."""
@@ -128,7 +132,12 @@ def load_web_config(path: str) -> WebConfig | None:
     for user, hashed in users.items():
         if not (isinstance(hashed, str) and hashed.startswith(("$2a$", "$2b$", "$2y$"))):
             raise UserError(f"the web config {path}: the password of {user!r} is not a bcrypt hash")
-    config = WebConfig(tls.get("cert_file"), tls.get("key_file"), tls.get("client_ca_file"), auth_type,
-                       {str(u): str(h).replace("$2y$", "$2b$", 1).encode() for u, h in users.items()})  # fmt: skip
+    config = WebConfig(
+        tls.get("cert_file"),
+        tls.get("key_file"),
+        tls.get("client_ca_file"),
+        auth_type,
+        {str(u): str(h).replace("$2y$", "$2b$", 1).encode() for u, h in users.items()},
+    )
     config.ssl_context()  # a missing or bad certificate fails now, in one line
     return config

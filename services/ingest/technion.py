@@ -58,10 +58,17 @@ def read_calls(path: Path) -> Iterator[Call]:
                 ser = _secs(parts[13])
                 yield Call(
                     line=parts[0].lower(),
-                    call_id=parts[1], customer_id=parts[2], type=parts[4].lower(), day=day,
-                    vru_entry=_secs(parts[6]), q_start=q or None, q_time=int(parts[11]), outcome=parts[12],
-                    ser_start=ser or None, ser_time=int(parts[15]),
-                )  # fmt: skip
+                    call_id=parts[1],
+                    customer_id=parts[2],
+                    type=parts[4].lower(),
+                    day=day,
+                    vru_entry=_secs(parts[6]),
+                    q_start=q or None,
+                    q_time=int(parts[11]),
+                    outcome=parts[12],
+                    ser_start=ser or None,
+                    ser_time=int(parts[15]),
+                )
             except ValueError:
                 continue
 
@@ -82,11 +89,17 @@ def to_events(call: Call, shift: timedelta = SHIFT) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
     def emit(type_: str, at: int, **data: Any) -> None:
-        out.append({
-            "specversion": "1.0", "id": f"{cid}-{len(out)}", "source": "/technion-bank/telephony/acd",
-            "type": type_, "time": (call.day + shift + timedelta(seconds=at)).isoformat().replace("+00:00", "Z"),
-            "subject": cid, "data": {**base, **data},
-        })  # fmt: skip
+        out.append(
+            {
+                "specversion": "1.0",
+                "id": f"{cid}-{len(out)}",
+                "source": "/technion-bank/telephony/acd",
+                "type": type_,
+                "time": (call.day + shift + timedelta(seconds=at)).isoformat().replace("+00:00", "Z"),
+                "subject": cid,
+                "data": {**base, **data},
+            }
+        )
 
     emit("contact.started", call.vru_entry)
     if call.q_start is not None:

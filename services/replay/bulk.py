@@ -163,8 +163,9 @@ def bulk_replay(
             summary.erased = _count(con.execute(f"DELETE FROM _staging WHERE {ERASED_STAGED.format(salt=salt)}"))
         late = _count(con.execute(LATE_STAGED, [now]))  # contacts whose raw events retention deleted
         if late:
-            con.execute("DELETE FROM _staging WHERE (council, contact_id) IN (SELECT council, contact_id "
-                        "FROM retired_contacts)")  # fmt: skip
+            con.execute(
+                "DELETE FROM _staging WHERE (council, contact_id) IN (SELECT council, contact_id FROM retired_contacts)"
+            )
             summary.rejected[BEYOND_RETENTION] += late
             summary.valid -= late
         slices = max(1, -(-(summary.valid - summary.erased) // chunk_events))
@@ -173,9 +174,11 @@ def bulk_replay(
         else:
             # the first line of each id (as one transaction would keep it), sorted by slice so that each
             # slice's rows are read from its own row groups
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _sliced AS SELECT *, hash(council, contact_id) % {slices} "
-                        "AS slice FROM _staging QUALIFY row_number() OVER (PARTITION BY id ORDER BY seq) = 1 "
-                        "ORDER BY slice")  # fmt: skip
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _sliced AS SELECT *, hash(council, contact_id) % {slices} "
+                "AS slice FROM _staging QUALIFY row_number() OVER (PARTITION BY id ORDER BY seq) = 1 "
+                "ORDER BY slice"
+            )
             con.execute("DROP TABLE _staging")
             sources = [f"(SELECT * EXCLUDE (slice) FROM _sliced WHERE slice = {i})" for i in range(slices)]
             new = write_slices(store, walker, sources)

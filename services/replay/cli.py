@@ -71,11 +71,13 @@ def run_replay(files: list[str], db: Path, settings: Settings) -> int:
     return 0
 
 
-def _run(streams: list[tuple[str, BinaryIO]], store: Store, settings: Settings,
-         progress: Callable[[int], None] | None) -> ReplaySummary:  # fmt: skip
+def _run(
+    streams: list[tuple[str, BinaryIO]], store: Store, settings: Settings, progress: Callable[[int], None] | None
+) -> ReplaySummary:
     with gc_thresholds(THRESHOLDS):  # this process's entry point: the collector set for it
-        return bulk_replay(streams, store, settings.rules(), progress=progress,
-                           chunk_events=settings.replay_chunk_events)  # fmt: skip
+        return bulk_replay(
+            streams, store, settings.rules(), progress=progress, chunk_events=settings.replay_chunk_events
+        )
 
 
 def print_summary(s: ReplaySummary, console: Console) -> None:

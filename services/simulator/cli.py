@@ -29,9 +29,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     p.add_argument("--out", help="write JSON Lines to this file ('-' for stdout) instead of Kafka")
     p.add_argument("--bootstrap", help="Kafka bootstrap servers (default from settings)")
     p.add_argument(
-        "--understaff", action="append", default=[], metavar="QUEUE=FACTOR",
+        "--understaff",
+        action="append",
+        default=[],
+        metavar="QUEUE=FACTOR",
         help="incident: staff QUEUE at FACTOR of normal (e.g. revenues=0.3); repeatable",
-    )  # fmt: skip
+    )
     p.add_argument("--councils", help="comma-separated council slugs (default from settings)")
     return p
 
@@ -57,8 +60,12 @@ def backfill_progress(events: Iterator[dict[str, Any]], now: datetime, days: int
         yield from events
         return
     start = (now - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
-    columns = (TextColumn("simulate: backfilling {task.fields[day]}"), BarColumn(),
-               TextColumn("{task.percentage:>3.0f}%  {task.fields[n]:,} events"), TimeElapsedColumn())  # fmt: skip
+    columns = (
+        TextColumn("simulate: backfilling {task.fields[day]}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%  {task.fields[n]:,} events"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task("history", total=(now - start).total_seconds(), day=start.date(), n=0)
         n = 0
@@ -81,9 +88,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if multiplier <= 0:
         raise UserError("--multiplier must be positive")
     config = dataclasses.replace(
-        SimConfig(), councils=councils, understaff=_understaff(args.understaff),
-        volume_multiplier=multiplier, always_open=live_mode,
-    )  # fmt: skip
+        SimConfig(),
+        councils=councils,
+        understaff=_understaff(args.understaff),
+        volume_multiplier=multiplier,
+        always_open=live_mode,
+    )
     if live_mode:
         events = live(config, args.seed, args.minutes)
     else:

@@ -233,8 +233,15 @@ class Simulation:
             nonlocal n
             n += 1
             stamp = datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-            event = {"specversion": "1.0", "id": f"{council}-{cid}-{n}", "source": source, "type": type_,
-                     "time": stamp, "subject": cid, "data": {**base, **data}}  # fmt: skip
+            event = {
+                "specversion": "1.0",
+                "id": f"{council}-{cid}-{n}",
+                "source": source,
+                "type": type_,
+                "time": stamp,
+                "subject": cid,
+                "data": {**base, **data},
+            }
             heapq.heappush(self.pending, _Pending(at, self.seq * 100 + n, event))
 
         emit("contact.started", t)
@@ -270,8 +277,19 @@ class Simulation:
                 return
         self._serve(emit, start, council, channel, service, customer, plan, heap, repeat, t)
 
-    def _serve(self, emit: Callable[..., None], start: float, council: str, channel: str, service: str,
-               customer: str | None, plan: ChannelPlan, heap: list[float], repeat: bool, t: float) -> None:  # fmt: skip
+    def _serve(
+        self,
+        emit: Callable[..., None],
+        start: float,
+        council: str,
+        channel: str,
+        service: str,
+        customer: str | None,
+        plan: ChannelPlan,
+        heap: list[float],
+        repeat: bool,
+        t: float,
+    ) -> None:
         """Answered: talk, maybe a hold and a transfer, end, after-contact work, maybe a survey and a repeat."""
         r = self.rng
         talk = _lognormal_median_scaled(r, plan.mean_handle_s)

@@ -28,8 +28,13 @@ def history(config: SimConfig, seed: int, days: int, now: datetime | None = None
             yield event
 
 
-def live(config: SimConfig, seed: int, minutes: float | None, clock: Callable[[], float] = time.time,
-         sleep: Callable[[float], None] = time.sleep) -> Iterator[dict[str, Any]]:  # fmt: skip
+def live(
+    config: SimConfig,
+    seed: int,
+    minutes: float | None,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[dict[str, Any]]:
     """Events with wall-clock times, each emitted when its time comes; runs ``minutes`` (or a day) at a time."""
     while True:
         start = datetime.fromtimestamp(clock(), UTC)
@@ -65,8 +70,9 @@ def to_kafka(
     from kafka.errors import KafkaError
 
     try:
-        producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, batch_size=512 * 1024, acks=1,
-                                 **security.kafka_python())  # fmt: skip
+        producer = KafkaProducer(
+            bootstrap_servers=bootstrap, linger_ms=20, batch_size=512 * 1024, acks=1, **security.kafka_python()
+        )
     except KafkaError as exc:
         raise refused(exc, bootstrap) from None
     n = 0

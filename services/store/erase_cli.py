@@ -51,14 +51,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if key is None:
             raise UserError("no pseudonym key: set CONTACTPULSE_PSEUDONYM_KEY (or ..._<COUNCIL> with --council)")
         ref, raw = customer_ref(kind, value, key), forms(kind, value)
-    with Store(db, fcr_window_days=settings.fcr_window_days, timezone=settings.timezone,
-               memory_limit=settings.duckdb_memory_limit) as store:  # fmt: skip
+    with Store(
+        db,
+        fcr_window_days=settings.fcr_window_days,
+        timezone=settings.timezone,
+        memory_limit=settings.duckdb_memory_limit,
+    ) as store:
         done = store.erase(ref, raw)
         snap = snapshot_path(db)
         if snap.exists():
             store.snapshot(snap)
-    print(f"erased {done.contacts:,} contact(s), {done.events:,} event(s), {done.fcr_verdicts:,} FCR verdict(s) and "
-          f"{done.rejected_lines:,} rejected line(s); FCR judged again in {done.groups_judged:,} other group(s); "
-          "an audit row was written, and later events of this person will be dropped")  # fmt: skip
+    print(
+        f"erased {done.contacts:,} contact(s), {done.events:,} event(s), {done.fcr_verdicts:,} FCR verdict(s) and "
+        f"{done.rejected_lines:,} rejected line(s); FCR judged again in {done.groups_judged:,} other group(s); "
+        "an audit row was written, and later events of this person will be dropped"
+    )
     print("Kafka keeps its own copy until the topics' retention deletes it (docs/security.md)")
     return 0

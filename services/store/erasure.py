@@ -58,16 +58,25 @@ def erase(con: duckdb.DuckDBPyConnection, ref: str, raw_values: tuple[str, ...],
     now = datetime.now(UTC)
     value = salt(con, create=True)
     assert value is not None
-    con.execute("CREATE OR REPLACE TEMP TABLE _erase AS SELECT DISTINCT council, contact_id FROM "
-                "(SELECT council, contact_id FROM contacts WHERE customer_ref = $ref UNION "
-                "SELECT council, contact_id FROM contact_events WHERE customer_ref = $ref)", {"ref": ref})  # fmt: skip
-    groups = con.execute("SELECT DISTINCT c.council, c.customer_ref, c.service FROM contacts c JOIN _erase "
-                         "USING (council, contact_id) WHERE c.customer_ref IS NOT NULL AND c.service IS NOT NULL "
-                         "AND c.customer_ref <> ?", [ref]).fetchall()  # fmt: skip
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _erase AS SELECT DISTINCT council, contact_id FROM "
+        "(SELECT council, contact_id FROM contacts WHERE customer_ref = $ref UNION "
+        "SELECT council, contact_id FROM contact_events WHERE customer_ref = $ref)",
+        {"ref": ref},
+    )
+    groups = con.execute(
+        "SELECT DISTINCT c.council, c.customer_ref, c.service FROM contacts c JOIN _erase "
+        "USING (council, contact_id) WHERE c.customer_ref IS NOT NULL AND c.service IS NOT NULL "
+        "AND c.customer_ref <> ?",
+        [ref],
+    ).fetchall()
     counts = {}
     for table in ("contact_events", "fcr_verdicts", "contacts"):
-        counts[table] = _count(con.execute(f"DELETE FROM {table} t USING _erase e "
-                                           "WHERE t.council = e.council AND t.contact_id = e.contact_id"))  # fmt: skip
+        counts[table] = _count(
+            con.execute(
+                f"DELETE FROM {table} t USING _erase e WHERE t.council = e.council AND t.contact_id = e.contact_id"
+            )
+        )
     needles = [ref, *[v for v in raw_values if v]]
     found = " OR ".join("contains(raw, ?)" for _ in needles)
     rejected = _count(con.execute(f"DELETE FROM rejected_events WHERE {found}", needles))
@@ -79,8 +88,10 @@ def erase(con: duckdb.DuckDBPyConnection, ref: str, raw_values: tuple[str, ...],
     finally:
         con.execute("DROP TABLE IF EXISTS _facts")
         con.execute("DROP TABLE IF EXISTS _erase")
-    con.execute("INSERT INTO erasure_audit VALUES (?, ?, ?, ?, ?)",
-                [now, counts["contacts"], counts["contact_events"], counts["fcr_verdicts"], rejected])  # fmt: skip
+    con.execute(
+        "INSERT INTO erasure_audit VALUES (?, ?, ?, ?, ?)",
+        [now, counts["contacts"], counts["contact_events"], counts["fcr_verdicts"], rejected],
+    )
     return Erasure(counts["contacts"], counts["contact_events"], counts["fcr_verdicts"], rejected, len(groups))
 
 

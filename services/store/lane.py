@@ -38,14 +38,23 @@ def _values(items: Iterable[str]) -> str:
 
 def _literals(now: datetime) -> dict[str, object]:
     return dict(
-        now_us=micros(now), earliest_us=EARLIEST_US, ahead_us=AHEAD_US, time_pattern=PLAIN_TIME_PATTERN,
-        event_fields=EVENT_FIELDS, specversion=SPECVERSION, types=_values(LIFECYCLE_RANK),
-        channels=_values(c.value for c in Channel), resolutions=_values(r.value for r in Resolution),
-        needs_channel=_values(NEEDS_CHANNEL), needs_queue=_values(NEEDS_QUEUE),
-        council_pattern=COUNCIL_PATTERN.strip("^$"), slug_pattern=SLUG_PATTERN.strip("^$"),
+        now_us=micros(now),
+        earliest_us=EARLIEST_US,
+        ahead_us=AHEAD_US,
+        time_pattern=PLAIN_TIME_PATTERN,
+        event_fields=EVENT_FIELDS,
+        specversion=SPECVERSION,
+        types=_values(LIFECYCLE_RANK),
+        channels=_values(c.value for c in Channel),
+        resolutions=_values(r.value for r in Resolution),
+        needs_channel=_values(NEEDS_CHANNEL),
+        needs_queue=_values(NEEDS_QUEUE),
+        council_pattern=COUNCIL_PATTERN.strip("^$"),
+        slug_pattern=SLUG_PATTERN.strip("^$"),
         customer_ref_pattern=CUSTOMER_REF_PATTERN.strip("^$"),
-        wrapped_up=EventType.WRAPPED_UP.value, surveyed=EventType.SURVEYED.value,
-    )  # fmt: skip
+        wrapped_up=EventType.WRAPPED_UP.value,
+        surveyed=EventType.SURVEYED.value,
+    )
 
 
 def contract_fields_sql(now: datetime) -> str:

@@ -29,13 +29,19 @@ class Retention:
 
 def apply_retention(con: duckdb.DuckDBPyConnection, days: int, now: datetime) -> Retention:
     horizon = now - timedelta(days=days)
-    con.execute("CREATE OR REPLACE TEMP TABLE _retire AS SELECT council, contact_id FROM contacts "
-                "ANTI JOIN retired_contacts USING (council, contact_id) WHERE contacts.last_event_at < $h",
-                {"h": horizon})  # fmt: skip
-    contacts = _count(con.execute("INSERT INTO retired_contacts SELECT council, contact_id, $now FROM _retire",
-                                  {"now": now}))  # fmt: skip
-    events = _count(con.execute("DELETE FROM contact_events e USING _retire r "
-                                "WHERE e.council = r.council AND e.contact_id = r.contact_id"))  # fmt: skip
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _retire AS SELECT council, contact_id FROM contacts "
+        "ANTI JOIN retired_contacts USING (council, contact_id) WHERE contacts.last_event_at < $h",
+        {"h": horizon},
+    )
+    contacts = _count(
+        con.execute("INSERT INTO retired_contacts SELECT council, contact_id, $now FROM _retire", {"now": now})
+    )
+    events = _count(
+        con.execute(
+            "DELETE FROM contact_events e USING _retire r WHERE e.council = r.council AND e.contact_id = r.contact_id"
+        )
+    )
     rejected = _count(con.execute("DELETE FROM rejected_events WHERE rejected_at < ?", [horizon]))
     con.execute("DROP TABLE _retire")
     con.execute("INSERT INTO retention_log VALUES (?, ?, ?, ?, ?)", [now, horizon, contacts, events, rejected])

@@ -27,12 +27,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     db = Path(args.db)
     if not db.exists():
         raise UserError(f"no such database: {db}")
-    with Store(db, fcr_window_days=settings.fcr_window_days, timezone=settings.timezone,
-               memory_limit=settings.duckdb_memory_limit) as store:  # fmt: skip
+    with Store(
+        db,
+        fcr_window_days=settings.fcr_window_days,
+        timezone=settings.timezone,
+        memory_limit=settings.duckdb_memory_limit,
+    ) as store:
         done = store.apply_retention(days)
         snap = snapshot_path(db)
         if snap.exists():
             store.snapshot(snap)
-    print(f"retention {days} days (before {done.horizon:%Y-%m-%d %H:%M} UTC): {done.contacts:,} contact(s)' "
-          f"{done.events:,} raw event(s) and {done.rejected_lines:,} rejected line(s) deleted; facts kept")  # fmt: skip
+    print(
+        f"retention {days} days (before {done.horizon:%Y-%m-%d %H:%M} UTC): {done.contacts:,} contact(s)' "
+        f"{done.events:,} raw event(s) and {done.rejected_lines:,} rejected line(s) deleted; facts kept"
+    )
     return 0

@@ -25,8 +25,14 @@ from schemas.facts import ContactFacts
 
 TS = pa.timestamp("us", tz="UTC")
 _SQL = {str: "VARCHAR", float: "DOUBLE", int: "INTEGER", bool: "BOOLEAN"}
-_ARROW = {"TIMESTAMPTZ": TS, "VARCHAR": pa.string(), "DOUBLE": pa.float64(), "INTEGER": pa.int32(),
-          "BOOLEAN": pa.bool_(), "BIGINT": pa.int64()}  # fmt: skip
+_ARROW = {
+    "TIMESTAMPTZ": TS,
+    "VARCHAR": pa.string(),
+    "DOUBLE": pa.float64(),
+    "INTEGER": pa.int32(),
+    "BOOLEAN": pa.bool_(),
+    "BIGINT": pa.int64(),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +67,9 @@ EVENT_FIELDS = ", ".join(c.attr for c in EVENTS)  # an Event's fields, in order 
 # contact_events' columns as an Event's fields (times in microseconds)
 EVENT_FIELDS_FROM_STORED = ", ".join(f"epoch_us({c.name}) AS {c.attr}" if c.is_time else c.name for c in EVENTS)
 # an Event's fields (times in microseconds) as contact_events' columns
-STORED_FROM_EVENT_FIELDS = ", ".join(f"to_timestamp(0) + to_microseconds({c.attr})" if c.is_time else c.attr
-                                     for c in EVENTS)  # fmt: skip
+STORED_FROM_EVENT_FIELDS = ", ".join(
+    f"to_timestamp(0) + to_microseconds({c.attr})" if c.is_time else c.attr for c in EVENTS
+)
 # the staging table of bulk replay: a line number, then an Event's fields (times in microseconds)
 STAGING = (("seq", pa.int64()), *((c.attr, pa.int64() if c.is_time else c.arrow) for c in EVENTS))
 

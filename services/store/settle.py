@@ -46,8 +46,13 @@ def replace_contacts(con: duckdb.DuckDBPyConnection) -> GroupKeys:
     return [(a, b, c) for a, b, c in old]
 
 
-def settle(con: duckdb.DuckDBPyConnection, old_groups: GroupKeys, rules: MetricRules,
-           rejected: Sequence[RejectedMessage], now: datetime) -> None:  # fmt: skip
+def settle(
+    con: duckdb.DuckDBPyConnection,
+    old_groups: GroupKeys,
+    rules: MetricRules,
+    rejected: Sequence[RejectedMessage],
+    now: datetime,
+) -> None:
     """Once the new facts and watermarks are in: time-outs, FCR verdicts, rejected messages."""
     sweep_timeouts(con, rules.timeout_us)
     judge_groups(con, old_groups, rules.fcr_window_days)
@@ -66,9 +71,13 @@ def sweep_timeouts(con: duckdb.DuckDBPyConnection, timeout_us: int) -> None:
 
 def judge_groups(con: duckdb.DuckDBPyConnection, old: GroupKeys, window_days: int) -> None:
     """Every contact of each touched group judged again, in SQL (``sql/fcr.sql``)."""
-    keys = pa.table({"council": pa.array([o[0] for o in old], pa.string()),
-                     "customer_ref": pa.array([o[1] for o in old], pa.string()),
-                     "service": pa.array([o[2] for o in old], pa.string())})  # fmt: skip
+    keys = pa.table(
+        {
+            "council": pa.array([o[0] for o in old], pa.string()),
+            "customer_ref": pa.array([o[1] for o in old], pa.string()),
+            "service": pa.array([o[2] for o in old], pa.string()),
+        }
+    )
     con.register("_old_groups", keys)
     try:
         eligible = "(" + ", ".join(f"'{o}'" for o in ELIGIBLE_OUTCOMES) + ")"
@@ -79,11 +88,16 @@ def judge_groups(con: duckdb.DuckDBPyConnection, old: GroupKeys, window_days: in
 
 def insert_rejected(con: duckdb.DuckDBPyConnection, rejected: Sequence[RejectedMessage], now: datetime) -> None:
     """One row per distinct bad message (by content), the first copy's, in one statement however many there are."""
-    table = pa.table({
-        "raw_sha256": [r.sha256 for r in rejected], "reason": [r.reason for r in rejected],
-        "detail": [r.detail for r in rejected], "raw": [r.raw.decode("utf-8", "replace") for r in rejected],
-        "origin": [r.origin for r in rejected], "n": range(len(rejected)),
-    })  # fmt: skip
+    table = pa.table(
+        {
+            "raw_sha256": [r.sha256 for r in rejected],
+            "reason": [r.reason for r in rejected],
+            "detail": [r.detail for r in rejected],
+            "raw": [r.raw.decode("utf-8", "replace") for r in rejected],
+            "origin": [r.origin for r in rejected],
+            "n": range(len(rejected)),
+        }
+    )
     con.register("_rejected", table)
     try:  # the first of a message's copies (its origin), as they came
         con.execute(

@@ -55,8 +55,14 @@ from services.store.settle import LATER_WATERMARK, insert_rejected, replace_cont
 
 
 class Store:
-    def __init__(self, path: Path | str, read_only: bool = False, fcr_window_days: int = 7,
-                 timezone: str = DEFAULT_TIMEZONE, memory_limit: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        path: Path | str,
+        read_only: bool = False,
+        fcr_window_days: int = 7,
+        timezone: str = DEFAULT_TIMEZONE,
+        memory_limit: str | None = None,
+    ) -> None:
         self.path = Path(path)
         self.fcr_window_days = fcr_window_days
         self.con = connect(self.path, read_only)
@@ -163,8 +169,10 @@ class Store:
                 old_groups = replace_contacts(con)
                 if watermarks:
                     values = ", ".join(["(?, to_timestamp(0) + to_microseconds(?))"] * len(watermarks))
-                    con.execute(f"INSERT INTO watermarks VALUES {values} {LATER_WATERMARK}",
-                                [x for item in watermarks.items() for x in item])  # fmt: skip
+                    con.execute(
+                        f"INSERT INTO watermarks VALUES {values} {LATER_WATERMARK}",
+                        [x for item in watermarks.items() for x in item],
+                    )
                 settle(con, old_groups, rules, rejected, now)
                 if offsets:
                     values = ", ".join(["(?, ?, ?, ?)"] * len(offsets))
@@ -194,8 +202,9 @@ class Store:
         table: pa.Table = self.con.sql(query).to_arrow_table()
         return table
 
-    def apply_staged(self, name: str, facts: pa.Table, rules: MetricRules,
-                     rejected: Sequence[RejectedMessage] = ()) -> int:  # fmt: skip
+    def apply_staged(
+        self, name: str, facts: pa.Table, rules: MetricRules, rejected: Sequence[RejectedMessage] = ()
+    ) -> int:
         """Replay's write: the new events in ``name`` (``new_events``) and the facts the walk made of their
         contacts (``walk_input``), with watermarks, time-outs and FCR; returns the new events."""
         con = self.con
@@ -205,8 +214,10 @@ class Store:
             with self._transaction():
                 con.execute(f"INSERT INTO contact_events SELECT {STORED_FROM_EVENT_FIELDS}, ? FROM {name}", [now])
                 old_groups = replace_contacts(con)
-                con.execute("INSERT INTO watermarks SELECT council, to_timestamp(0) + to_microseconds(max(t)) "
-                            f"FROM {name} GROUP BY council {LATER_WATERMARK}")  # fmt: skip
+                con.execute(
+                    "INSERT INTO watermarks SELECT council, to_timestamp(0) + to_microseconds(max(t)) "
+                    f"FROM {name} GROUP BY council {LATER_WATERMARK}"
+                )
                 settle(con, old_groups, rules, rejected, now)
                 count = con.execute(f"SELECT count(*) FROM {name}").fetchall()
         finally:
@@ -225,12 +236,17 @@ class Store:
 
     def retired(self, keys: Iterable[ContactKey]) -> set[ContactKey]:
         """Those of these contacts whose raw events retention deleted."""
-        probe = pa.table({"council": pa.array([k[0] for k in keys], pa.string()),
-                          "contact_id": pa.array([k[1] for k in keys], pa.string())})  # fmt: skip
+        probe = pa.table(
+            {
+                "council": pa.array([k[0] for k in keys], pa.string()),
+                "contact_id": pa.array([k[1] for k in keys], pa.string()),
+            }
+        )
         self.reader.register("_retired_probe", probe)
         try:
-            found = self.reader.execute("SELECT council, contact_id FROM retired_contacts "
-                                        "SEMI JOIN _retired_probe USING (council, contact_id)").fetchall()  # fmt: skip
+            found = self.reader.execute(
+                "SELECT council, contact_id FROM retired_contacts SEMI JOIN _retired_probe USING (council, contact_id)"
+            ).fetchall()
         finally:
             self.reader.unregister("_retired_probe")
         return {(a, b) for a, b in found}

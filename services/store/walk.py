@@ -44,8 +44,9 @@ def contact_starts(batch: pa.RecordBatch) -> list[int]:
     if n == 0:
         return [0]
     council, contact = batch.column(FIELD["council"]), batch.column(FIELD["contact_id"])
-    changed = pc.or_(pc.not_equal(contact.slice(1), contact.slice(0, n - 1)),
-                     pc.not_equal(council.slice(1), council.slice(0, n - 1)))  # fmt: skip
+    changed = pc.or_(
+        pc.not_equal(contact.slice(1), contact.slice(0, n - 1)), pc.not_equal(council.slice(1), council.slice(0, n - 1))
+    )
     return [0, *pc.add(pc.indices_nonzero(changed), 1).to_pylist(), n]
 
 

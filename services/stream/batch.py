@@ -44,9 +44,15 @@ class StoreWrite:
         offsets = dict(self.offsets or {})
         for tp, offset in (later.offsets or {}).items():
             offsets[tp] = max(offset, offsets.get(tp, offset))
-        return StoreWrite([*self.events, *later.events], list(facts.values()), later.watermarks,
-                          [*self.rejected, *later.rejected], offsets or None, later.rules,
-                          self.duplicates + later.duplicates)  # fmt: skip
+        return StoreWrite(
+            [*self.events, *later.events],
+            list(facts.values()),
+            later.watermarks,
+            [*self.rejected, *later.rejected],
+            offsets or None,
+            later.rules,
+            self.duplicates + later.duplicates,
+        )
 
     def apply(self, store: Store) -> None:
         store.write_batch(self.events, self.facts, self.watermarks, self.rules, self.rejected, self.offsets)
@@ -80,12 +86,20 @@ def prepare_batch(
         fresh = [e for e in fresh if e.contact not in retired]
         rejected = [*rejected, *(beyond_retention(e) for e in late)]
     applied = engine.apply(fresh)
-    return StoreWrite(applied.accepted, engine.facts(applied.touched), dict(engine.watermarks), rejected, offsets,
-                      engine.rules, applied.duplicates + len(events) - len(fresh) - len(late))  # fmt: skip
+    return StoreWrite(
+        applied.accepted,
+        engine.facts(applied.touched),
+        dict(engine.watermarks),
+        rejected,
+        offsets,
+        engine.rules,
+        applied.duplicates + len(events) - len(fresh) - len(late),
+    )
 
 
-def stored_and_retired(store: Store, keys: Iterable[ContactKey],
-                       known: Known | None) -> tuple[list[Event], set[ContactKey]]:  # fmt: skip
+def stored_and_retired(
+    store: Store, keys: Iterable[ContactKey], known: Known | None
+) -> tuple[list[Event], set[ContactKey]]:
     """The stored events of these contacts, and those of them whose events retention deleted."""
     ask = known.contacts_maybe_stored(keys) if known else list(keys)
     if not ask:
@@ -98,8 +112,12 @@ def stored_and_retired(store: Store, keys: Iterable[ContactKey],
 
 def beyond_retention(e: Event) -> RejectedMessage:
     """A late event of a retired contact, kept as a rejected line (its fields as JSON: the raw bytes are gone)."""
-    return RejectedMessage(orjson.dumps(e._asdict()), BEYOND_RETENTION,
-                           "its contact's raw events were deleted by retention; its facts are kept", "")  # fmt: skip
+    return RejectedMessage(
+        orjson.dumps(e._asdict()),
+        BEYOND_RETENTION,
+        "its contact's raw events were deleted by retention; its facts are kept",
+        "",
+    )
 
 
 def load_stored(store: Store, keys: Iterable[ContactKey], known: Known | None = None) -> list[Event]:

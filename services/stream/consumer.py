@@ -116,8 +116,13 @@ class Retention:
         self.last = time.monotonic()
         if self.days > 0:
             done = self.store.apply_retention(self.days)
-            log.info("retention (%d days): %d contacts' %d raw events and %d rejected lines deleted", self.days,
-                     done.contacts, done.events, done.rejected_lines)  # fmt: skip
+            log.info(
+                "retention (%d days): %d contacts' %d raw events and %d rejected lines deleted",
+                self.days,
+                done.contacts,
+                done.events,
+                done.rejected_lines,
+            )
 
 
 def build_broker(
@@ -150,8 +155,13 @@ def build_broker(
         await writer.add(write)  # written soon, with any batches that arrive meanwhile
         processor.metrics.observe_ingest((r.timestamp for r in records), time.time())
         _update_lag(listener.subscriber.consumer, processor, batch.next_offsets)
-        log.debug("batch: %d read, %d new, %d duplicates, %d dead-lettered", batch.read, len(write.events),
-                  write.duplicates, len(batch.rejected))  # fmt: skip
+        log.debug(
+            "batch: %d read, %d new, %d duplicates, %d dead-lettered",
+            batch.read,
+            len(write.events),
+            write.duplicates,
+            len(batch.rejected),
+        )
 
     subscriber = broker.subscriber(
         settings.events_topic,
@@ -199,8 +209,11 @@ async def commit_group_offsets(listener: SeekToStoredOffsets, processor: StreamP
         consumer = listener.subscriber.consumer if listener.subscriber else None
         if consumer is None:
             continue
-        offsets = {tp: processor.positions[(tp.topic, tp.partition)] for tp in consumer.assignment()
-                   if (tp.topic, tp.partition) in processor.positions}  # fmt: skip
+        offsets = {
+            tp: processor.positions[(tp.topic, tp.partition)]
+            for tp in consumer.assignment()
+            if (tp.topic, tp.partition) in processor.positions
+        }
         if offsets and offsets != committed:
             try:
                 await consumer.commit(offsets)
@@ -232,12 +245,22 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
     registry = CollectorRegistry()
     days = LocalDays(settings.timezone)
     metrics = PipelineMetrics(registry, settings.rules().sl_seconds)
-    board = LiveBoard(settings.queue_label_limit, day_of=days, council_label_limit=settings.council_label_limit,
-                      over=lambda label: metrics.label_over_cap.labels(label).inc())  # fmt: skip
+    board = LiveBoard(
+        settings.queue_label_limit,
+        day_of=days,
+        council_label_limit=settings.council_label_limit,
+        over=lambda label: metrics.label_over_cap.labels(label).inc(),
+    )
     registry.register(LiveCollector(board))
-    server = serve(settings.metrics_host, settings.metrics_port, registry, board, days,
-                   (settings.wallboard_amber_seconds, settings.wallboard_red_seconds),
-                   load_web_config(settings.web_config))  # fmt: skip
+    server = serve(
+        settings.metrics_host,
+        settings.metrics_port,
+        registry,
+        board,
+        days,
+        (settings.wallboard_amber_seconds, settings.wallboard_red_seconds),
+        load_web_config(settings.web_config),
+    )
     try:
         store = Store(
             db,
@@ -248,15 +271,21 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
     except BaseException:
         server.close()
         raise
-    processor = StreamProcessor(FactEngine(settings.rules()), store, metrics, board, settings.events_topic,
-                                settings.source_label_limit)  # fmt: skip
+    processor = StreamProcessor(
+        FactEngine(settings.rules()), store, metrics, board, settings.events_topic, settings.source_label_limit
+    )
     writer = Writer(processor, stop)
     try:
         retention = Retention(store, settings.retention_days)
         retention.apply()  # before the known ids are loaded: they shrink with it
         restored = processor.recover()
-        log.info("%d open contacts restored from %s; metrics on http://%s:%d/metrics", restored, db,
-                 settings.metrics_host, settings.metrics_port)  # fmt: skip
+        log.info(
+            "%d open contacts restored from %s; metrics on http://%s:%d/metrics",
+            restored,
+            db,
+            settings.metrics_host,
+            settings.metrics_port,
+        )
         snapshots = Snapshots(store, settings.snapshot_seconds, writer)
         await snapshots.maybe(force=True)
         if await wait_async(settings.kafka_bootstrap, stop, KafkaSecurity.from_settings(settings)):
@@ -278,16 +307,25 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
     log.info("stopped cleanly")
 
 
-async def _run_broker(settings: Settings, processor: StreamProcessor, snapshots: Snapshots, writer: Writer,
-                      stop: asyncio.Event, retention: Retention) -> None:  # fmt: skip
+async def _run_broker(
+    settings: Settings,
+    processor: StreamProcessor,
+    snapshots: Snapshots,
+    writer: Writer,
+    stop: asyncio.Event,
+    retention: Retention,
+) -> None:
     broker, listener = build_broker(settings, processor, snapshots, writer, retention)
     async with broker:
         try:
             await broker.start()
         except Exception as exc:  # refused credentials or an untrusted certificate: one line, no secret
             raise refused(exc, settings.kafka_bootstrap) from None
-        tasks = [asyncio.create_task(refresh_lag(listener, processor)), asyncio.create_task(snapshots.run()),
-                 asyncio.create_task(commit_group_offsets(listener, processor, GROUP_COMMIT_SECONDS))]  # fmt: skip
+        tasks = [
+            asyncio.create_task(refresh_lag(listener, processor)),
+            asyncio.create_task(snapshots.run()),
+            asyncio.create_task(commit_group_offsets(listener, processor, GROUP_COMMIT_SECONDS)),
+        ]
         await stop.wait()
         for task in tasks:
             task.cancel()

@@ -78,9 +78,14 @@ class DecodedBatch:
 
 class StreamProcessor:
     def __init__(
-        self, engine: FactEngine, store: Store, metrics: PipelineMetrics, board: LiveBoard, topic: str,
+        self,
+        engine: FactEngine,
+        store: Store,
+        metrics: PipelineMetrics,
+        board: LiveBoard,
+        topic: str,
         source_label_limit: int = 1000,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.erased = ErasedFilter()  # loaded by ``recover``; ``contactpulse erase`` runs while this is stopped
         self.sources = BoundedLabels(
             "source", source_label_limit, over=lambda label: metrics.label_over_cap.labels(label).inc()
@@ -216,8 +221,16 @@ class StreamProcessor:
             stored, retired = stored_and_retired(self.store, sorted(unknown), self.known)
             self._show_restored(stored, unknown)
             self.engine.ensure(unknown - retired)
-        write = prepare_batch(self.engine, self.store, batch.events, batch.rejected, batch.next_offsets,
-                              self.pending_ids, self.known, retired)  # fmt: skip
+        write = prepare_batch(
+            self.engine,
+            self.store,
+            batch.events,
+            batch.rejected,
+            batch.next_offsets,
+            self.pending_ids,
+            self.known,
+            retired,
+        )
         late = len(write.rejected) - len(batch.rejected)
         if late:
             self.metrics.child(self.metrics.rejected, (BEYOND_RETENTION,)).inc(late)

@@ -44,8 +44,9 @@ def run(db: Path, sl_seconds: Mapping[str, float], timezone: str = DEFAULT_TIMEZ
     con, what = open_read_only(db)
     try:
         every, phone = load(con)
-        span = con.execute("SELECT timezone($1, min(started_at))::DATE, timezone($1, max(started_at))::DATE "
-                           "FROM contacts", [timezone]).fetchone()  # fmt: skip
+        span = con.execute(
+            "SELECT timezone($1, min(started_at))::DATE, timezone($1, max(started_at))::DATE FROM contacts", [timezone]
+        ).fetchone()
     finally:
         con.close()
     table = Table(title=f"ContactPulse summary: {what}, {span[0] if span else '-'} to {span[1] if span else '-'}")
@@ -59,10 +60,15 @@ def run(db: Path, sl_seconds: Mapping[str, float], timezone: str = DEFAULT_TIMEZ
         csat = CSAT.of(c)
         asa = ASA.of(p)
         table.add_row(
-            council, f"{c.contacts:,.0f}", _pct(c.digital_share), f"{p.offered:,.0f}", _pct(p.service_level),
-            "-" if asa is None else f"{asa:.0f} s", _pct(p.abandonment),
+            council,
+            f"{c.contacts:,.0f}",
+            _pct(c.digital_share),
+            f"{p.offered:,.0f}",
+            _pct(p.service_level),
+            "-" if asa is None else f"{asa:.0f} s",
+            _pct(p.abandonment),
             f"{_pct(csat)} of {c.ratings:,.0f}" if csat is not None else "-",
-        )  # fmt: skip
+        )
     console = Console()
     if not console.is_terminal:  # a file or a pipe: whole names, not 80 columns
         console = Console(width=132)

@@ -61,8 +61,10 @@ def fetch(url: str, auth: tuple[str | None, ssl.SSLContext | None] = (None, None
             return data
     except urllib.error.HTTPError as exc:
         if exc.code == 401:
-            raise UserError(f"the consumer at {url} wants credentials: set CONTACTPULSE_WALLBOARD_USER and "
-                            "CONTACTPULSE_WALLBOARD_PASSWORD (or ..._PASSWORD_FILE)") from None  # fmt: skip
+            raise UserError(
+                f"the consumer at {url} wants credentials: set CONTACTPULSE_WALLBOARD_USER and "
+                "CONTACTPULSE_WALLBOARD_PASSWORD (or ..._PASSWORD_FILE)"
+            ) from None
         raise UserError(f"the consumer at {url} answered {exc.code}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise UserError(f"cannot reach the consumer at {url}: {getattr(exc, 'reason', exc)}") from None
@@ -86,8 +88,9 @@ def _pct(x: float | None) -> str:
 
 def render(board: dict[str, Any], council: str | None = None) -> Table:
     where = f" - {council}" if council else ""
-    table = Table(title=f"ContactPulse wallboard{where} - {board['day']} (UK)",
-                  caption="refreshes every 2 s; Ctrl-C to stop")  # fmt: skip
+    table = Table(
+        title=f"ContactPulse wallboard{where} - {board['day']} (UK)", caption="refreshes every 2 s; Ctrl-C to stop"
+    )
     for col in COLUMNS:
         table.add_column(col, justify="left" if col in ("council", "queue") else "right")
     amber, red = board.get("amber_wait_seconds", 120), board.get("red_wait_seconds", 300)
@@ -97,10 +100,17 @@ def render(board: dict[str, Any], council: str | None = None) -> Table:
         longest = r["longest_wait_seconds"] if r["waiting"] else 0.0
         style = "bold red" if longest >= red else ("yellow" if longest >= amber else "")
         table.add_row(
-            r["council"], r["queue"], str(r["waiting"]), duration(longest if r["waiting"] else None),
-            str(r["on_hold"]), str(r.get("answered_today", 0)), str(r.get("abandoned_today", 0)),
-            _pct(r.get("service_level_today")), duration(r.get("asa_today_seconds")), style=style,
-        )  # fmt: skip
+            r["council"],
+            r["queue"],
+            str(r["waiting"]),
+            duration(longest if r["waiting"] else None),
+            str(r["on_hold"]),
+            str(r.get("answered_today", 0)),
+            str(r.get("abandoned_today", 0)),
+            _pct(r.get("service_level_today")),
+            duration(r.get("asa_today_seconds")),
+            style=style,
+        )
     return table
 
 

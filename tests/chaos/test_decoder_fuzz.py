@@ -18,8 +18,15 @@ from schemas.reasons import BAD_FIELD_PREFIX, Rejected
 from tests.support.builders import ev
 
 pytestmark = pytest.mark.chaos
-STABLE = {"invalid_json", "not_cloudevent", "unknown_type", "pii_in_customer_ref", "future_time", "before_2000",
-          "subject_mismatch"}  # fmt: skip
+STABLE = {
+    "invalid_json",
+    "not_cloudevent",
+    "unknown_type",
+    "pii_in_customer_ref",
+    "future_time",
+    "before_2000",
+    "subject_mismatch",
+}
 NOW = datetime(2026, 3, 3, tzinfo=UTC)
 INT64 = st.integers(-(2**63), 2**63 - 1)
 SCALARS = st.none() | st.booleans() | INT64 | st.floats(allow_nan=False) | st.text(max_size=20)
@@ -44,11 +51,29 @@ def test_any_bytes(raw: bytes) -> None:
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.sampled_from(["contact.queued", "contact.answered", "contact.wrapped_up", "contact.surveyed"]),
-       st.dictionaries(st.sampled_from(["id", "source", "type", "time", "subject", "specversion", "data"]), JSONISH,
-                       max_size=3),
-       st.dictionaries(st.sampled_from(["contact_id", "council", "channel", "queue", "customer_ref", "resolution",
-                                        "rating", "service", "agent_ref"]), JSONISH, max_size=3))  # fmt: skip
+@given(
+    st.sampled_from(["contact.queued", "contact.answered", "contact.wrapped_up", "contact.surveyed"]),
+    st.dictionaries(
+        st.sampled_from(["id", "source", "type", "time", "subject", "specversion", "data"]), JSONISH, max_size=3
+    ),
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "contact_id",
+                "council",
+                "channel",
+                "queue",
+                "customer_ref",
+                "resolution",
+                "rating",
+                "service",
+                "agent_ref",
+            ]
+        ),
+        JSONISH,
+        max_size=3,
+    ),
+)
 def test_valid_events_with_fields_broken(type_: str, envelope: dict[str, Any], data: dict[str, Any]) -> None:
     e = ev(type_, 60, channel="phone", queue="revenues", resolution="resolved", rating=4)
     e.update(envelope)

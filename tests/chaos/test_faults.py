@@ -71,12 +71,14 @@ def stored_once(db: Path, expected: int) -> None:
 
 def broker(action: str) -> None:
     env = {**os.environ, "KAFKA_PORT": str(PORT), "KAFKA_CONTROLLER_PORT": str(PORT + 1), "PYTHON": sys.executable}
-    subprocess.run(["bash", "scripts/kafka.sh", action], cwd=ROOT, env=env, check=True, timeout=180,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        ["bash", "scripts/kafka.sh", action], cwd=ROOT, env=env, check=True, timeout=180, capture_output=True
+    )
 
 
-def test_sigkill_of_the_consumer_at_ten_random_points(tmp_path: Path, topics: Topics,
-                                                      consumer_factory: type[Consumer]) -> None:  # fmt: skip
+def test_sigkill_of_the_consumer_at_ten_random_points(
+    tmp_path: Path, topics: Topics, consumer_factory: type[Consumer]
+) -> None:
     items = events(31, 9000)
     kcat_produce(topics.events, keyed_lines(items), tmp_path / "in.tsv")
     db = tmp_path / "stream.duckdb"
@@ -93,8 +95,9 @@ def test_sigkill_of_the_consumer_at_ten_random_points(tmp_path: Path, topics: To
     stored_once(db, len(items))
 
 
-def test_the_broker_killed_and_restarted_mid_run(tmp_path: Path, topics: Topics,
-                                                 consumer_factory: type[Consumer]) -> None:  # fmt: skip
+def test_the_broker_killed_and_restarted_mid_run(
+    tmp_path: Path, topics: Topics, consumer_factory: type[Consumer]
+) -> None:
     items = events(32, 6000)
     first, second = items[: len(items) // 2], items[len(items) // 2 :]
     kcat_produce(topics.events, keyed_lines(first), tmp_path / "a.tsv")
@@ -114,8 +117,7 @@ def test_the_broker_killed_and_restarted_mid_run(tmp_path: Path, topics: Topics,
     stored_once(db, len(first) + len(second))
 
 
-def test_the_broker_paused_for_thirty_seconds(tmp_path: Path, topics: Topics,
-                                              consumer_factory: type[Consumer]) -> None:  # fmt: skip
+def test_the_broker_paused_for_thirty_seconds(tmp_path: Path, topics: Topics, consumer_factory: type[Consumer]) -> None:
     items = events(34, 4000)
     kcat_produce(topics.events, keyed_lines(items[: len(items) // 2]), tmp_path / "a.tsv")
     db = tmp_path / "stream.duckdb"
@@ -138,8 +140,9 @@ def test_the_broker_paused_for_thirty_seconds(tmp_path: Path, topics: Topics,
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     mount = tmp_path / "disk"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(mount)], capture_output=True,
-                          text=True)  # fmt: skip
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(mount)], capture_output=True, text=True
+    )
     assert done.returncode == 0, f"the disk-full fault needs a tmpfs (root): {done.stderr.strip()}"
     try:
         yield mount
@@ -147,8 +150,9 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def test_a_write_that_fails_for_lack_of_disk_space(tmp_path: Path, topics: Topics, small_disk: Path,
-                                                   consumer_factory: type[Consumer]) -> None:  # fmt: skip
+def test_a_write_that_fails_for_lack_of_disk_space(
+    tmp_path: Path, topics: Topics, small_disk: Path, consumer_factory: type[Consumer]
+) -> None:
     items = events(35, 30000)
     kcat_produce(topics.events, keyed_lines(items), tmp_path / "in.tsv")
     db = small_disk / "stream.duckdb"

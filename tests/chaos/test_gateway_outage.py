@@ -71,8 +71,13 @@ def ready_statuses(url: str, stop: threading.Event, seen: list[tuple[float, int]
 
 def on_topic(topic: str) -> dict[str, list[int]]:
     """Every event id on the topic, with the partitions it was found in (once per copy)."""
-    consumer = KafkaConsumer(topic, bootstrap_servers=BOOTSTRAP, auto_offset_reset="earliest",
-                             enable_auto_commit=False, consumer_timeout_ms=5000)  # fmt: skip
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=BOOTSTRAP,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=5000,
+    )
     out: dict[str, list[int]] = {}
     try:
         for m in consumer:
@@ -127,7 +132,9 @@ def test_the_gateway_recovers_from_a_broker_outage_by_itself(tmp_path: Path, top
         assert log_bytes < 200_000, log_bytes  # a few lines a minute, not the client's every retry
         published_503 = sum(1 for i in clients.refused if i in copies)
         back = max(first_after.values()) - up_at
-        print(f"accepted {len(clients.accepted)}, 503 {len(clients.refused)} (of them on the topic: "
-              f"{published_503}), every partition back after {back:.1f} s, log {log_bytes} B")  # fmt: skip
+        print(
+            f"accepted {len(clients.accepted)}, 503 {len(clients.refused)} (of them on the topic: "
+            f"{published_503}), every partition back after {back:.1f} s, log {log_bytes} B"
+        )
     finally:
         gateway.stop()

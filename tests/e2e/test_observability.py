@@ -59,22 +59,36 @@ def expressions() -> list[tuple[str, str]]:
 
 
 def event(type_: str, contact: str, at: datetime, **data: Any) -> bytes:
-    return orjson.dumps({
-        "specversion": "1.0", "id": f"{contact}-{type_}", "source": "/boston/telephony/acd", "type": type_,
-        "time": at.isoformat().replace("+00:00", "Z"), "subject": contact,
-        "data": {"contact_id": contact, "council": "boston", "channel": "phone", **data},
-    })  # fmt: skip
+    return orjson.dumps(
+        {
+            "specversion": "1.0",
+            "id": f"{contact}-{type_}",
+            "source": "/boston/telephony/acd",
+            "type": type_,
+            "time": at.isoformat().replace("+00:00", "Z"),
+            "subject": contact,
+            "data": {"contact_id": contact, "council": "boston", "channel": "phone", **data},
+        }
+    )
 
 
-def test_dashboards_and_rules_return_data_and_a_long_wait_alerts(tmp_path: Path, topics: Topics,
-                                                                consumer_factory: type[Consumer]) -> None:  # fmt: skip
+def test_dashboards_and_rules_return_data_and_a_long_wait_alerts(
+    tmp_path: Path, topics: Topics, consumer_factory: type[Consumer]
+) -> None:
     targets = tmp_path / "targets"
     targets.mkdir()
     (targets / "consumer.yml").write_text(f'- targets: ["127.0.0.1:{METRICS}"]\n')
     (targets / "alertmanager.yml").write_text(f'- targets: ["127.0.0.1:{AM}"]\n')
-    mon_env = {**os.environ, "MON_DIR": str(tmp_path / "mon"), "PROM_PORT": str(PROM), "AM_PORT": str(AM),
-               "WEBHOOK_PORT": str(WEBHOOK), "TARGETS_DIR": str(targets), "PROM_INTERVAL": "1s",
-               "CONTACTPULSE": str(Path(sys.executable).parent / "contactpulse")}  # fmt: skip
+    mon_env = {
+        **os.environ,
+        "MON_DIR": str(tmp_path / "mon"),
+        "PROM_PORT": str(PROM),
+        "AM_PORT": str(AM),
+        "WEBHOOK_PORT": str(WEBHOOK),
+        "TARGETS_DIR": str(targets),
+        "PROM_INTERVAL": "1s",
+        "CONTACTPULSE": str(Path(sys.executable).parent / "contactpulse"),
+    }
     subprocess.run(["bash", "scripts/monitoring.sh", "up"], cwd=ROOT, env=mon_env, check=True, timeout=120)
     sim_env = {**os.environ, "CONTACTPULSE_KAFKA_BOOTSTRAP": BOOTSTRAP, "CONTACTPULSE_EVENTS_TOPIC": topics.events}
     live = None
@@ -83,8 +97,13 @@ def test_dashboards_and_rules_return_data_and_a_long_wait_alerts(tmp_path: Path,
         consumer.start()
         cli = [sys.executable, "-m", "services.cli", "simulate"]
         subprocess.run([*cli, "--days", "1"], cwd=ROOT, env=sim_env, check=True, timeout=300)
-        live = subprocess.Popen([*cli, "--mode", "live", "--minutes", "4", "--multiplier", "400"], cwd=ROOT,
-                                env=sim_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        live = subprocess.Popen(
+            [*cli, "--mode", "live", "--minutes", "4", "--multiplier", "400"],
+            cwd=ROOT,
+            env=sim_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         now = datetime.now(UTC)
         producer = KafkaProducer(bootstrap_servers=BOOTSTRAP)
         induced = [  # a caller waiting for 15 minutes, one on hold for a minute, and two who gave up: every
@@ -109,9 +128,14 @@ def test_dashboards_and_rules_return_data_and_a_long_wait_alerts(tmp_path: Path,
         while time.monotonic() < deadline and not firing:
             time.sleep(5)
             alerts = get(f"http://127.0.0.1:{PROM}/api/v1/alerts")["data"]["alerts"]
-            firing = [a for a in alerts if a["labels"]["alertname"] == "ContactWaitingTooLong"
-                      and a["state"] == "firing" and a["labels"].get("queue") == "revenues"
-                      and a["labels"].get("council") == "boston"]  # fmt: skip
+            firing = [
+                a
+                for a in alerts
+                if a["labels"]["alertname"] == "ContactWaitingTooLong"
+                and a["state"] == "firing"
+                and a["labels"].get("queue") == "revenues"
+                and a["labels"].get("council") == "boston"
+            ]
         assert firing, "ContactWaitingTooLong did not fire in Prometheus"
         assert firing[0]["labels"]["severity"] == "warning"
         assert "boston, queue revenues (phone)" in firing[0]["annotations"]["description"]
@@ -120,9 +144,10 @@ def test_dashboards_and_rules_return_data_and_a_long_wait_alerts(tmp_path: Path,
         in_am: list[dict[str, Any]] = []
         while time.monotonic() < deadline and not in_am:
             in_am = [
-                a for a in get(f"http://127.0.0.1:{AM}/api/v2/alerts")
+                a
+                for a in get(f"http://127.0.0.1:{AM}/api/v2/alerts")
                 if a["labels"]["alertname"] == "ContactWaitingTooLong" and a["labels"].get("council") == "boston"
-            ]  # fmt: skip
+            ]
             time.sleep(1)
         assert in_am, "the alert did not reach Alertmanager"
         assert in_am[0]["receivers"][0]["name"] in ("team-leads", "boston-team-leads")

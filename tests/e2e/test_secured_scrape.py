@@ -25,7 +25,8 @@ PROM, METRICS = 19390, 19465
 
 
 def test_prometheus_scrapes_the_secured_consumer_with_the_repositorys_config(
-        tmp_path: Path, topics: Topics, consumer_factory: type[Consumer]) -> None:  # fmt: skip
+    tmp_path: Path, topics: Topics, consumer_factory: type[Consumer]
+) -> None:
     config, ca = web_config(tmp_path)
     consumer = consumer_factory(tmp_path / "s.duckdb", topics, METRICS)
     consumer.extra_env = {"CONTACTPULSE_WEB_CONFIG": str(config)}
@@ -50,9 +51,17 @@ def test_prometheus_scrapes_the_secured_consumer_with_the_repositorys_config(
     shutil.copy(ca, prom / "secrets/ca.pem")
     (prom / "secrets/prometheus.password").write_text(PASSWORD + "\n")
     log = (tmp_path / "prometheus.log").open("wb")
-    server = subprocess.Popen(["prometheus", f"--config.file={prom / 'prometheus.yml'}",
-                               f"--storage.tsdb.path={tmp_path / 'tsdb'}", f"--web.listen-address=127.0.0.1:{PROM}"],
-                              cwd=prom, stdout=log, stderr=log)  # fmt: skip
+    server = subprocess.Popen(
+        [
+            "prometheus",
+            f"--config.file={prom / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{PROM}",
+        ],
+        cwd=prom,
+        stdout=log,
+        stderr=log,
+    )
     try:
         up: list[object] = []
         deadline = time.monotonic() + 90
@@ -65,14 +74,28 @@ def test_prometheus_scrapes_the_secured_consumer_with_the_repositorys_config(
             except OSError:
                 continue
         assert up, (tmp_path / "prometheus.log").read_text()[-2000:]
-        env = {**os.environ, "CONTACTPULSE_WALLBOARD_USER": USER, "CONTACTPULSE_WALLBOARD_PASSWORD": PASSWORD,
-               "CONTACTPULSE_WALLBOARD_CA_FILE": str(ca), "PYTHONPATH": str(ROOT)}  # fmt: skip
-        board = subprocess.run([sys.executable, "-m", "services.cli", "wallboard", "--once", "--url", base], env=env,
-                               capture_output=True, text=True, timeout=60)  # fmt: skip
+        env = {
+            **os.environ,
+            "CONTACTPULSE_WALLBOARD_USER": USER,
+            "CONTACTPULSE_WALLBOARD_PASSWORD": PASSWORD,
+            "CONTACTPULSE_WALLBOARD_CA_FILE": str(ca),
+            "PYTHONPATH": str(ROOT),
+        }
+        board = subprocess.run(
+            [sys.executable, "-m", "services.cli", "wallboard", "--once", "--url", base],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert board.returncode == 0, board.stderr
-        refused = subprocess.run([sys.executable, "-m", "services.cli", "wallboard", "--once", "--url", base],
-                                 env={**env, "CONTACTPULSE_WALLBOARD_USER": ""}, capture_output=True, text=True,
-                                 timeout=60)  # fmt: skip
+        refused = subprocess.run(
+            [sys.executable, "-m", "services.cli", "wallboard", "--once", "--url", base],
+            env={**env, "CONTACTPULSE_WALLBOARD_USER": ""},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert refused.returncode == 2 and "wants credentials" in refused.stderr and PASSWORD not in refused.stderr
     finally:
         server.terminate()

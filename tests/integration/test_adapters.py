@@ -50,8 +50,9 @@ def append(path: Path, lines: list[str]) -> None:
         f.writelines(lines)
 
 
-def test_follow_kill_and_rotate_give_the_facts_of_one_read(tmp_path: Path, topics: Topics,
-                                                           consumer_factory: type[Consumer]) -> None:  # fmt: skip
+def test_follow_kill_and_rotate_give_the_facts_of_one_read(
+    tmp_path: Path, topics: Topics, consumer_factory: type[Consumer]
+) -> None:
     lines = queue_log(900, int(time.time()) - 6 * 3600)
     a, b, c, d = (
         lines[: len(lines) // 4],
@@ -84,8 +85,23 @@ def test_follow_kill_and_rotate_give_the_facts_of_one_read(tmp_path: Path, topic
         whole = tmp_path / "whole_log"
         append(whole, lines)
         env = {**os.environ, "CONTACTPULSE_PSEUDONYM_KEY": KEY, "PYTHONPATH": str(ROOT)}
-        subprocess.run([sys.executable, "-m", "services.cli", "adapt", "asterisk-queue-log", str(whole), "--council",
-                        "boston", "--out", str(once)], env=env, check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "services.cli",
+                "adapt",
+                "asterisk-queue-log",
+                str(whole),
+                "--council",
+                "boston",
+                "--out",
+                str(once),
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         expected = [orjson.loads(x) for x in once.read_bytes().splitlines()]
         deadline = time.monotonic() + 120
         while consumer.metrics().get("contactpulse_events_total", 0) < len(expected) and time.monotonic() < deadline:
@@ -107,22 +123,50 @@ def test_follow_kill_and_rotate_give_the_facts_of_one_read(tmp_path: Path, topic
 
 
 def test_a_csv_to_kafka_with_a_bad_row_sends_it_to_the_dead_letter_topic_and_the_reject_file(
-        tmp_path: Path, topics: Topics) -> None:  # fmt: skip
+    tmp_path: Path, topics: Topics
+) -> None:
     export = tmp_path / "calls.csv"
-    export.write_text("Call ID,Call Start,Queue,CLI,Queue Time,Talk Time,Hold Time,Wrap Time,Outcome,Agent ID\n"
-                      "K1,02/03/2026 09:00:00,Revenues,01205 310010,10,60,0,0,Answered,A1\n"
-                      "K2,31/02/2026 09:00:00,Revenues,01205 310011,10,60,0,0,Answered,A1\n")  # fmt: skip
+    export.write_text(
+        "Call ID,Call Start,Queue,CLI,Queue Time,Talk Time,Hold Time,Wrap Time,Outcome,Agent ID\n"
+        "K1,02/03/2026 09:00:00,Revenues,01205 310010,10,60,0,0,Answered,A1\n"
+        "K2,31/02/2026 09:00:00,Revenues,01205 310011,10,60,0,0,Answered,A1\n"
+    )
     env = adapter_env(topics)
-    done = subprocess.run([sys.executable, "-m", "services.cli", "adapt", "csv", str(export), "--council", "boston",
-                           "--mapping", str(ROOT / "docs" / "adapters" / "call-detail.toml")], env=env,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "services.cli",
+            "adapt",
+            "csv",
+            str(export),
+            "--council",
+            "boston",
+            "--mapping",
+            str(ROOT / "docs" / "adapters" / "call-detail.toml"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "records read  2" in done.stderr and "unmappable:bad_time" in done.stderr
-    events = subprocess.run(["kcat", "-C", "-b", BOOTSTRAP, "-t", topics.events, "-e", "-q", "-f", "%k\n"],
-                            capture_output=True, text=True, timeout=60, check=True).stdout.split()  # fmt: skip
+    events = subprocess.run(
+        ["kcat", "-C", "-b", BOOTSTRAP, "-t", topics.events, "-e", "-q", "-f", "%k\n"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.split()
     assert events == ["K1"] * 4  # started, queued, answered, ended
-    dead = subprocess.run(["kcat", "-C", "-b", BOOTSTRAP, "-t", topics.dlq, "-e", "-q", "-f", "%h\t%s\n"],
-                          capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()  # fmt: skip
+    dead = subprocess.run(
+        ["kcat", "-C", "-b", BOOTSTRAP, "-t", topics.dlq, "-e", "-q", "-f", "%h\t%s\n"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
     assert len(dead) == 1 and "reason=unmappable:bad_time" in dead[0] and "original_line=3" in dead[0]
     assert "310011" not in dead[0] and "[number]" in dead[0]  # the caller's number never leaves the adapter
     rejected = [orjson.loads(x) for x in (tmp_path / "calls.csv.rejects.jsonl").read_bytes().splitlines()]

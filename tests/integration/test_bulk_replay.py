@@ -56,8 +56,9 @@ def both(
 
 
 @pytest.mark.parametrize("walk", ["here", "workers"])
-def test_generated_contacts_with_duplicates_and_bad_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                           walk: str) -> None:  # fmt: skip
+def test_generated_contacts_with_duplicates_and_bad_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, walk: str
+) -> None:
     if walk == "workers":  # every write walked by two processes, in batches cut at contacts many times over
         monkeypatch.setattr(services.store.walk, "IN_PROCESS_BELOW", 0)
         monkeypatch.setattr(services.store.walk, "BATCH_ROWS", 97)
@@ -80,8 +81,17 @@ def test_generated_contacts_with_duplicates_and_bad_lines(tmp_path: Path, monkey
         )
 
 
-TYPES = ["contact.started", "contact.queued", "contact.answered", "contact.hold_started", "contact.hold_ended",
-         "contact.transferred", "contact.ended", "contact.wrapped_up", "contact.surveyed"]  # fmt: skip
+TYPES = [
+    "contact.started",
+    "contact.queued",
+    "contact.answered",
+    "contact.hold_started",
+    "contact.hold_ended",
+    "contact.transferred",
+    "contact.ended",
+    "contact.wrapped_up",
+    "contact.surveyed",
+]
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -109,11 +119,16 @@ def test_arbitrary_event_sequences(tmp_path: Path, seed: int) -> None:
 
 def contact_lines(cid: str, at: float, ref: str, service: str, answered: bool = True) -> list[bytes]:
     data = {"customer_ref": ref, "service": service}
-    events = [ev("contact.started", at, contact=cid, channel="phone", **data),
-              ev("contact.queued", at + 1, contact=cid, queue="q1")]  # fmt: skip
+    events = [
+        ev("contact.started", at, contact=cid, channel="phone", **data),
+        ev("contact.queued", at + 1, contact=cid, queue="q1"),
+    ]
     if answered:
-        events += [ev("contact.answered", at + 30, contact=cid), ev("contact.ended", at + 300, contact=cid),
-                   ev("contact.wrapped_up", at + 360, contact=cid, resolution="resolved")]  # fmt: skip
+        events += [
+            ev("contact.answered", at + 30, contact=cid),
+            ev("contact.ended", at + 300, contact=cid),
+            ev("contact.wrapped_up", at + 360, contact=cid, resolution="resolved"),
+        ]
     else:
         events.append(ev("contact.ended", at + 2, contact=cid))  # a short abandon
     return [orjson.dumps(e) for e in events]

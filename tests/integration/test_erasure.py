@@ -32,19 +32,30 @@ DAY = 86_400
 def contact(cid: str, day: float, ref: str | None, answered_ref: str | None = None) -> list[dict[str, Any]]:
     """A handled call on ``day``: queued with ``ref``, answered (with ``answered_ref`` when given), ended."""
     t = day * DAY
-    return [ev("contact.queued", t, contact=cid, channel="phone", service="council-tax", customer_ref=ref),
-            ev("contact.answered", t + 30, contact=cid, customer_ref=answered_ref),
-            ev("contact.ended", t + 300, contact=cid)]  # fmt: skip
+    return [
+        ev("contact.queued", t, contact=cid, channel="phone", service="council-tax", customer_ref=ref),
+        ev("contact.answered", t + 30, contact=cid, customer_ref=answered_ref),
+        ev("contact.ended", t + 300, contact=cid),
+    ]
 
 
 def events() -> list[dict[str, Any]]:
-    out = [*contact("A1", 1, A), *contact("A2", 2, A),  # A calls again the next day
-           *contact("B1", 1, B), *contact("X", 3, A, answered_ref=B),  # X carries A's ref, then B's
-           *contact("B2", 10, B), *contact("N", 2, None)]  # fmt: skip
+    out = [
+        *contact("A1", 1, A),
+        *contact("A2", 2, A),  # A calls again the next day
+        *contact("B1", 1, B),
+        *contact("X", 3, A, answered_ref=B),  # X carries A's ref, then B's
+        *contact("B2", 10, B),
+        *contact("N", 2, None),
+    ]
     bad = ev("contact.queued", 5 * DAY, contact="R1", customer_ref="+441205310099")  # a raw number: rejected
     out.append(bad)
-    out.append({**ev("contact.queued", 5 * DAY, contact="R2", customer_ref=A), "data": {"contact_id": "R2",
-                "council": "boston", "customer_ref": A, "queue": "Not A Slug"}})  # rejected, with A's ref  # fmt: skip
+    out.append(
+        {
+            **ev("contact.queued", 5 * DAY, contact="R2", customer_ref=A),
+            "data": {"contact_id": "R2", "council": "boston", "customer_ref": A, "queue": "Not A Slug"},
+        }
+    )  # rejected, with A's ref
     return out
 
 
@@ -68,7 +79,8 @@ CONTACTS = "SELECT * FROM contacts JOIN contact_fcr USING (council, contact_id) 
 
 
 def test_erase_leaves_nothing_and_the_rest_as_if_the_person_had_never_been_there(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = tmp_path / "c.duckdb"
     everything = events()
     replay_into(db, everything)
@@ -84,8 +96,12 @@ def test_erase_leaves_nothing_and_the_rest_as_if_the_person_had_never_been_there
     for path in (db, snapshot_path(db)):  # no table and no snapshot holds the ref or a line with it
         con = duckdb.connect(str(path), read_only=True)
         try:
-            tables = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables "
-                                                "WHERE table_type = 'BASE TABLE'").fetchall()]  # fmt: skip
+            tables = [
+                t
+                for (t,) in con.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
+                ).fetchall()
+            ]
             for table in tables:
                 text = str(con.execute(f"SELECT * FROM {table}").fetchall())
                 assert A not in text and "1205310099" not in text, table
@@ -100,11 +116,19 @@ def test_erase_leaves_nothing_and_the_rest_as_if_the_person_had_never_been_there
     replay_into(oracle_db, without)
     assert rows(db, CONTACTS) == rows(oracle_db, CONTACTS)
     # and the plain FCR oracle on what is left: B1 has no repeat within 7 days now (B2 is on day 10)
-    left = rows(db, "SELECT council, contact_id, epoch_us(started_at), outcome, short_abandon, customer_ref, service, "
-                    "resolution FROM contacts WHERE customer_ref = ?".replace("?", f"'{B}'"))  # fmt: skip
+    left = rows(
+        db,
+        "SELECT council, contact_id, epoch_us(started_at), outcome, short_abandon, customer_ref, service, "
+        "resolution FROM contacts WHERE customer_ref = ?".replace("?", f"'{B}'"),
+    )
     expected = {v.contact_id: v.first_contact_resolved for v in verdicts([FcrInput(*r) for r in left], 7, None)}
-    got = dict(rows(db, f"SELECT contact_id, first_contact_resolved FROM contact_fcr WHERE contact_id IN "
-                        f"({', '.join(repr(c) for c in expected)})"))  # fmt: skip
+    got = dict(
+        rows(
+            db,
+            f"SELECT contact_id, first_contact_resolved FROM contact_fcr WHERE contact_id IN "
+            f"({', '.join(repr(c) for c in expected)})",
+        )
+    )
     assert got == expected == {"B1": True, "B2": True}
 
     # old events replayed later bring nothing back, even X's, which carry B's ref or none
@@ -113,8 +137,9 @@ def test_erase_leaves_nothing_and_the_rest_as_if_the_person_had_never_been_there
     assert rows(db, CONTACTS) == rows(oracle_db, CONTACTS)
 
 
-def test_erase_mistakes_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                     monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_erase_mistakes_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("CONTACTPULSE_PSEUDONYM_KEY", raising=False)
     assert main(["erase", "--db", str(tmp_path / "none.duckdb"), "--customer-ref", A]) == 2
     db = tmp_path / "c.duckdb"

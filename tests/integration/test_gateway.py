@@ -35,18 +35,32 @@ class Gateway:
     def __init__(self, tmp: Path, topics: Topics, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "CONTACTPULSE_EVENTS_TOPIC": topics.events, "CONTACTPULSE_KAFKA_BOOTSTRAP": BOOTSTRAP,
-                    "CONTACTPULSE_GATEWAY_TOKENS": str(tmp / "tokens.json"), "PYTHONPATH": str(ROOT),
-                    **(env or {})}  # fmt: skip
-        made = subprocess.run([sys.executable, "-m", "services.cli", "gateway-token", "add", "--council", "all",
-                               "--source", "/"], env=self.env, capture_output=True, text=True, check=True)  # fmt: skip
+        self.env = {
+            **os.environ,
+            "CONTACTPULSE_EVENTS_TOPIC": topics.events,
+            "CONTACTPULSE_KAFKA_BOOTSTRAP": BOOTSTRAP,
+            "CONTACTPULSE_GATEWAY_TOKENS": str(tmp / "tokens.json"),
+            "PYTHONPATH": str(ROOT),
+            **(env or {}),
+        }
+        made = subprocess.run(
+            [sys.executable, "-m", "services.cli", "gateway-token", "add", "--council", "all", "--source", "/"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         self.token = made.stdout.strip().splitlines()[-1]  # the token is the last line, shown once
         self.log = (tmp / "gateway.log").open("ab")
         self.start()
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "services.cli", "gateway", "--port", str(self.port)],
-                                     env=self.env, stdout=self.log, stderr=self.log)  # fmt: skip
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "gateway", "--port", str(self.port)],
+            env=self.env,
+            stdout=self.log,
+            stderr=self.log,
+        )
 
     def connected(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -85,8 +99,9 @@ def binary(event: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
     return orjson.dumps(event["data"]), {f"ce-{k}": str(v) for k, v in event.items() if k != "data"}
 
 
-def test_three_modes_give_the_facts_of_a_replay(tmp_path: Path, topics: Topics, gateway: Gateway,
-                                                consumer_factory: type[Consumer]) -> None:  # fmt: skip
+def test_three_modes_give_the_facts_of_a_replay(
+    tmp_path: Path, topics: Topics, gateway: Gateway, consumer_factory: type[Consumer]
+) -> None:
     events = [e for c in Generator(23).contacts(240) for e in c]
     third = len(events) // 3
     for e in events[:third]:
@@ -113,12 +128,14 @@ def test_three_modes_give_the_facts_of_a_replay(tmp_path: Path, topics: Topics, 
 
 def broker(action: str) -> None:
     env = {**os.environ, "KAFKA_PORT": str(PORT), "KAFKA_CONTROLLER_PORT": str(PORT + 1), "PYTHON": sys.executable}
-    subprocess.run(["bash", "scripts/kafka.sh", action], cwd=ROOT, env=env, check=True, timeout=180,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        ["bash", "scripts/kafka.sh", action], cwd=ROOT, env=env, check=True, timeout=180, capture_output=True
+    )
 
 
-def test_a_stopped_broker_is_503_and_nothing_accepted_is_lost(tmp_path: Path, topics: Topics, gateway: Gateway,
-                                                              consumer_factory: type[Consumer]) -> None:  # fmt: skip
+def test_a_stopped_broker_is_503_and_nothing_accepted_is_lost(
+    tmp_path: Path, topics: Topics, gateway: Gateway, consumer_factory: type[Consumer]
+) -> None:
     events = [e for c in Generator(24).contacts(60) for e in c]
     accepted: set[str] = set()
     for e in events[:50]:

@@ -23,8 +23,14 @@ CONTACT = "P1 enc sp\u00e9"  # a space and a non-ASCII letter
 
 
 def event(event_id: str, **extra: str) -> CloudEvent:
-    attributes = {"id": event_id, "source": "/boston/webchat/widget", "type": "contact.queued", "subject": CONTACT,
-                  "time": datetime(2026, 3, 2, 9, 0, tzinfo=UTC), **extra}  # fmt: skip
+    attributes = {
+        "id": event_id,
+        "source": "/boston/webchat/widget",
+        "type": "contact.queued",
+        "subject": CONTACT,
+        "time": datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+        **extra,
+    }
     data = {"contact_id": CONTACT, "council": "boston", "channel": "webchat", "queue": "revenues"}
     return CloudEvent(attributes=attributes, data=data)
 
@@ -43,8 +49,13 @@ def test_the_official_sdk_in_binary_and_structured_modes(tmp_path: Path, topics:
             assert answer.status == 202, answer.body
     finally:
         gateway.stop()
-    consumer = KafkaConsumer(topics.events, bootstrap_servers=BOOTSTRAP, auto_offset_reset="earliest",
-                             enable_auto_commit=False, consumer_timeout_ms=5000)  # fmt: skip
+    consumer = KafkaConsumer(
+        topics.events,
+        bootstrap_servers=BOOTSTRAP,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=5000,
+    )
     try:
         got = {e["id"]: e for e in (orjson.loads(m.value) for m in consumer)}
     finally:

@@ -33,11 +33,15 @@ def at(seconds: float) -> datetime:
 
 
 def test_chatwoot_and_forms_webhooks_become_facts_and_survive_a_restart(
-        tmp_path: Path, topics: Topics, consumer_factory: type[Consumer]) -> None:  # fmt: skip
-    env = {"CONTACTPULSE_GATEWAY_WEBHOOKS": str(ROOT / "docs" / "webhooks.example.toml"),
-           "CONTACTPULSE_WEBHOOKS_TOPIC": f"webhooks-{topics.group}", "CONTACTPULSE_DLQ_TOPIC": topics.dlq,
-           "CONTACTPULSE_CONSUMER_GROUP": topics.group,
-           "CONTACTPULSE_PSEUDONYM_KEY": "integration key, 16+ bytes"}  # fmt: skip
+    tmp_path: Path, topics: Topics, consumer_factory: type[Consumer]
+) -> None:
+    env = {
+        "CONTACTPULSE_GATEWAY_WEBHOOKS": str(ROOT / "docs" / "webhooks.example.toml"),
+        "CONTACTPULSE_WEBHOOKS_TOPIC": f"webhooks-{topics.group}",
+        "CONTACTPULSE_DLQ_TOPIC": topics.dlq,
+        "CONTACTPULSE_CONSUMER_GROUP": topics.group,
+        "CONTACTPULSE_PSEUDONYM_KEY": "integration key, 16+ bytes",
+    }
     gateway = Gateway(tmp_path, topics, env)
     try:
         gateway.connected()
@@ -76,15 +80,24 @@ def test_chatwoot_and_forms_webhooks_become_facts_and_survive_a_restart(
         if gateway.proc.poll() is None:
             gateway.stop()
     con = duckdb.connect(str(tmp_path / "stream.duckdb"), read_only=True)
-    rows = con.execute("SELECT contact_id, channel, queue, outcome, time_to_answer_seconds, rating, service, "
-                       "customer_ref IS NOT NULL FROM contacts ORDER BY contact_id").fetchall()  # fmt: skip
+    rows = con.execute(
+        "SELECT contact_id, channel, queue, outcome, time_to_answer_seconds, rating, service, "
+        "customer_ref IS NOT NULL FROM contacts ORDER BY contact_id"
+    ).fetchall()
     con.close()
     reopened = f"cw1-10-r{int(at(900).timestamp())}"
-    assert rows == [("cw1-10", "webchat", "customer-services", "handled", 40.0, 4, None, True),
-                    (reopened, "webchat", "customer-services", "handled", 60.0, None, None, True),
-                    ("resp-1", "web", None, "self_served", None, None, "waste", True)]  # fmt: skip
-    dead = subprocess.run(["kcat", "-C", "-b", BOOTSTRAP, "-t", topics.dlq, "-e", "-q", "-f", "%h\\t%s\\n"],
-                          capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()  # fmt: skip
+    assert rows == [
+        ("cw1-10", "webchat", "customer-services", "handled", 40.0, 4, None, True),
+        (reopened, "webchat", "customer-services", "handled", 60.0, None, None, True),
+        ("resp-1", "web", None, "self_served", None, None, "waste", True),
+    ]
+    dead = subprocess.run(
+        ["kcat", "-C", "-b", BOOTSTRAP, "-t", topics.dlq, "-e", "-q", "-f", "%h\\t%s\\n"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
     assert len(dead) == 1 and "reason=unmappable:unknown_status" in dead[0] and "vendor=json" in dead[0]
     assert "form_deleted" in dead[0]
     log = (tmp_path / "gateway.log").read_text()

@@ -108,10 +108,13 @@ def check_fcr(db: Path, table: dict[tuple[str, str], dict[str, Any]], watermarks
             assert fcr[key] == (False, None, None, final), key
             continue
         has_repeat = any(
-            o["council"] == c["council"] and o["customer_ref"] == c["customer_ref"] and o["service"] == c["service"]
-            and not o["short_abandon"] and c["started_at"] < o["started_at"] <= c["started_at"] + window
+            o["council"] == c["council"]
+            and o["customer_ref"] == c["customer_ref"]
+            and o["service"] == c["service"]
+            and not o["short_abandon"]
+            and c["started_at"] < o["started_at"] <= c["started_at"] + window
             for o in table.values()
-        )  # fmt: skip
+        )
         repeats += has_repeat
         resolved = not has_repeat and c["resolution"] in (None, "resolved")
         assert fcr[key] == (True, has_repeat, resolved, final), key

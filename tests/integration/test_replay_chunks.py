@@ -38,8 +38,14 @@ def shuffled_lines(seed: int, contacts: int, duplicates: int) -> list[bytes]:
 
 def replayed(db: Path, data: bytes, chunk_events: int = 500_000, block_bytes: int = 32 << 20) -> None:
     with Store(db) as store:
-        bulk_replay([("f.jsonl", io.BytesIO(data))], store, MetricRules(), ingest_time=NOW,
-                    block_bytes=block_bytes, chunk_events=chunk_events)  # fmt: skip
+        bulk_replay(
+            [("f.jsonl", io.BytesIO(data))],
+            store,
+            MetricRules(),
+            ingest_time=NOW,
+            block_bytes=block_bytes,
+            chunk_events=chunk_events,
+        )
 
 
 def test_chunks_give_the_tables_of_one_transaction(tmp_path: Path) -> None:

@@ -32,11 +32,15 @@ NOW = T0 + timedelta(days=100)
 
 
 def history() -> list[dict[str, Any]]:
-    old = [ev("contact.queued", 1 * DAY, contact="OLD", channel="phone", queue="revenues"),
-           ev("contact.answered", 1 * DAY + 20, contact="OLD"),
-           ev("contact.ended", 1 * DAY + 200, contact="OLD")]  # fmt: skip
-    recent = [ev("contact.queued", 95 * DAY, contact="NEW", channel="phone", queue="revenues"),
-              ev("contact.ended", 95 * DAY + 40, contact="NEW")]  # fmt: skip
+    old = [
+        ev("contact.queued", 1 * DAY, contact="OLD", channel="phone", queue="revenues"),
+        ev("contact.answered", 1 * DAY + 20, contact="OLD"),
+        ev("contact.ended", 1 * DAY + 200, contact="OLD"),
+    ]
+    recent = [
+        ev("contact.queued", 95 * DAY, contact="NEW", channel="phone", queue="revenues"),
+        ev("contact.ended", 95 * DAY + 40, contact="NEW"),
+    ]
     return [*old, *recent]
 
 
@@ -72,8 +76,9 @@ def test_a_late_event_through_each_replay_changes_nothing(retired: Path) -> None
     with Store(retired) as store:
         summary = bulk_replay([("late", io.BytesIO(lines([LATE])))], store, MetricRules(), ingest_time=NOW)
         assert summary.rejected["beyond_retention"] == 1 and summary.new_events == 0
-        summary = replay(numbered_lines("late", io.BytesIO(lines([{**LATE, "id": "late-2"}]))), store, MetricRules(),
-                         ingest_time=NOW)  # fmt: skip
+        summary = replay(
+            numbered_lines("late", io.BytesIO(lines([{**LATE, "id": "late-2"}]))), store, MetricRules(), ingest_time=NOW
+        )
         assert summary.new_events == 0
         kept = store.con.execute("SELECT reason FROM rejected_events").fetchall()
     assert facts(retired) == before
@@ -83,8 +88,9 @@ def test_a_late_event_through_each_replay_changes_nothing(retired: Path) -> None
 def test_a_late_event_through_the_consumer_changes_nothing_and_the_known_ids_shrink(retired: Path) -> None:
     before = facts(retired)
     registry = CollectorRegistry()
-    proc = StreamProcessor(FactEngine(MetricRules()), Store(retired), PipelineMetrics(registry), LiveBoard(),
-                           "contact.events.v1")  # fmt: skip
+    proc = StreamProcessor(
+        FactEngine(MetricRules()), Store(retired), PipelineMetrics(registry), LiveBoard(), "contact.events.v1"
+    )
     proc.recover()
     assert proc.known is not None and len(proc.known.ids.stored) == 2  # NEW's two events only
     proc.commit(proc.decode([Rec(0, raw(LATE))], ingest_time=NOW))
@@ -106,7 +112,9 @@ def test_the_retention_command(tmp_path: Path, capsys: pytest.CaptureFixture[str
 def test_a_retired_contact_with_a_late_event_stored_is_still_refused(retired: Path) -> None:
     """A late event written while the contact was still in the consumer's memory is not its history."""
     with Store(retired) as store:
-        store.con.execute("INSERT INTO contact_events SELECT * REPLACE ('late-1' AS id, 'OLD' AS contact_id) "
-                          "FROM contact_events WHERE contact_id = 'NEW' LIMIT 1")  # fmt: skip
+        store.con.execute(
+            "INSERT INTO contact_events SELECT * REPLACE ('late-1' AS id, 'OLD' AS contact_id) "
+            "FROM contact_events WHERE contact_id = 'NEW' LIMIT 1"
+        )
         events, found = stored_and_retired(store, [("boston", "OLD"), ("boston", "NEW")], None)
     assert found == {("boston", "OLD")} and {e.contact_id for e in events} == {"NEW"}

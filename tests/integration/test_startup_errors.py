@@ -27,8 +27,14 @@ def env(**extra: str) -> dict[str, str]:
 
 
 def run(args: list[str], cwd: Path, timeout: float = 60, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CP, *args], cwd=cwd, env={**env(**extra), "PYTHONPATH": str(ROOT)}, text=True,
-                          capture_output=True, timeout=timeout)  # fmt: skip
+    return subprocess.run(
+        [*CP, *args],
+        cwd=cwd,
+        env={**env(**extra), "PYTHONPATH": str(ROOT)},
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+    )
 
 
 def one_line(text: str) -> str:
@@ -40,8 +46,14 @@ def one_line(text: str) -> str:
 
 def test_consumer_retries_an_unreachable_broker_one_line_an_attempt(tmp_path: Path) -> None:
     args = ["consume", "--db", str(tmp_path / "c.duckdb"), "--bootstrap", DEAD, "--metrics-port", str(free_port())]
-    proc = subprocess.Popen([*CP, *args], cwd=tmp_path, text=True, env={**env(), "PYTHONPATH": str(ROOT)},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    proc = subprocess.Popen(
+        [*CP, *args],
+        cwd=tmp_path,
+        text=True,
+        env={**env(), "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     assert proc.stdout is not None
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
@@ -79,8 +91,13 @@ def test_one_shot_commands_stop_after_a_bounded_wait(tmp_path: Path, args: list[
 
 
 def test_topic_creation_stops_after_a_bounded_wait(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "services.kafka", "create-topics", "--bootstrap", DEAD, "--wait", "1"],
-                          cwd=ROOT, text=True, capture_output=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "services.kafka", "create-topics", "--bootstrap", DEAD, "--wait", "1"],
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert one_line(done.stderr).startswith(f"kafka: error: cannot reach Kafka at {DEAD}: connection refused")
 
@@ -107,8 +124,9 @@ def test_a_port_in_use_is_named(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = run(["consume", "--db", str(tmp_path / "p.duckdb"), "--bootstrap", DEAD, "--metrics-port", str(port)],
-                   tmp_path)  # fmt: skip
+        done = run(
+            ["consume", "--db", str(tmp_path / "p.duckdb"), "--bootstrap", DEAD, "--metrics-port", str(port)], tmp_path
+        )
         hook = run(["alert-webhook", "--port", str(port)], tmp_path)
         gateway = run(["gateway", "--port", str(port), "--bootstrap", DEAD], tmp_path)
     assert gateway.returncode == 2
@@ -132,8 +150,9 @@ def test_a_config_file_that_is_not_toml_names_file_line_and_column(tmp_path: Pat
 def test_a_reader_that_stops_early_is_no_error(tmp_path: Path) -> None:
     """`contactpulse simulate --out - | head -1`: the closed pipe ends the command quietly, exit status 0."""
     command = [*CP, "simulate", "--mode", "history", "--days", "2", "--out", "-"]
-    proc = subprocess.Popen(command, cwd=tmp_path, env={**env(), "PYTHONPATH": str(ROOT)},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        command, cwd=tmp_path, env={**env(), "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     assert proc.stdout is not None and proc.stdout.readline().startswith(b'{"specversion"')
     proc.stdout.close()
     _, err = proc.communicate(timeout=60)

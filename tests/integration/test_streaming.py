@@ -90,8 +90,10 @@ def test_kcat_events_with_duplicates_disorder_and_bad_messages(
 
     out = subprocess.run(
         ["kcat", "-C", "-b", BOOTSTRAP, "-t", topics.dlq, "-e", "-q", "-f", "%h\\t%s\\n"],
-        capture_output=True, check=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
     dead = [line.split(b"\t", 1) for line in out.stdout.splitlines() if line]
     assert len(dead) == len(BAD)
     by_value = {value: dict(h.split("=", 1) for h in headers.decode().split(",")) for headers, value in dead}
@@ -118,8 +120,13 @@ def readers_work_while_the_consumer_writes(db: Path, expected_contacts: int) -> 
             pass
         assert time.monotonic() < deadline, "no up-to-date snapshot"
         time.sleep(0.2)
-    out = subprocess.run([sys.executable, "-m", "services.cli", "summary", "--db", str(db)], capture_output=True,
-                         text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "services.cli", "summary", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert out.returncode == 0, out.stderr
     assert "(snapshot" in out.stdout
     assert re.search(rf"partnership\s*│\s*{expected_contacts:,}\b", out.stdout), out.stdout

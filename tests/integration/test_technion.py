@@ -40,8 +40,9 @@ def test_a_month_of_real_calls_gives_the_facts_the_records_state(tmp_path: Path)
     assert got == {"handled": len(answered), "abandoned": len(hung_up)}
     assert con.execute("SELECT count(*) FROM contacts WHERE short_abandon").fetchone() == (len(short),)
     expected_tta = sum(max(c.ser_start or 0, c.q_start or 0) - (c.q_start or 0) for c in answered) / len(answered)
-    mean_tta = con.execute("SELECT avg(time_to_answer_seconds) FROM contacts WHERE outcome = 'handled' "
-                           "AND queued_at IS NOT NULL").fetchone()  # fmt: skip
+    mean_tta = con.execute(
+        "SELECT avg(time_to_answer_seconds) FROM contacts WHERE outcome = 'handled' AND queued_at IS NOT NULL"
+    ).fetchone()
     assert mean_tta is not None and mean_tta[0] == pytest.approx(expected_tta)
     waits = con.execute("SELECT sum(wait_seconds) FROM contacts WHERE outcome = 'abandoned'").fetchone()
     assert waits == (pytest.approx(sum(c.q_time for c in hung_up)),)

@@ -61,8 +61,10 @@ def store_path(
         con.execute("CREATE OR REPLACE TEMP TABLE _staging AS SELECT * FROM _rows")
         con.unregister("_rows")
         if watermark_s is not None:
-            con.execute("INSERT INTO watermarks VALUES (?, to_timestamp(0) + to_microseconds(?))",
-                        [parsed[0].council, T0_US + round(watermark_s * US)])  # fmt: skip
+            con.execute(
+                "INSERT INTO watermarks VALUES (?, to_timestamp(0) + to_microseconds(?))",
+                [parsed[0].council, T0_US + round(watermark_s * US)],
+            )
         write_slices(store, Walker(rules), ["_staging"])
         cols = ", ".join(f"epoch_us({c.name})" if c.is_time else c.name for c in FACTS)
         (row,) = con.execute(f"SELECT {cols} FROM contacts").fetchall()

@@ -44,8 +44,9 @@ class Answer:
     body: bytes
 
 
-def post(url: str, body: bytes, content_type: str | None, token: str | None = None,
-         headers: dict[str, str] | None = None) -> Answer:  # fmt: skip
+def post(
+    url: str, body: bytes, content_type: str | None, token: str | None = None, headers: dict[str, str] | None = None
+) -> Answer:
     """POST with exactly these headers: no ``Content-Type`` when ``content_type`` is None (urllib would
     add a form-encoded one, as the official CloudEvents SDK's binary mode does not)."""
     h = dict(headers or {})
@@ -75,8 +76,12 @@ class Recording(Publisher):
         self.kept: list[tuple[str, bytes | None, bytes, dict[str, str]]] = []
         self.down = False
 
-    async def publish(self, messages: Sequence[tuple[bytes | None, bytes]], topic: str | None = None,
-                      headers: dict[str, str] | None = None) -> None:  # fmt: skip
+    async def publish(
+        self,
+        messages: Sequence[tuple[bytes | None, bytes]],
+        topic: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         if self.down:
             raise Unavailable("Kafka at 127.0.0.1:1 did not acknowledge: KafkaConnectionError")
         if topic is None or topic == self.topic:

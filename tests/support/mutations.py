@@ -14,8 +14,22 @@ from pipelines.events import from_contract
 from schemas.reasons import Rejected, parse_event
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
-STAGED = ("id", "type", "t", "council", "contact_id", "source", "channel", "service", "queue", "site",
-          "customer_ref", "agent_ref", "resolution", "rating")  # fmt: skip
+STAGED = (
+    "id",
+    "type",
+    "t",
+    "council",
+    "contact_id",
+    "source",
+    "channel",
+    "service",
+    "queue",
+    "site",
+    "customer_ref",
+    "agent_ref",
+    "resolution",
+    "rating",
+)
 
 
 def by_pydantic(line: bytes, now: datetime = NOW) -> tuple[Any, ...] | None:
@@ -32,8 +46,18 @@ BASE: dict[str, Any] = {
     "data": {"contact_id": "C-1", "council": "boston", "channel": "phone", "service": "council-tax",
              "queue": "revenues", "customer_ref": "k3J9sQ0vXb2mT8aLw1Ze", "agent_ref": "agent-7"},
 }  # fmt: skip
-TYPES = ["contact.started", "contact.queued", "contact.answered", "contact.hold_started", "contact.hold_ended",
-         "contact.transferred", "contact.ended", "contact.wrapped_up", "contact.surveyed", "contact.x"]  # fmt: skip
+TYPES = [
+    "contact.started",
+    "contact.queued",
+    "contact.answered",
+    "contact.hold_started",
+    "contact.hold_ended",
+    "contact.transferred",
+    "contact.ended",
+    "contact.wrapped_up",
+    "contact.surveyed",
+    "contact.x",
+]
 VALUES: list[Any] = [
     None, "", " ", "x" * 128, "x" * 129, "é" * 64, "é" * 65, 5, 0, 6, -1, 5.0, 4.5, True, [], {}, {"a": 1}, "1.0",
     "1.0 ", "C-1", "C-2", "boston", "Boston", "b", "a" * 40, "a" * 41, "-tax", "tax_", "phone", "fax", "resolved",

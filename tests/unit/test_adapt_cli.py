@@ -28,8 +28,9 @@ MAPPING = str(ROOT / "docs" / "adapters" / "call-detail.toml")
     (["adapt", "asterisk-queue-log", "{log}", "--council", "boston", "--ami", "{log}", "--dry-run"],
      "--ami: line 1 is not an AMI 'Key: Value' line"),  # a queue log given as the AMI file: not zero holds
 ])  # fmt: skip
-def test_mistakes_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-                               argv: list[str], message: str) -> None:  # fmt: skip
+def test_mistakes_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, argv: list[str], message: str
+) -> None:
     monkeypatch.setenv("CONTACTPULSE_PSEUDONYM_KEY", "a test key of 16+ bytes")
     log = tmp_path / "queue_log"
     log.write_text("1700000000|1.1|revenues|NONE|ENTERQUEUE||01205310010|1\n")
@@ -40,12 +41,19 @@ def test_mistakes_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_a_dry_run_prints_the_events_and_a_summary_and_sends_nothing(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     log = tmp_path / "queue_log"
-    log.write_text("1700000000|1.1|revenues|NONE|ENTERQUEUE||01205310010|1\n"
-                   "1700000030|1.1|revenues|NONE|ABANDON|1|1|30\nnot a line\n")  # fmt: skip
-    assert main(["adapt", "asterisk-queue-log", str(log), "--council", "boston", "--dry-run",
-                 "--bootstrap", "127.0.0.1:1"]) == 0  # fmt: skip
+    log.write_text(
+        "1700000000|1.1|revenues|NONE|ENTERQUEUE||01205310010|1\n"
+        "1700000030|1.1|revenues|NONE|ABANDON|1|1|30\nnot a line\n"
+    )
+    assert (
+        main(
+            ["adapt", "asterisk-queue-log", str(log), "--council", "boston", "--dry-run", "--bootstrap", "127.0.0.1:1"]
+        )
+        == 0
+    )
     out, err = capsys.readouterr()
     events = [orjson.loads(line) for line in out.splitlines()]
     assert [e["type"] for e in events] == ["contact.started", "contact.queued", "contact.ended"]
@@ -55,7 +63,8 @@ def test_a_dry_run_prints_the_events_and_a_summary_and_sends_nothing(
 
 
 def test_the_summary_counts_callers_who_cannot_be_linked_and_conversations_still_open(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tests.unit.test_adapter_genesys import INTERNAL, VOICE
 
     monkeypatch.setenv("CONTACTPULSE_PSEUDONYM_KEY", "a test key of 16+ bytes")

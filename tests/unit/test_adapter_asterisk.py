@@ -63,20 +63,24 @@ def test_an_attended_transfer_to_another_queue_is_one_contact_with_one_transfer(
 
 
 def test_holdtime_is_the_queue_wait() -> None:
-    c = facts("1700000000|1700000000.1|revenues|NONE|ENTERQUEUE||01205310010|1\n"
-              "1700000030|1700000000.1|revenues|PJSIP/201|CONNECT|30|1700000030.2|4\n"
-              "1700000200|1700000000.1|revenues|PJSIP/201|COMPLETECALLER|30|170|1\n")["1700000000.1"]  # fmt: skip
+    c = facts(
+        "1700000000|1700000000.1|revenues|NONE|ENTERQUEUE||01205310010|1\n"
+        "1700000030|1700000000.1|revenues|PJSIP/201|CONNECT|30|1700000030.2|4\n"
+        "1700000200|1700000000.1|revenues|PJSIP/201|COMPLETECALLER|30|170|1\n"
+    )["1700000000.1"]
     assert (c.wait_seconds, c.time_to_answer_seconds, c.talk_seconds, c.hold_seconds) == (30, 30, 170, 0)
     assert c.answered_within_sl is False  # phone's 20 s
     assert c.customer_ref is not None and len(c.customer_ref) == 43  # 01205 310010's pseudonym
 
 
 def test_a_call_that_never_gets_a_complete_line_is_answered_with_no_talk_and_frees_nothing_else() -> None:
-    lines = ("1700000000|sys1-1700000000.7|revenues|NONE|ENTERQUEUE||01205310010|1\n"
-             "1700000005|sys1-1700000000.7|revenues|PJSIP/201|CONNECT|5|x|2\n"
-             # five hours later agent 201's own extension rings a queue: a caller, not a consultation
-             "1700018005|sys1-1700018005.8|revenues|NONE|ENTERQUEUE||201|1\n"
-             "1700018065|sys1-1700018005.8|revenues|NONE|ABANDON|1|1|60\n")  # fmt: skip
+    lines = (
+        "1700000000|sys1-1700000000.7|revenues|NONE|ENTERQUEUE||01205310010|1\n"
+        "1700000005|sys1-1700000000.7|revenues|PJSIP/201|CONNECT|5|x|2\n"
+        # five hours later agent 201's own extension rings a queue: a caller, not a consultation
+        "1700018005|sys1-1700018005.8|revenues|NONE|ENTERQUEUE||201|1\n"
+        "1700018065|sys1-1700018005.8|revenues|NONE|ABANDON|1|1|60\n"
+    )
     f = facts(lines)
     stuck = f["sys1-1700000000.7"]
     assert (stuck.outcome, stuck.ended_at, stuck.talk_seconds) == ("handled", None, 0)  # talk ends at its last event
@@ -92,17 +96,21 @@ def test_a_system_name_prefix_is_part_of_the_call_id_and_transfers_still_link() 
 
 
 def test_did_lines_make_no_contact_and_the_contact_starts_at_enterqueue() -> None:
-    f = facts("1700000000|1700000000.3|general|NONE|DID|01205310000\n"
-              "1700000004|1700000000.3|general|NONE|ENTERQUEUE||07700900123|1\n"
-              "1700000010|1700000010.4|general|NONE|DID|01205310000\n")  # fmt: skip
+    f = facts(
+        "1700000000|1700000000.3|general|NONE|DID|01205310000\n"
+        "1700000004|1700000000.3|general|NONE|ENTERQUEUE||07700900123|1\n"
+        "1700000010|1700000010.4|general|NONE|DID|01205310000\n"
+    )
     assert list(f) == ["1700000000.3"] and f["1700000000.3"].started_at == 1700000004 * 1_000_000
 
 
 def test_lines_without_a_call_make_no_contact() -> None:
-    sink, _ = run("1700000000|NONE|NONE|NONE|QUEUESTART||\n"
-                  "1700000001|MANAGER|revenues|PJSIP/201|ADDMEMBER|\n"
-                  "1700000002|NONE|revenues|PJSIP/201|PAUSE||lunch\n"
-                  "1700000003|1700000003.9|revenues|PJSIP/201|RINGNOANSWER|15000\n")  # fmt: skip
+    sink, _ = run(
+        "1700000000|NONE|NONE|NONE|QUEUESTART||\n"
+        "1700000001|MANAGER|revenues|PJSIP/201|ADDMEMBER|\n"
+        "1700000002|NONE|revenues|PJSIP/201|PAUSE||lunch\n"
+        "1700000003|1700000003.9|revenues|PJSIP/201|RINGNOANSWER|15000\n"
+    )
     assert sink.sent == [] and sink.rejects == []
 
 
@@ -118,35 +126,46 @@ def test_leaving_the_queue_unanswered(verb: str, data: str, outcome: str) -> Non
 
 
 def test_a_blind_transfer_into_another_queue_and_one_out_of_the_queues() -> None:
-    into = facts("1700000000|2.1|revenues|NONE|ENTERQUEUE||01205310010|1\n"
-                 "1700000010|2.1|revenues|PJSIP/201|CONNECT|10|x|3\n"
-                 "1700000070|2.1|revenues|PJSIP/201|BLINDTRANSFER|601|from-internal|10|60|1\n"
-                 "1700000071|2.1|benefits|NONE|ENTERQUEUE||01205310010|1\n"
-                 "1700000100|2.1|benefits|PJSIP/305|CONNECT|29|x|2\n"
-                 "1700000400|2.1|benefits|PJSIP/305|COMPLETEAGENT|29|300|1\n")["2.1"]  # fmt: skip
+    into = facts(
+        "1700000000|2.1|revenues|NONE|ENTERQUEUE||01205310010|1\n"
+        "1700000010|2.1|revenues|PJSIP/201|CONNECT|10|x|3\n"
+        "1700000070|2.1|revenues|PJSIP/201|BLINDTRANSFER|601|from-internal|10|60|1\n"
+        "1700000071|2.1|benefits|NONE|ENTERQUEUE||01205310010|1\n"
+        "1700000100|2.1|benefits|PJSIP/305|CONNECT|29|x|2\n"
+        "1700000400|2.1|benefits|PJSIP/305|COMPLETEAGENT|29|300|1\n"
+    )["2.1"]
     assert (into.transfers, into.last_queue, into.wait_seconds, into.talk_seconds) == (1, "benefits", 10 + 30, 60 + 300)
-    out = facts("1700000000|3.1|revenues|NONE|ENTERQUEUE||01205310010|1\n"
-                "1700000010|3.1|revenues|PJSIP/201|CONNECT|10|x|3\n"
-                "1700000070|3.1|revenues|PJSIP/201|BLINDTRANSFER|2345|from-internal|10|60|1\n")["3.1"]  # fmt: skip
+    out = facts(
+        "1700000000|3.1|revenues|NONE|ENTERQUEUE||01205310010|1\n"
+        "1700000010|3.1|revenues|PJSIP/201|CONNECT|10|x|3\n"
+        "1700000070|3.1|revenues|PJSIP/201|BLINDTRANSFER|2345|from-internal|10|60|1\n"
+    )["3.1"]
     assert (out.transfers, out.outcome, out.talk_seconds) == (0, "handled", 60)  # ends at the transfer
     assert out.ended_at == 1700000070 * 1_000_000
 
 
 def test_the_wrapup_convention_gives_resolution_and_after_contact_work() -> None:
-    c = facts("1700000000|4.1|revenues|NONE|ENTERQUEUE||01205310010|1\n"
-              "1700000010|4.1|revenues|PJSIP/201|CONNECT|10|x|3\n"
-              "1700000100|4.1|revenues|PJSIP/201|COMPLETECALLER|10|90|1\n"
-              "1700000160|4.1|revenues|PJSIP/201|WRAPUP|resolved\n")["4.1"]  # fmt: skip
+    c = facts(
+        "1700000000|4.1|revenues|NONE|ENTERQUEUE||01205310010|1\n"
+        "1700000010|4.1|revenues|PJSIP/201|CONNECT|10|x|3\n"
+        "1700000100|4.1|revenues|PJSIP/201|COMPLETECALLER|10|90|1\n"
+        "1700000160|4.1|revenues|PJSIP/201|WRAPUP|resolved\n"
+    )["4.1"]
     assert (c.resolution, c.acw_seconds, c.handle_seconds) == ("resolved", 60, 150)
 
 
 def test_unreadable_lines_are_rejected_with_their_line_and_no_number() -> None:
-    sink, _ = run("1700000000|5.1|revenues|NONE|ENTERQUEUE||01205310010|1\n"
-                  "garbage from a half-written line\n"
-                  "soon|5.2|revenues|NONE|ENTERQUEUE||01205 310011|1\n"
-                  "1700000100|5.1|revenues|PJSIP/201|WRAPUP|sorted\n")  # fmt: skip
-    assert [(r.line, r.reason) for r in sink.rejects] == [(2, "unmappable:not_queue_log"), (3, "unmappable:bad_time"),
-                                                          (4, "bad_field:resolution")]  # fmt: skip
+    sink, _ = run(
+        "1700000000|5.1|revenues|NONE|ENTERQUEUE||01205310010|1\n"
+        "garbage from a half-written line\n"
+        "soon|5.2|revenues|NONE|ENTERQUEUE||01205 310011|1\n"
+        "1700000100|5.1|revenues|PJSIP/201|WRAPUP|sorted\n"
+    )
+    assert [(r.line, r.reason) for r in sink.rejects] == [
+        (2, "unmappable:not_queue_log"),
+        (3, "unmappable:bad_time"),
+        (4, "bad_field:resolution"),
+    ]
     assert "310011" not in sink.rejects[1].record and "[number]" in sink.rejects[1].record
 
 
@@ -172,21 +191,25 @@ def test_the_same_lines_give_the_same_ids_and_memory_survives_json() -> None:
     assert [e["id"] for e in first.sent + rest.sent] == [e["id"] for e in once.sent]
 
 
-HOLD_CALL = ("1700000000|6.1|revenues|NONE|ENTERQUEUE||01205310010|1\n"
-             "1700000010|6.1|revenues|PJSIP/201|CONNECT|10|6.2|3\n"
-             "1700000300|6.1|revenues|PJSIP/201|COMPLETEAGENT|10|290|1\n")  # fmt: skip
+HOLD_CALL = (
+    "1700000000|6.1|revenues|NONE|ENTERQUEUE||01205310010|1\n"
+    "1700000010|6.1|revenues|PJSIP/201|CONNECT|10|6.2|3\n"
+    "1700000300|6.1|revenues|PJSIP/201|COMPLETEAGENT|10|290|1\n"
+)
 
 
 def test_hold_from_a_cel_csv_in_the_sample_mapping() -> None:
     # cel_custom.conf.sample's legacy Master.csv columns; holds are the dialplan's CELGenUserEvent(HOLD)
-    cel = ['"USER_DEFINED","1700000100.250000","","201","","","","","from-internal","PJSIP/201-00000a1","","",'
-           '"DOCUMENTATION","","6.2","6.1","","","HOLD",""',
-           '"USER_DEFINED","1700000160.250000","","201","","","","","from-internal","PJSIP/201-00000a1","","",'
-           '"DOCUMENTATION","","6.2","6.1","","","UNHOLD",""',
-           '"ANSWER","1700000010.000000","","201","","","","","from-internal","PJSIP/201-00000a1","","",'
-           '"DOCUMENTATION","","6.2","6.1","","","",""',
-           '"HOLD","not a time","","","","","","","","","","","","","6.1","6.1","","","",""',
-           '"HOLD","1e20","","","","","","","","","","","","","6.1","6.1","","","",""']  # fmt: skip
+    cel = [
+        '"USER_DEFINED","1700000100.250000","","201","","","","","from-internal","PJSIP/201-00000a1","","",'
+        '"DOCUMENTATION","","6.2","6.1","","","HOLD",""',
+        '"USER_DEFINED","1700000160.250000","","201","","","","","from-internal","PJSIP/201-00000a1","","",'
+        '"DOCUMENTATION","","6.2","6.1","","","UNHOLD",""',
+        '"ANSWER","1700000010.000000","","201","","","","","from-internal","PJSIP/201-00000a1","","",'
+        '"DOCUMENTATION","","6.2","6.1","","","",""',
+        '"HOLD","not a time","","","","","","","","","","","","","6.1","6.1","","","",""',
+        '"HOLD","1e20","","","","","","","","","","","","","6.1","6.1","","","",""',
+    ]
     sink, qlog = run(HOLD_CALL)
     runner = Runner(sink, "cel")
     runner.feed(cel_holds(cel, qlog.seen, EMITTER, ZoneInfo("Europe/London")))
@@ -196,9 +219,23 @@ def test_hold_from_a_cel_csv_in_the_sample_mapping() -> None:
 
 
 def test_hold_from_saved_ami_events() -> None:
-    ami = ["Event: Hold", "Privilege: call,all", "Timestamp: 1700000100.000000", "Channel: PJSIP/trunk-00000a0",
-           "Uniqueid: 6.1", "Linkedid: 6.1", "", "Event: Newchannel", "Uniqueid: 9.9", "",
-           "Event: Unhold", "Timestamp: 1700000130.500000", "Uniqueid: 6.1", "Linkedid: 6.1", ""]  # fmt: skip
+    ami = [
+        "Event: Hold",
+        "Privilege: call,all",
+        "Timestamp: 1700000100.000000",
+        "Channel: PJSIP/trunk-00000a0",
+        "Uniqueid: 6.1",
+        "Linkedid: 6.1",
+        "",
+        "Event: Newchannel",
+        "Uniqueid: 9.9",
+        "",
+        "Event: Unhold",
+        "Timestamp: 1700000130.500000",
+        "Uniqueid: 6.1",
+        "Linkedid: 6.1",
+        "",
+    ]
     sink, qlog = run(HOLD_CALL)
     Runner(sink, "ami").feed(ami_holds(ami, qlog.seen, EMITTER))
     assert facts_by_contact(sink.sent)["6.1"].hold_seconds == 30.5

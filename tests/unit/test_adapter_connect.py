@@ -28,31 +28,69 @@ QUEUES = {"q-ct": "Council Tax", "q-ben": "Benefits"}  # the mapping file's [que
 QUEUE_IDS = {name: qid for qid, name in QUEUES.items()}
 
 
-def record(contact: str, *, initial: str | None = None, method: str = "INBOUND", channel: str = "VOICE",
-           start: str = "2026-03-02T09:00:00Z", queue: str | None = "Council Tax",
-           enqueue: str | None = "2026-03-02T09:00:30Z", connected: str | None = "2026-03-02T09:01:10Z",
-           acw_start: str | None = "2026-03-02T09:07:10Z", acw_end: str | None = "2026-03-02T09:08:00Z",
-           disconnect: str = "2026-03-02T09:07:10Z", reason: str = "CUSTOMER_DISCONNECT", holds: int = 0,
-           hold_seconds: int = 0, next_contact: str | None = None, attributes: dict[str, str] | None = None,
-           ) -> dict[str, Any]:  # fmt: skip
-    agent = None if connected is None else {
-        "ARN": f"{ARN}/agent/0d3b8c7a-aaaa-4bbb-8ccc-dddddddddddd", "Username": "jsmith",
-        "ConnectedToAgentTimestamp": connected, "AfterContactWorkStartTimestamp": acw_start,
-        "AfterContactWorkEndTimestamp": acw_end, "NumberOfHolds": holds, "CustomerHoldDuration": hold_seconds,
-        "LongestHoldDuration": hold_seconds, "AgentInteractionDuration": 300}  # fmt: skip
+def record(
+    contact: str,
+    *,
+    initial: str | None = None,
+    method: str = "INBOUND",
+    channel: str = "VOICE",
+    start: str = "2026-03-02T09:00:00Z",
+    queue: str | None = "Council Tax",
+    enqueue: str | None = "2026-03-02T09:00:30Z",
+    connected: str | None = "2026-03-02T09:01:10Z",
+    acw_start: str | None = "2026-03-02T09:07:10Z",
+    acw_end: str | None = "2026-03-02T09:08:00Z",
+    disconnect: str = "2026-03-02T09:07:10Z",
+    reason: str = "CUSTOMER_DISCONNECT",
+    holds: int = 0,
+    hold_seconds: int = 0,
+    next_contact: str | None = None,
+    attributes: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    agent = (
+        None
+        if connected is None
+        else {
+            "ARN": f"{ARN}/agent/0d3b8c7a-aaaa-4bbb-8ccc-dddddddddddd",
+            "Username": "jsmith",
+            "ConnectedToAgentTimestamp": connected,
+            "AfterContactWorkStartTimestamp": acw_start,
+            "AfterContactWorkEndTimestamp": acw_end,
+            "NumberOfHolds": holds,
+            "CustomerHoldDuration": hold_seconds,
+            "LongestHoldDuration": hold_seconds,
+            "AgentInteractionDuration": 300,
+        }
+    )
     return {
-        "AWSAccountId": "111122223333", "AWSContactTraceRecordFormatVersion": "2017-03-10", "Agent": agent,
-        "AgentConnectionAttempts": 1, "Attributes": attributes or {}, "Channel": channel,
-        "ContactId": contact, "InitialContactId": initial, "PreviousContactId": initial,
+        "AWSAccountId": "111122223333",
+        "AWSContactTraceRecordFormatVersion": "2017-03-10",
+        "Agent": agent,
+        "AgentConnectionAttempts": 1,
+        "Attributes": attributes or {},
+        "Channel": channel,
+        "ContactId": contact,
+        "InitialContactId": initial,
+        "PreviousContactId": initial,
         "NextContactId": next_contact,
         "CustomerEndpoint": {"Address": "+441205310010", "Type": "TELEPHONE_NUMBER"},
-        "DisconnectTimestamp": disconnect, "DisconnectReason": reason, "InitiationMethod": method,
-        "InitiationTimestamp": start, "InstanceARN": ARN, "LastUpdateTimestamp": disconnect,
-        "Queue": None if queue is None else {"ARN": f"{ARN}/queue/{QUEUE_IDS.get(queue, 'q-x')}", "Name": queue,
-                                             "EnqueueTimestamp": enqueue,
-                                             "DequeueTimestamp": connected, "Duration": 40},
+        "DisconnectTimestamp": disconnect,
+        "DisconnectReason": reason,
+        "InitiationMethod": method,
+        "InitiationTimestamp": start,
+        "InstanceARN": ARN,
+        "LastUpdateTimestamp": disconnect,
+        "Queue": None
+        if queue is None
+        else {
+            "ARN": f"{ARN}/queue/{QUEUE_IDS.get(queue, 'q-x')}",
+            "Name": queue,
+            "EnqueueTimestamp": enqueue,
+            "DequeueTimestamp": connected,
+            "Duration": 40,
+        },
         "SystemEndpoint": {"Address": "+441205310000", "Type": "TELEPHONE_NUMBER"},
-    }  # fmt: skip
+    }
 
 
 def run(data: bytes, queues: dict[str, str] = QUEUES) -> ListSink:
@@ -81,11 +119,24 @@ def test_a_record_with_hold_totals_and_after_contact_work() -> None:
 
 
 def test_a_transfer_chain_is_one_contact_whatever_the_order_and_duplicates() -> None:
-    first = record("c-1", next_contact="c-2", acw_start="2026-03-02T09:03:00Z", acw_end="2026-03-02T09:03:20Z",
-                   disconnect="2026-03-02T09:03:00Z")  # fmt: skip
-    second = record("c-2", initial="c-1", method="TRANSFER", start="2026-03-02T09:03:00Z", queue="Benefits",
-                    enqueue="2026-03-02T09:03:05Z", connected="2026-03-02T09:04:05Z",
-                    acw_start="2026-03-02T09:10:05Z", disconnect="2026-03-02T09:10:05Z")  # fmt: skip
+    first = record(
+        "c-1",
+        next_contact="c-2",
+        acw_start="2026-03-02T09:03:00Z",
+        acw_end="2026-03-02T09:03:20Z",
+        disconnect="2026-03-02T09:03:00Z",
+    )
+    second = record(
+        "c-2",
+        initial="c-1",
+        method="TRANSFER",
+        start="2026-03-02T09:03:00Z",
+        queue="Benefits",
+        enqueue="2026-03-02T09:03:05Z",
+        connected="2026-03-02T09:04:05Z",
+        acw_start="2026-03-02T09:10:05Z",
+        disconnect="2026-03-02T09:10:05Z",
+    )
     # Firehose writes objects back to back; the second is delivered twice, and before the first
     data = orjson.dumps(second) + orjson.dumps(first) + b"\n" + orjson.dumps(second)
     sink = run(data)
@@ -113,11 +164,24 @@ def test_channels(channel: str, expected: str) -> None:
 
 def event(kind: str, contact: str = "c-5", channel: str = "CHAT", **detail: Any) -> dict[str, Any]:
     """An EventBridge contact event as the guide prints one."""
-    return {"version": "0", "id": f"evt-{contact}-{kind}", "detail-type": "Amazon Connect Contact Event",
-            "source": "aws.connect", "account": "111122223333", "time": "2026-03-02T09:00:00Z",
-            "region": "eu-west-2", "resources": [ARN],
-            "detail": {"eventType": kind, "contactId": contact, "channel": channel, "instanceArn": ARN,
-                       "initiationMethod": "API", **detail}}  # fmt: skip
+    return {
+        "version": "0",
+        "id": f"evt-{contact}-{kind}",
+        "detail-type": "Amazon Connect Contact Event",
+        "source": "aws.connect",
+        "account": "111122223333",
+        "time": "2026-03-02T09:00:00Z",
+        "region": "eu-west-2",
+        "resources": [ARN],
+        "detail": {
+            "eventType": kind,
+            "contactId": contact,
+            "channel": channel,
+            "instanceArn": ARN,
+            "initiationMethod": "API",
+            **detail,
+        },
+    }
 
 
 def leg(contact: str, initial: str, previous: str | None, steps: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
@@ -125,16 +189,18 @@ def leg(contact: str, initial: str, previous: str | None, steps: list[tuple[str,
     out = []
     for kind, at, who in steps:
         t = f"2026-03-02T{at}.000Z"
-        extra: dict[str, Any] = {"initialContactId": initial,
-                                 "initiationMethod": "INBOUND" if previous is None else "TRANSFER"}  # fmt: skip
+        extra: dict[str, Any] = {
+            "initialContactId": initial,
+            "initiationMethod": "INBOUND" if previous is None else "TRANSFER",
+        }
         if previous:
             extra["previousContactId"] = previous
-        by_kind: dict[str, dict[str, Any]] = {"INITIATED": {"initiationTimestamp": t},
-                  "QUEUED": {"queueInfo": {"queueArn": f"{ARN}/queue/{who}", "enqueueTimestamp": t,
-                                           "queueType": "STANDARD"}},
-                  "CONNECTED_TO_AGENT": {"agentInfo": {"agentArn": f"{ARN}/agent/{who}",
-                                                       "connectedToAgentTimestamp": t}},
-                  "DISCONNECTED": {"disconnectTimestamp": t, "disconnectReason": "AGENT_DISCONNECT"}}  # fmt: skip
+        by_kind: dict[str, dict[str, Any]] = {
+            "INITIATED": {"initiationTimestamp": t},
+            "QUEUED": {"queueInfo": {"queueArn": f"{ARN}/queue/{who}", "enqueueTimestamp": t, "queueType": "STANDARD"}},
+            "CONNECTED_TO_AGENT": {"agentInfo": {"agentArn": f"{ARN}/agent/{who}", "connectedToAgentTimestamp": t}},
+            "DISCONNECTED": {"disconnectTimestamp": t, "disconnectReason": "AGENT_DISCONNECT"},
+        }
         extra |= by_kind[kind]
         out.append(event(kind, contact, "VOICE", **extra))
     return out
@@ -145,13 +211,18 @@ def lines(events: list[dict[str, Any]]) -> bytes:
 
 
 def test_contact_events_from_eventbridge() -> None:
-    lines = [event("INITIATED", initiationTimestamp="2026-03-02T09:00:00.000Z"),
-             event("QUEUED", queueInfo={"queueArn": f"{ARN}/queue/webchat-q",
-                                        "enqueueTimestamp": "2026-03-02T09:00:05.000Z"}),
-             event("CONNECTED_TO_AGENT", agentInfo={"agentArn": f"{ARN}/agent/a-1",
-                                                    "connectedToAgentTimestamp": "2026-03-02T09:00:50.000Z"}),
-             event("CONTACT_DATA_UPDATED"),
-             event("DISCONNECTED", disconnectTimestamp="2026-03-02T09:06:50.000Z")]  # fmt: skip
+    lines = [
+        event("INITIATED", initiationTimestamp="2026-03-02T09:00:00.000Z"),
+        event(
+            "QUEUED", queueInfo={"queueArn": f"{ARN}/queue/webchat-q", "enqueueTimestamp": "2026-03-02T09:00:05.000Z"}
+        ),
+        event(
+            "CONNECTED_TO_AGENT",
+            agentInfo={"agentArn": f"{ARN}/agent/a-1", "connectedToAgentTimestamp": "2026-03-02T09:00:50.000Z"},
+        ),
+        event("CONTACT_DATA_UPDATED"),
+        event("DISCONNECTED", disconnectTimestamp="2026-03-02T09:06:50.000Z"),
+    ]
     sink = run(b"\n".join(orjson.dumps(x) for x in lines), queues={})
     c = facts_by_contact(sink.sent)["c-5"]
     assert (c.channel, c.queue, c.time_to_answer_seconds, c.talk_seconds, c.outcome) == (
@@ -180,8 +251,10 @@ def test_hold_counts_no_contact_has_are_rejected_records_not_a_crash_or_a_flood(
     odd[2]["Agent"]["CustomerHoldDuration"] = "long"
     sink = run(b"\n".join(orjson.dumps(r) for r in odd))
     assert [(r.line, r.reason) for r in sink.rejects] == [
-        (1, "unmappable:bad_value"), (2, "unmappable:bad_field:NumberOfHolds"), (3, "unmappable:bad_value")
-    ]  # fmt: skip
+        (1, "unmappable:bad_value"),
+        (2, "unmappable:bad_field:NumberOfHolds"),
+        (3, "unmappable:bad_value"),
+    ]
     assert sink.rejects[0].detail == "ValueError: invalid literal for int() with base 10: 'two'"
     assert list(facts_by_contact(sink.sent)) == ["c-4"]
 
@@ -189,18 +262,33 @@ def test_hold_counts_no_contact_has_are_rejected_records_not_a_crash_or_a_flood(
 # A warm transfer: agent a-1 brings agent a-2 in before leaving. Leg c-2 (TRANSFER, previous c-1) queues
 # in Benefits at 09:03:05 and a-2 answers at 09:03:15; a-1's leg c-1 disconnects at 09:03:35, and the
 # caller talks with a-2 until 09:12:15.
-WARM = leg("c-1", "c-1", None, [("INITIATED", "09:00:00", ""), ("QUEUED", "09:00:10", "q-ct"),
-                                ("CONNECTED_TO_AGENT", "09:00:40", "a-1")]) + \
-    leg("c-2", "c-1", "c-1", [("INITIATED", "09:03:00", ""), ("QUEUED", "09:03:05", "q-ben"),
-                              ("CONNECTED_TO_AGENT", "09:03:15", "a-2")]) + \
-    leg("c-1", "c-1", None, [("DISCONNECTED", "09:03:35", "")]) + \
-    leg("c-2", "c-1", "c-1", [("DISCONNECTED", "09:12:15", "")])  # fmt: skip
+WARM = (
+    leg(
+        "c-1",
+        "c-1",
+        None,
+        [("INITIATED", "09:00:00", ""), ("QUEUED", "09:00:10", "q-ct"), ("CONNECTED_TO_AGENT", "09:00:40", "a-1")],
+    )
+    + leg(
+        "c-2",
+        "c-1",
+        "c-1",
+        [("INITIATED", "09:03:00", ""), ("QUEUED", "09:03:05", "q-ben"), ("CONNECTED_TO_AGENT", "09:03:15", "a-2")],
+    )
+    + leg("c-1", "c-1", None, [("DISCONNECTED", "09:03:35", "")])
+    + leg("c-2", "c-1", "c-1", [("DISCONNECTED", "09:12:15", "")])
+)
 
 
 def test_a_warm_transfer_ends_with_the_last_leg_not_the_first_agent_leaving() -> None:
     c = facts_by_contact(run(lines(WARM)).sent)["c-1"]
-    assert (c.queue, c.last_queue, c.transfers, c.outcome, c.agent_ref) == ("council-tax", "benefits", 1, "handled",
-                                                                           "a-1")  # fmt: skip
+    assert (c.queue, c.last_queue, c.transfers, c.outcome, c.agent_ref) == (
+        "council-tax",
+        "benefits",
+        1,
+        "handled",
+        "a-1",
+    )
     assert c.time_to_answer_seconds == 30  # queued 09:00:10, answered 09:00:40
     assert c.wait_seconds == 30 + 10  # then 09:03:05-09:03:15 in Benefits
     # a-1 from 09:00:40 to the transfer at 09:03:05 (145 s), a-2 from 09:03:15 to 09:12:15 (540 s); ending
@@ -212,10 +300,27 @@ def test_a_warm_transfer_ends_with_the_last_leg_not_the_first_agent_leaving() ->
 # A cold transfer: a-1 sends the caller to Benefits and leaves at once (c-1 disconnects at 09:02:00); the
 # caller waits from 09:02:01 until a-2 answers at 09:04:01 and talks until 09:10:01. EventBridge does not
 # keep order: here c-1's disconnect comes first in the file, before c-2 is known at all.
-COLD = leg("c-1", "c-1", None, [("INITIATED", "09:00:00", ""), ("QUEUED", "09:00:10", "q-ct"),
-                                ("CONNECTED_TO_AGENT", "09:00:40", "a-1"), ("DISCONNECTED", "09:02:00", "")]) + \
-    leg("c-2", "c-1", "c-1", [("INITIATED", "09:02:00", ""), ("QUEUED", "09:02:01", "q-ben"),
-                              ("CONNECTED_TO_AGENT", "09:04:01", "a-2"), ("DISCONNECTED", "09:10:01", "")])  # fmt: skip
+COLD = leg(
+    "c-1",
+    "c-1",
+    None,
+    [
+        ("INITIATED", "09:00:00", ""),
+        ("QUEUED", "09:00:10", "q-ct"),
+        ("CONNECTED_TO_AGENT", "09:00:40", "a-1"),
+        ("DISCONNECTED", "09:02:00", ""),
+    ],
+) + leg(
+    "c-2",
+    "c-1",
+    "c-1",
+    [
+        ("INITIATED", "09:02:00", ""),
+        ("QUEUED", "09:02:01", "q-ben"),
+        ("CONNECTED_TO_AGENT", "09:04:01", "a-2"),
+        ("DISCONNECTED", "09:10:01", ""),
+    ],
+)
 
 
 @pytest.mark.parametrize("order", ["as_sent", "reversed"])
@@ -256,7 +361,12 @@ def test_the_bare_detail_in_aws_casing_and_the_envelope_time_when_a_timestamp_is
     enveloped["time"] = "2026-03-02T10:05:50Z"
     c = facts_by_contact(run(lines([*bare, enveloped])).sent)["c-7"]
     assert (c.channel, c.queue, c.agent_ref, c.time_to_answer_seconds, c.talk_seconds) == (
-        "phone", "council-tax", "a-9", 30, 300)  # fmt: skip
+        "phone",
+        "council-tax",
+        "a-9",
+        30,
+        300,
+    )
 
 
 def test_a_contact_record_and_contact_events_give_one_queue_one_label() -> None:

@@ -49,9 +49,11 @@ def rows(path: Path, table: Table) -> Iterator[Item]:
 def same_output(a: ListSink, b: ListSink) -> None:
     """The same events (in any order between contacts) and the same rejections, line and reason."""
     assert sorted(orjson.dumps(e, option=orjson.OPT_SORT_KEYS) for e in a.sent) == sorted(
-        orjson.dumps(e, option=orjson.OPT_SORT_KEYS) for e in b.sent)  # fmt: skip
-    assert sorted((r.line, r.reason, r.record) for r in a.rejects) == sorted((r.line, r.reason, r.record)
-                                                                             for r in b.rejects)  # fmt: skip
+        orjson.dumps(e, option=orjson.OPT_SORT_KEYS) for e in b.sent
+    )
+    assert sorted((r.line, r.reason, r.record) for r in a.rejects) == sorted(
+        (r.line, r.reason, r.record) for r in b.rejects
+    )
 
 
 def run(tmp_path: Path, text: str, mapping: str = "call-detail.toml") -> ListSink:
@@ -72,8 +74,11 @@ def utc(f: Any, name: str) -> str:
 
 
 def test_answered_and_abandoned_calls_with_durations_in_both_forms(tmp_path: Path) -> None:
-    sink = run(tmp_path, CALLS + "C1,02/03/2026 09:00:00,Council Tax,01205 310010,45,00:05:00,30,1:00,Answered,A17\n"
-               "C2,02/03/2026 09:10:00,Council Tax,01205 310011,00:00:04,0,0,0,Abandoned,\n")  # fmt: skip
+    sink = run(
+        tmp_path,
+        CALLS + "C1,02/03/2026 09:00:00,Council Tax,01205 310010,45,00:05:00,30,1:00,Answered,A17\n"
+        "C2,02/03/2026 09:10:00,Council Tax,01205 310011,00:00:04,0,0,0,Abandoned,\n",
+    )
     f = facts_by_contact(sink.sent)
     c1, c2 = f["C1"], f["C2"]
     assert (c1.queue, c1.wait_seconds, c1.talk_seconds, c1.hold_seconds, c1.acw_seconds) == (
@@ -125,11 +130,14 @@ def test_a_ticket_whose_times_fall_in_the_repeated_hour_keeps_its_order(tmp_path
 
 def test_front_desk_tickets(tmp_path: Path) -> None:
     head = "Ticket No,Issued,Called,Served,Ended,Branch,Service,Status\n"
-    sink = run(tmp_path, head + "T7,02/03/2026 10:00,02/03/2026 10:12,02/03/2026 10:13,02/03/2026 10:30,Haverhill,"
-                                "Council Tax,Served\n"
-                                "T8,02/03/2026 10:05,,,02/03/2026 10:45,Haverhill,Benefits,No show\n"
-                                "T9,02/03/2026 10:06,,,02/03/2026 10:08,Haverhill,General,Signposted\n",
-               "front-desk.toml")  # fmt: skip
+    sink = run(
+        tmp_path,
+        head + "T7,02/03/2026 10:00,02/03/2026 10:12,02/03/2026 10:13,02/03/2026 10:30,Haverhill,"
+        "Council Tax,Served\n"
+        "T8,02/03/2026 10:05,,,02/03/2026 10:45,Haverhill,Benefits,No show\n"
+        "T9,02/03/2026 10:06,,,02/03/2026 10:08,Haverhill,General,Signposted\n",
+        "front-desk.toml",
+    )
     f = facts_by_contact(sink.sent)
     assert (f["T7"].outcome, f["T7"].wait_seconds, f["T7"].talk_seconds, f["T7"].answered_within_sl) == (
         "handled",
@@ -142,26 +150,39 @@ def test_front_desk_tickets(tmp_path: Path) -> None:
 
 
 def test_bad_rows_are_rejected_with_their_line_and_no_number(tmp_path: Path) -> None:
-    sink = run(tmp_path, CALLS + "B1,31/02/2026 09:00:00,Revenues,01205 310012,1,1,0,0,Answered,A\n"
-                                 ",02/03/2026 09:00:00,Revenues,,1,1,0,0,Answered,A\n"
-                                 "B3,02/03/2026 09:00:00,Revenues,,a while,1,0,0,Answered,A\n"
-                                 "B4,02/03/2026 09:00:00,Revenues,,1,1,0,0,Transferred out,A\n"
-                                 "B5,29/03/2026 01:30:00,Revenues,,1,1,0,0,Answered,A\n"
-                                 "B6,02/03/2026 09:00:00,Revenues,,1,1,0,0,Answered,A\n")  # fmt: skip
+    sink = run(
+        tmp_path,
+        CALLS + "B1,31/02/2026 09:00:00,Revenues,01205 310012,1,1,0,0,Answered,A\n"
+        ",02/03/2026 09:00:00,Revenues,,1,1,0,0,Answered,A\n"
+        "B3,02/03/2026 09:00:00,Revenues,,a while,1,0,0,Answered,A\n"
+        "B4,02/03/2026 09:00:00,Revenues,,1,1,0,0,Transferred out,A\n"
+        "B5,29/03/2026 01:30:00,Revenues,,1,1,0,0,Answered,A\n"
+        "B6,02/03/2026 09:00:00,Revenues,,1,1,0,0,Answered,A\n",
+    )
     assert [(r.line, r.reason) for r in sink.rejects] == [
-        (2, "unmappable:bad_time"), (3, "unmappable:missing:contact_id"), (4, "unmappable:bad_duration"),
-        (5, "unmappable:unknown_outcome"), (6, "unmappable:no_such_local_time")]  # fmt: skip
+        (2, "unmappable:bad_time"),
+        (3, "unmappable:missing:contact_id"),
+        (4, "unmappable:bad_duration"),
+        (5, "unmappable:unknown_outcome"),
+        (6, "unmappable:no_such_local_time"),
+    ]
     assert "310012" not in sink.rejects[0].record
     assert list(facts_by_contact(sink.sent)) == ["B6"]
 
 
 def test_times_past_the_calendar_are_rejected_rows_not_a_crash(tmp_path: Path) -> None:
-    sink = run(tmp_path, CALLS + "Y1,31/12/9999 23:59:00,Waste,,10,9999999,0,0,Answered,A\n"  # past 9999
-                                 "Y2,31/12/9999 23:59:00,Waste,,10,30,0,0,Answered,A\n"  # in the future
-                                 "Y3,01/01/0001 00:00:00,Waste,,10,30,0,0,Answered,A\n"  # before 2000
-                                 "Y4,02/03/2026 09:00:00,Waste,,10,30,0,0,Answered,A\n")  # fmt: skip
-    assert [(r.line, r.reason) for r in sink.rejects] == [(2, "unmappable:bad_time"), (3, "future_time"),
-                                                          (4, "before_2000")]  # fmt: skip
+    sink = run(
+        tmp_path,
+        CALLS + "Y1,31/12/9999 23:59:00,Waste,,10,9999999,0,0,Answered,A\n"  # past 9999
+        "Y2,31/12/9999 23:59:00,Waste,,10,30,0,0,Answered,A\n"  # in the future
+        "Y3,01/01/0001 00:00:00,Waste,,10,30,0,0,Answered,A\n"  # before 2000
+        "Y4,02/03/2026 09:00:00,Waste,,10,30,0,0,Answered,A\n",
+    )
+    assert [(r.line, r.reason) for r in sink.rejects] == [
+        (2, "unmappable:bad_time"),
+        (3, "future_time"),
+        (4, "before_2000"),
+    ]
     assert list(facts_by_contact(sink.sent)) == ["Y4"]
 
 
@@ -182,8 +203,11 @@ def test_a_mapping_or_file_that_does_not_fit_is_one_line(tmp_path: Path) -> None
 
 def test_worker_processes_give_the_same_events_and_rejects_as_one(tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.setattr(csv_cli, "BATCH_ROWS", 7)  # many batches from a small file
-    body = "".join(f"R{i},02/03/2026 09:{i % 60:02d}:00,Revenues,01205 3100{i % 100:02d},{i % 50},120,0,30,"
-                   f"{'Answered' if i % 5 else 'Abandoned'},A{i % 9}\n" for i in range(200))  # fmt: skip
+    body = "".join(
+        f"R{i},02/03/2026 09:{i % 60:02d}:00,Revenues,01205 3100{i % 100:02d},{i % 50},120,0,30,"
+        f"{'Answered' if i % 5 else 'Abandoned'},A{i % 9}\n"
+        for i in range(200)
+    )
     body += 'Q1,02/03/2026 10:00:00,"Revenues\nand benefits",,5,60,0,0,Answered,A1\n'  # a newline inside a cell
     body += "B1,soon,Revenues,,5,60,0,0,Answered,A1\n"
     path = tmp_path / "calls.csv"
@@ -216,15 +240,19 @@ def test_a_mapper_surprised_by_a_value_rejects_the_record_in_its_words_numbers_m
 
 
 @pytest.mark.parametrize("batch", [2, 4000])
-def test_a_stray_quote_in_an_unquoted_cell_is_read_as_csv_reads_it(tmp_path: Path, monkeypatch: Any,
-                                                                    batch: int) -> None:  # fmt: skip
+def test_a_stray_quote_in_an_unquoted_cell_is_read_as_csv_reads_it(
+    tmp_path: Path, monkeypatch: Any, batch: int
+) -> None:
     # S1's quote is text (mid-cell); S2's opens a quoted cell that csv carries over S3's line to S4's quote
     monkeypatch.setattr(csv_cli, "BATCH_ROWS", batch)  # 2: a batch is cut inside it
-    sink = run(tmp_path, CALLS + 'S1,02/03/2026 09:00:00,Benefits",,1,1,0,0,Answered,A\n'
-                                 'S2,02/03/2026 09:00:00,Benefits,,1,",0,0,Answered,A\n'
-                                 "S3,02/03/2026 09:00:00,Benefits,,1,1,0,0,Answered,A\n"
-                                 'S4",02/03/2026 09:00:00,Benefits,,1,1,0,0,Answered,A\n'
-                                 "S5,02/03/2026 09:00:00,Benefits,,1,1,0,0,Answered,A\n")  # fmt: skip
+    sink = run(
+        tmp_path,
+        CALLS + 'S1,02/03/2026 09:00:00,Benefits",,1,1,0,0,Answered,A\n'
+        'S2,02/03/2026 09:00:00,Benefits,,1,",0,0,Answered,A\n'
+        "S3,02/03/2026 09:00:00,Benefits,,1,1,0,0,Answered,A\n"
+        'S4",02/03/2026 09:00:00,Benefits,,1,1,0,0,Answered,A\n'
+        "S5,02/03/2026 09:00:00,Benefits,,1,1,0,0,Answered,A\n",
+    )
     assert [(r.line, r.reason) for r in sink.rejects] == [(5, "unmappable:bad_duration")]
     assert list(facts_by_contact(sink.sent)) == ["S1", "S5"]
     assert facts_by_contact(sink.sent)["S1"].queue == "benefits"
@@ -232,6 +260,9 @@ def test_a_stray_quote_in_an_unquoted_cell_is_read_as_csv_reads_it(tmp_path: Pat
 
 def test_a_quote_in_a_header_name_loses_no_row(tmp_path: Path) -> None:
     header = CALLS.replace("\n", ',Caller"s note\n')  # a column the mapping does not use
-    sink = run(tmp_path, header + "H1,02/03/2026 09:00:00,Waste,,10,30,0,0,Answered,A,\n"
-                                  "H2,02/03/2026 09:05:00,Waste,,10,30,0,0,Answered,A,\n")  # fmt: skip
+    sink = run(
+        tmp_path,
+        header + "H1,02/03/2026 09:00:00,Waste,,10,30,0,0,Answered,A,\n"
+        "H2,02/03/2026 09:05:00,Waste,,10,30,0,0,Answered,A,\n",
+    )
     assert list(facts_by_contact(sink.sent)) == ["H1", "H2"] and not sink.rejects

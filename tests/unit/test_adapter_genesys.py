@@ -33,8 +33,12 @@ def run(data: bytes) -> ListSink:
 
 
 def seg(kind: str, start: str, end: str, **extra: Any) -> dict[str, Any]:
-    return {"segmentType": kind, "segmentStart": f"2026-03-02T09:{start}Z", "segmentEnd": f"2026-03-02T09:{end}Z",
-            **extra}  # fmt: skip
+    return {
+        "segmentType": kind,
+        "segmentStart": f"2026-03-02T09:{start}Z",
+        "segmentEnd": f"2026-03-02T09:{end}Z",
+        **extra,
+    }
 
 
 def participant(purpose: str, pid: str, segments: list[dict[str, Any]], user: str | None = None) -> dict[str, Any]:

@@ -49,8 +49,11 @@ def test_promtool_checks_rules_and_config() -> None:
 def _stage_prometheus(where: Path) -> None:
     """The layout the local stack uses: the repo's prometheus.yml with rules/ and targets/ beside it."""
     where.mkdir(parents=True, exist_ok=True)
-    for name, target in (("prometheus.yml", DASH / "prometheus" / "prometheus.yml"), ("rules", RULES),
-                         ("targets", DASH / "prometheus" / "targets" / "local")):  # fmt: skip
+    for name, target in (
+        ("prometheus.yml", DASH / "prometheus" / "prometheus.yml"),
+        ("rules", RULES),
+        ("targets", DASH / "prometheus" / "targets" / "local"),
+    ):
         link = where / name
         if link.is_symlink() or link.exists():
             link.unlink()
@@ -90,8 +93,10 @@ def test_every_alert_has_a_quiet_and_a_firing_promtool_case() -> None:
 
 
 def test_alerts_are_well_formed_and_their_runbook_sections_exist() -> None:
-    anchors = {re.sub(r"[^a-z0-9-]", "", h.lower().replace(" ", "-"))
-               for h in re.findall(r"^## (.+)$", (DASH / "runbook.md").read_text(), re.M)}  # fmt: skip
+    anchors = {
+        re.sub(r"[^a-z0-9-]", "", h.lower().replace(" ", "-"))
+        for h in re.findall(r"^## (.+)$", (DASH / "runbook.md").read_text(), re.M)
+    }
     for rule in alerts():
         assert re.fullmatch(r"[A-Z][A-Za-z]+", rule["alert"]), rule["alert"]
         assert rule["labels"]["severity"] in {"critical", "warning", "none"}
@@ -143,8 +148,11 @@ def test_alert_targets_are_the_measures_targets(tmp_path: Path) -> None:
     alerting = yaml.safe_load((RULES / "alerting.yml").read_text())
     rules = [r for g in alerting["groups"] for r in g["rules"]]
     record = "contactpulse_threshold:service_level_target:channel"
-    thresholds = {r["labels"]["channel"]: float(r["expr"].removeprefix("vector(").removesuffix(")"))
-                  for r in rules if r.get("record") == record}  # fmt: skip
+    thresholds = {
+        r["labels"]["channel"]: float(r["expr"].removeprefix("vector(").removesuffix(")"))
+        for r in rules
+        if r.get("record") == record
+    }
     assert thresholds == {c: SERVICE_LEVEL.target_for(c) for c in thresholds}
     assert (thresholds["email"], thresholds["phone"]) == (0.9, 0.8)
     (rate,) = [r["expr"] for r in rules if r.get("alert") == "AbandonmentRateHigh"]

@@ -24,8 +24,9 @@ raise SystemExit(main())
 
 
 def test_ctrl_c_while_loading_is_one_line() -> None:
-    p = subprocess.Popen([sys.executable, "-c", HELD_UP, "summary"], cwd=ROOT, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT)  # fmt: skip
+    p = subprocess.Popen(
+        [sys.executable, "-c", HELD_UP, "summary"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     assert p.stdout is not None
     assert p.stdout.readline() == b"loading\n"
     p.send_signal(signal.SIGINT)

@@ -24,8 +24,10 @@ def c(
 
 def by_id(group: list[FcrInput], watermark_day: float | None = 30) -> dict[str, tuple[object, ...]]:
     mark = None if watermark_day is None else T0 + round(watermark_day * DAY_US)
-    return {v.contact_id: (v.fcr_eligible, v.has_repeat, v.first_contact_resolved, v.fcr_final)
-            for v in verdicts(group, W, mark)}  # fmt: skip
+    return {
+        v.contact_id: (v.fcr_eligible, v.has_repeat, v.first_contact_resolved, v.fcr_final)
+        for v in verdicts(group, W, mark)
+    }
 
 
 def test_a_repeat_on_a_different_channel() -> None:

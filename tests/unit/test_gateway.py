@@ -31,8 +31,10 @@ STRUCTURED, BATCH = "application/cloudevents+json", "application/cloudevents-bat
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[tuple[str, Recording, dict[str, str], CollectorRegistry]]:
     tokens = TokenFile(tmp_path / "tokens.json")
-    secrets = {name: tokens.add(council, source)[1] for name, council, source in
-               [("boston", "boston", "/boston/webchat"), ("all", "all", "/")]}  # fmt: skip
+    secrets = {
+        name: tokens.add(council, source)[1]
+        for name, council, source in [("boston", "boston", "/boston/webchat"), ("all", "all", "/")]
+    }
     publisher, registry = Recording(), CollectorRegistry()
     limits = Limits(max_body_bytes=64 * 1024, max_events=20, rate_per_second=1, burst=60)  # slow refill: no timing
     app = create_app(tokens, publisher, registry, keys_from_env({"CONTACTPULSE_PSEUDONYM_KEY": KEY}), limits)
@@ -139,8 +141,12 @@ def test_size_count_type_and_rate_limits(gateway) -> None:
     assert post(url, orjson.dumps(chat("contact.queued", 0)), "text/plain", token).status == 415
     assert post(url, orjson.dumps(chat("contact.queued", 0)), "application/json", token).status == 415  # no ce-
     assert post(url, b"{oops", STRUCTURED, token).status == 400
-    statuses = [post(url, orjson.dumps([chat("contact.queued", i, contact=f"R-{n}-{i}") for i in range(20)]),
-                     BATCH, token).status for n in range(4)]  # fmt: skip
+    statuses = [
+        post(
+            url, orjson.dumps([chat("contact.queued", i, contact=f"R-{n}-{i}") for i in range(20)]), BATCH, token
+        ).status
+        for n in range(4)
+    ]
     assert statuses == [202, 202, 202, 429]  # a burst of 60 events, then 1 a second
     last = post(url, orjson.dumps(chat("contact.queued", 0)), STRUCTURED, secrets["all"])
     assert last.status == 202  # another token has its own bucket
@@ -157,8 +163,9 @@ def test_kafka_unavailable_is_503_with_retry_after(gateway) -> None:
 def test_the_served_openapi_document_is_the_exported_one(tmp_path: Path) -> None:
     from services.ingest.gateway.openapi import FILE, document, event_schema
 
-    app = create_app(TokenFile(tmp_path / "t.json"), Recording(), CollectorRegistry(), lambda c: None,
-                     event_schema=event_schema())  # fmt: skip
+    app = create_app(
+        TokenFile(tmp_path / "t.json"), Recording(), CollectorRegistry(), lambda c: None, event_schema=event_schema()
+    )
     with serving(app) as url, urllib.request.urlopen(url + "/openapi.json") as r:
         served = orjson.loads(r.read())
     assert served == document()

@@ -29,8 +29,14 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "webhooks.example.toml"
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     tokens = TokenFile(Path(tmp_path_factory.mktemp("gw")) / "tokens.json")
     _, secret = tokens.add("all", "/")
-    app = create_app(tokens, Recording(), CollectorRegistry(), keys_from_env({"CONTACTPULSE_PSEUDONYM_KEY": KEY}),
-                     event_schema=event_schema(), webhooks=Webhooks(load_webhooks(EXAMPLE)))  # fmt: skip
+    app = create_app(
+        tokens,
+        Recording(),
+        CollectorRegistry(),
+        keys_from_env({"CONTACTPULSE_PSEUDONYM_KEY": KEY}),
+        event_schema=event_schema(),
+        webhooks=Webhooks(load_webhooks(EXAMPLE)),
+    )
     with serving(app) as url:
         yield url, secret
 

@@ -32,14 +32,20 @@ WEBHOOK_BURST = 8  # requests a token may send at once; refilled at one per 100 
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[tuple[str, Recording, dict[str, str], CollectorRegistry]]:
     tokens = TokenFile(tmp_path / "tokens.json")
-    secrets = {name: tokens.add(council, source)[1] for name, council, source in
-               [("chatwoot", "boston", "/boston/webchat/chatwoot"), ("forms", "boston", "/boston/web"),
-                ("elsewhere", "east-lindsey", "/")]}  # fmt: skip
+    secrets = {
+        name: tokens.add(council, source)[1]
+        for name, council, source in [
+            ("chatwoot", "boston", "/boston/webchat/chatwoot"),
+            ("forms", "boston", "/boston/web"),
+            ("elsewhere", "east-lindsey", "/"),
+        ]
+    }
     publisher, registry = Recording(), CollectorRegistry()
     webhooks = Webhooks(load_webhooks(ROOT / "docs" / "webhooks.example.toml"), "contact.webhooks.v1", "dlq")
     limits = Limits(max_body_bytes=16 * 1024, webhook_rate_per_second=0.01, webhook_burst=WEBHOOK_BURST)
-    app = create_app(tokens, publisher, registry, keys_from_env({"CONTACTPULSE_PSEUDONYM_KEY": KEY}), limits,
-                     webhooks=webhooks)  # fmt: skip
+    app = create_app(
+        tokens, publisher, registry, keys_from_env({"CONTACTPULSE_PSEUDONYM_KEY": KEY}), limits, webhooks=webhooks
+    )
     secrets["_tokens"] = str(tokens.path)
     with serving(app) as url:
         yield url + "/v1/webhooks/", publisher, secrets, registry
@@ -60,8 +66,12 @@ def test_a_chatwoot_payload_with_the_token_in_the_url_is_kept_before_the_answer(
     assert kept["event"] == "conversation_created" and kept["id"] == 10 and len(kept["customer_ref"]) == 43
     assert b"jane" not in value and b"acme" not in value
     assert publisher.sent == []  # contract events come from the mapper, after Kafka
-    assert registry.get_sample_value("contactpulse_gateway_webhook_payloads_total",
-                                     {"webhook": "chatwoot-boston", "outcome": "kept"}) == 1  # fmt: skip
+    assert (
+        registry.get_sample_value(
+            "contactpulse_gateway_webhook_payloads_total", {"webhook": "chatwoot-boston", "outcome": "kept"}
+        )
+        == 1
+    )
 
 
 @pytest.mark.parametrize(("body", "content_type"), [
@@ -73,8 +83,10 @@ def test_a_body_the_mapping_does_not_read_is_415_and_nothing_is_published(
     gateway: Any, body: bytes, content_type: str
 ) -> None:
     url, publisher, secrets, _ = gateway
-    assert post(url + "forms-boston", b'{"event_type": "form_response"}', "application/json",
-                secrets["forms"]).status == 200  # a bearer token works too  # fmt: skip
+    assert (
+        post(url + "forms-boston", b'{"event_type": "form_response"}', "application/json", secrets["forms"]).status
+        == 200
+    )  # a bearer token works too
     before = len(publisher.kept)
     answer = post(url + "forms-boston", body, content_type, secrets["forms"])
     assert answer.status == 415 and answer.headers["content-type"] == "application/problem+json"
@@ -85,9 +97,17 @@ def test_a_body_the_mapping_does_not_read_is_415_and_nothing_is_published(
 def test_a_form_mapping_keeps_the_fields_it_reads_and_no_digit_of_the_callers_number(gateway: Any) -> None:
     """Twilio's voice status callback, form-encoded, as its documentation lists the parameters."""
     url, publisher, secrets, _ = gateway
-    form = {"CallSid": "CA5a1b2c3d4e5f60718293a4b5c6d7e8f9", "AccountSid": "AC0123", "CallStatus": "initiated",
-            "From": "+447700900123", "To": "+441205310000", "Direction": "inbound", "CallerName": "Jane Bloggs",
-            "Timestamp": "Mon, 02 Mar 2026 09:00:00 +0000", "ApiVersion": "2010-04-01"}  # fmt: skip
+    form = {
+        "CallSid": "CA5a1b2c3d4e5f60718293a4b5c6d7e8f9",
+        "AccountSid": "AC0123",
+        "CallStatus": "initiated",
+        "From": "+447700900123",
+        "To": "+441205310000",
+        "Direction": "inbound",
+        "CallerName": "Jane Bloggs",
+        "Timestamp": "Mon, 02 Mar 2026 09:00:00 +0000",
+        "ApiVersion": "2010-04-01",
+    }
     tokens = TokenFile(Path(secrets["_tokens"]))
     secret = tokens.add("boston", "/boston/telephony")[1]
     answer = post(url + "twilio-calls-boston", urlencode(form).encode(), "application/x-www-form-urlencoded", secret)
@@ -103,8 +123,10 @@ def test_a_form_mapping_keeps_the_fields_it_reads_and_no_digit_of_the_callers_nu
 
 def test_the_webhook_route_has_its_own_rate_limit(gateway: Any) -> None:
     url, _, secrets, _ = gateway
-    answers = [post(url + "forms-boston", b'{"event_type": "form_response"}', "application/json", secrets["forms"])
-               for _ in range(WEBHOOK_BURST + 1)]  # fmt: skip
+    answers = [
+        post(url + "forms-boston", b'{"event_type": "form_response"}', "application/json", secrets["forms"])
+        for _ in range(WEBHOOK_BURST + 1)
+    ]
     assert [a.status for a in answers] == [200] * WEBHOOK_BURST + [429]
     assert int(answers[-1].headers["retry-after"]) >= 1
 
@@ -132,8 +154,12 @@ def test_refusals(gateway: Any, path: str, token: str | None, status: int) -> No
     assert publisher.kept == [] and publisher.sent == []
     for secret in secrets.values():
         assert secret not in answer.body.decode()
-    assert registry.get_sample_value("contactpulse_gateway_requests_total",
-                                     {"route": "/v1/webhooks/{name}", "status": str(status)}) == 1  # fmt: skip
+    assert (
+        registry.get_sample_value(
+            "contactpulse_gateway_requests_total", {"route": "/v1/webhooks/{name}", "status": str(status)}
+        )
+        == 1
+    )
 
 
 def test_too_large_and_kafka_unavailable(gateway: Any) -> None:

@@ -47,15 +47,21 @@ def test_hashes_match_duckdb_and_only_stored_keys_may_be_held(tmp_path: Path) ->
 def test_after_a_restart_stored_ids_and_contacts_are_still_found(tmp_path: Path) -> None:
     db = tmp_path / "r.duckdb"
     first = consumer(db)
-    events = [ev("contact.started", 0, id_="a-1"), ev("contact.queued", 5, id_="a-2"),
-              ev("contact.answered", 30, id_="a-3"), ev("contact.ended", 300, id_="a-4")]  # fmt: skip
+    events = [
+        ev("contact.started", 0, id_="a-1"),
+        ev("contact.queued", 5, id_="a-2"),
+        ev("contact.answered", 30, id_="a-3"),
+        ev("contact.ended", 300, id_="a-4"),
+    ]
     assert feed(first, [Rec(i, raw(e)) for i, e in enumerate(events)]) == (4, 0)
     first.store.close()
 
     again = consumer(db)  # C-1 is closed, so not reloaded: only the hashes know it is stored
     assert ("boston", "C-1") not in again.engine.states
-    late = [Rec(4, raw(ev("contact.surveyed", 900, id_="a-5", rating=4))),
-            Rec(5, raw(ev("contact.started", 0, contact="C-2", id_="a-1")))]  # an id already stored  # fmt: skip
+    late = [
+        Rec(4, raw(ev("contact.surveyed", 900, id_="a-5", rating=4))),
+        Rec(5, raw(ev("contact.started", 0, contact="C-2", id_="a-1"))),
+    ]  # an id already stored
     assert feed(again, late) == (1, 1)
     row = again.store.con.execute("SELECT outcome, talk_seconds, rating FROM contacts WHERE contact_id = 'C-1'")
     assert row.fetchall() == [("handled", 270.0, 4)]  # the late survey joined the stored events

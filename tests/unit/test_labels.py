@@ -39,11 +39,18 @@ def test_scopes_have_caps_of_their_own() -> None:
 def test_a_flood_of_sources_councils_and_queues_makes_bounded_series(tmp_path: Path) -> None:
     registry = CollectorRegistry()
     metrics = PipelineMetrics(registry)
-    board = LiveBoard(queue_label_limit=2, council_label_limit=2,
-                      over=lambda label: metrics.label_over_cap.labels(label).inc())  # fmt: skip
+    board = LiveBoard(
+        queue_label_limit=2, council_label_limit=2, over=lambda label: metrics.label_over_cap.labels(label).inc()
+    )
     registry.register(LiveCollector(board, clock=lambda: T0.timestamp() + 100))
-    proc = StreamProcessor(FactEngine(MetricRules()), Store(tmp_path / "s.duckdb"), metrics, board,
-                           "contact.events.v1", source_label_limit=3)  # fmt: skip
+    proc = StreamProcessor(
+        FactEngine(MetricRules()),
+        Store(tmp_path / "s.duckdb"),
+        metrics,
+        board,
+        "contact.events.v1",
+        source_label_limit=3,
+    )
     records = []
     for i in range(12):
         e = ev("contact.queued", i, contact=f"C-{i}", council=f"council-{i % 4}", queue=f"queue-{i % 3}")

@@ -10,8 +10,25 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # I/O and service libraries the computations must not import
-IO_MODULES = {"aiokafka", "kafka", "faststream", "duckdb", "prometheus_client", "pyarrow", "socket", "http", "urllib",
-              "requests", "httpx", "sqlite3", "subprocess", "asyncio", "rich", "uvicorn", "fastapi"}  # fmt: skip
+IO_MODULES = {
+    "aiokafka",
+    "kafka",
+    "faststream",
+    "duckdb",
+    "prometheus_client",
+    "pyarrow",
+    "socket",
+    "http",
+    "urllib",
+    "requests",
+    "httpx",
+    "sqlite3",
+    "subprocess",
+    "asyncio",
+    "rich",
+    "uvicorn",
+    "fastapi",
+}
 MAX_LINES = 400
 MAX_TOP_MODULES = 8
 

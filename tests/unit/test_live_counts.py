@@ -41,8 +41,13 @@ class Rec:
 
 def test_live_counters_equal_period_counts(tmp_path: Path) -> None:
     registry, rules = CollectorRegistry(), MetricRules(short_abandon_seconds=8.0)
-    proc = StreamProcessor(FactEngine(rules), Store(tmp_path / "l.duckdb"), PipelineMetrics(registry, rules.sl_seconds),
-                           LiveBoard(queue_label_limit=1000), TOPIC)  # fmt: skip
+    proc = StreamProcessor(
+        FactEngine(rules),
+        Store(tmp_path / "l.duckdb"),
+        PipelineMetrics(registry, rules.sl_seconds),
+        LiveBoard(queue_label_limit=1000),
+        TOPIC,
+    )
     events = sorted((e for c in Generator(31, start=T0).contacts(600) for e in c), key=lambda e: e["time"])
     for at in range(0, len(events), 250):  # batches as Kafka would hand them over, in time order
         batch = [Rec(at + i, raw(e)) for i, e in enumerate(events[at : at + 250])]
@@ -59,6 +64,7 @@ def test_live_counters_equal_period_counts(tmp_path: Path) -> None:
         assert abs(live[-1] - float(period[-1] or 0)) < 1e-6, labels  # a sum of seconds
     totals = [sum(float(r[3 + i] or 0) for r in rows) for i in range(len(COUNTS))]
     assert all(t > 0 for t in totals), totals  # every count has contacts behind it
-    live_offered = sum(s.value for m in registry.collect() for s in m.samples
-                       if s.name == "contactpulse_contacts_offered_total")  # fmt: skip
+    live_offered = sum(
+        s.value for m in registry.collect() for s in m.samples if s.name == "contactpulse_contacts_offered_total"
+    )
     assert live_offered == totals[0]  # no live series without its period row

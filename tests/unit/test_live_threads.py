@@ -46,8 +46,11 @@ def batches() -> Iterator[list[Rec]]:
     for b in range(BATCHES + 1):
         records = []
         for contact, _queue, at in previous:
-            done = ev("contact.answered", at + 30, contact=contact) if hash(contact) % 3 else \
-                ev("contact.ended", at + 30, contact=contact)  # fmt: skip
+            done = (
+                ev("contact.answered", at + 30, contact=contact)
+                if hash(contact) % 3
+                else ev("contact.ended", at + 30, contact=contact)
+            )
             records.append(Rec(offset, raw(done)))
             offset += 1
         previous = []
@@ -64,8 +67,9 @@ def test_readers_see_whole_consistent_boards_while_batches_apply(tmp_path: Path,
     registry = CollectorRegistry()
     board = LiveBoard(queue_label_limit=100, day_of=lambda us: "all")
     registry.register(LiveCollector(board))
-    proc = StreamProcessor(FactEngine(MetricRules()), Store(tmp_path / "t.duckdb"), PipelineMetrics(registry),
-                           board, TOPIC)  # fmt: skip
+    proc = StreamProcessor(
+        FactEngine(MetricRules()), Store(tmp_path / "t.duckdb"), PipelineMetrics(registry), board, TOPIC
+    )
     server = serve("127.0.0.1", 0, registry, board, day_of=lambda us: "all")
     port = server.server_address[1]
     done = threading.Event()

@@ -24,8 +24,11 @@ NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 def contact_at(moment: str, name: str) -> list[dict[str, object]]:
     at = (datetime.fromisoformat(moment) - T0).total_seconds()
-    return [ev("contact.queued", at, contact=name), ev("contact.answered", at + 10, contact=name),
-            ev("contact.ended", at + 60, contact=name)]  # fmt: skip
+    return [
+        ev("contact.queued", at, contact=name),
+        ev("contact.answered", at + 10, contact=name),
+        ev("contact.ended", at + 60, contact=name),
+    ]
 
 
 def store_with(path: Path | str, moments: dict[str, str], timezone: str = "Europe/London") -> Store:
@@ -55,15 +58,20 @@ def store_with(path: Path | str, moments: dict[str, str], timezone: str = "Europ
 def test_macros_use_the_local_calendar(moment: str, grain: str, period: date) -> None:
     with store_with(":memory:", {"C-1": moment}) as store:
         counted = store.con.execute("SELECT period FROM period_counts(?) WHERE offered > 0", [grain]).fetchall()
-        rolled = store.con.execute("SELECT period FROM period_rollup(?) WHERE council = 'partnership'",
-                                   [grain]).fetchall()  # fmt: skip
+        rolled = store.con.execute(
+            "SELECT period FROM period_rollup(?) WHERE council = 'partnership'", [grain]
+        ).fetchall()
     assert counted == rolled == [(period,)]
 
 
 def test_a_week_across_the_clock_change_has_its_seven_local_days() -> None:
     # Monday 23 March 00:00 GMT to Sunday 29 March 23:59 BST (22:59 UTC); the next contact is the next week
-    moments = {"first": "2026-03-23T00:00:00+00:00", "last": "2026-03-29T22:59:00+00:00",
-               "next": "2026-03-29T23:00:00+00:00", "before": "2026-03-22T23:59:00+00:00"}  # fmt: skip
+    moments = {
+        "first": "2026-03-23T00:00:00+00:00",
+        "last": "2026-03-29T22:59:00+00:00",
+        "next": "2026-03-29T23:00:00+00:00",
+        "before": "2026-03-22T23:59:00+00:00",
+    }
     with store_with(":memory:", moments) as store:
         weeks = dict(store.con.execute("SELECT period, sum(offered) FROM period_counts('week') GROUP BY 1").fetchall())
     assert weeks == {date(2026, 3, 16): 1, date(2026, 3, 23): 2, date(2026, 3, 30): 1}

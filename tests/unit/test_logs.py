@@ -42,6 +42,8 @@ def test_warnings_are_rate_limited_per_message_and_say_what_was_held_back() -> N
 
 def test_contactpulses_own_lines_are_not_rate_limited() -> None:
     limit = RateLimited(every=60, clock=lambda: 0.0)
-    lines = [logging.LogRecord("contactpulse.kafka", logging.WARNING, "f", 1, "retrying (attempt %d)", (i,), None)
-             for i in range(3)]  # fmt: skip
+    lines = [
+        logging.LogRecord("contactpulse.kafka", logging.WARNING, "f", 1, "retrying (attempt %d)", (i,), None)
+        for i in range(3)
+    ]
     assert all(limit.filter(r) for r in lines)

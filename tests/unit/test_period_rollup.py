@@ -38,8 +38,9 @@ def test_period_counts_has_the_counts_named(store: Store) -> None:
 def test_rollup_ratios_are_the_measures_over_the_counts(store: Store, grain: str) -> None:
     sums = ", ".join(f"coalesce({c}, 0)" for c in COUNT_NAMES)
     by: dict[tuple[object, str], Counts] = defaultdict(Counts)
-    for period, council, *row in store.con.execute(f"SELECT period, council, {sums} FROM period_counts(?)",
-                                                   [grain]).fetchall():  # fmt: skip
+    for period, council, *row in store.con.execute(
+        f"SELECT period, council, {sums} FROM period_counts(?)", [grain]
+    ).fetchall():
         for scope in (council, "partnership"):
             by[(period, scope)].add(Counts(*row))
     names = [r.name for r in RATIOS]

@@ -98,8 +98,11 @@ def test_the_plain_uk_number_shortcut_gives_what_libphonenumber_gives() -> None:
 
 
 def test_the_ref_is_hmac_sha256_over_kind_and_normalised_value() -> None:
-    for kind, raw, normal in (("phone", "01205 123456", "+441205123456"), ("email", " Jo@X.org", "jo@x.org"),
-                              ("uprn", "00123", "123")):  # fmt: skip
+    for kind, raw, normal in (
+        ("phone", "01205 123456", "+441205123456"),
+        ("email", " Jo@X.org", "jo@x.org"),
+        ("uprn", "00123", "123"),
+    ):
         digest = hmac.digest(KEY, f"{kind}:{normal}".encode(), "sha256")
         expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
         assert customer_ref(kind, raw, KEY) == customer_ref(kind, raw, KEY) == expected  # and again, the copy

@@ -91,8 +91,13 @@ def test_a_wrong_web_config_is_one_line(tmp_path: Path, text: str, message: str)
 
 def test_the_gateways_metrics_need_the_web_configs_credentials(tmp_path: Path) -> None:
     config, _ = web_config(tmp_path, tls=False)
-    app = create_app(TokenFile(tmp_path / "t.json"), Recording(), CollectorRegistry(), keys_from_env({}),
-                     web=load_web_config(str(config)))  # fmt: skip
+    app = create_app(
+        TokenFile(tmp_path / "t.json"),
+        Recording(),
+        CollectorRegistry(),
+        keys_from_env({}),
+        web=load_web_config(str(config)),
+    )
     with serving(app) as url:
         assert get(url + "/metrics", None) == 401
         assert get(url + "/metrics", None, "prometheus", "s3cret scrape password") == 200

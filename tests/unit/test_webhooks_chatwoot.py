@@ -55,14 +55,14 @@ def a_chat(conv_id: int = 10, rating: int | None = 5) -> list[dict[str, Any]]:
     """Created at 0 s, the customer writes at 2 s, a private note at 20 s, an agent replies at 45 s and
     again at 60 s; resolved at 300 s; the CSAT answer at 320 s."""
     c0 = cw.conversation(conv_id, at(0), "open")
-    out = [cw.conversation_event("conversation_created", c0),
-           cw.message("message_created", 118, cw.conversation(conv_id, at(2)), at(2)),
-           cw.message("message_created", 119, cw.conversation(conv_id, at(20)), at(20), "outgoing", "user",
-                      private=True),
-           cw.message("message_created", 120, cw.conversation(conv_id, at(45)), at(45), "outgoing", "user"),
-           cw.message("message_created", 121, cw.conversation(conv_id, at(60)), at(60), "outgoing", "user"),
-           cw.conversation_event("conversation_status_changed", cw.conversation(conv_id, at(300), "resolved")),
-           ]  # fmt: skip
+    out = [
+        cw.conversation_event("conversation_created", c0),
+        cw.message("message_created", 118, cw.conversation(conv_id, at(2)), at(2)),
+        cw.message("message_created", 119, cw.conversation(conv_id, at(20)), at(20), "outgoing", "user", private=True),
+        cw.message("message_created", 120, cw.conversation(conv_id, at(45)), at(45), "outgoing", "user"),
+        cw.message("message_created", 121, cw.conversation(conv_id, at(60)), at(60), "outgoing", "user"),
+        cw.conversation_event("conversation_status_changed", cw.conversation(conv_id, at(300), "resolved")),
+    ]
     if rating is not None:
         out.append(cw.csat(122, cw.conversation(conv_id, at(300), "resolved"), at(300), rating))
     return out
@@ -70,8 +70,14 @@ def a_chat(conv_id: int = 10, rating: int | None = 5) -> list[dict[str, Any]]:
 
 def test_a_chat_is_one_contact_with_the_expected_facts() -> None:
     events, _ = run(a_chat())
-    assert [e["type"] for e in events] == ["contact.started", "contact.queued", "contact.answered", "contact.ended",
-                                           "contact.wrapped_up", "contact.surveyed"]  # fmt: skip
+    assert [e["type"] for e in events] == [
+        "contact.started",
+        "contact.queued",
+        "contact.answered",
+        "contact.ended",
+        "contact.wrapped_up",
+        "contact.surveyed",
+    ]
     f = facts(events)["cw1-10"]
     assert (f.channel, f.queue, f.outcome, f.resolution, f.rating) == ("webchat", "revenues", "handled", "resolved", 5)
     assert f.time_to_answer_seconds == 45.0  # the first public agent reply, not the private note at 20 s
@@ -98,12 +104,14 @@ def test_retried_deliveries_change_nothing() -> None:
 
 
 def test_a_reopened_conversation_is_a_new_contact() -> None:
-    reopened = [*a_chat(rating=None),
-                cw.message("message_created", 130, cw.conversation(10, at(900), "resolved"), at(900)),
-                cw.conversation_event("conversation_status_changed", cw.conversation(10, at(900), "open")),
-                cw.message("message_created", 131, cw.conversation(10, at(1000)), at(1000), "outgoing", "user"),
-                cw.conversation_event("conversation_status_changed", cw.conversation(10, at(1200), "resolved")),
-                cw.csat(132, cw.conversation(10, at(1200), "resolved"), at(1200), 2)]  # fmt: skip
+    reopened = [
+        *a_chat(rating=None),
+        cw.message("message_created", 130, cw.conversation(10, at(900), "resolved"), at(900)),
+        cw.conversation_event("conversation_status_changed", cw.conversation(10, at(900), "open")),
+        cw.message("message_created", 131, cw.conversation(10, at(1000)), at(1000), "outgoing", "user"),
+        cw.conversation_event("conversation_status_changed", cw.conversation(10, at(1200), "resolved")),
+        cw.csat(132, cw.conversation(10, at(1200), "resolved"), at(1200), 2),
+    ]
     f = facts(run(reopened)[0])
     second = f"cw1-10-r{int(at(900).timestamp())}"
     assert set(f) == {"cw1-10", second}
@@ -114,8 +122,12 @@ def test_a_reopened_conversation_is_a_new_contact() -> None:
 def test_a_chat_nobody_answers_is_abandoned_and_a_team_is_its_queue() -> None:
     c = cw.conversation(11, at(0), team="Council Tax")
     resolved = cw.conversation(11, at(90), "resolved", team="Council Tax")
-    events, _ = run([cw.conversation_event("conversation_created", c),
-                     cw.conversation_event("conversation_status_changed", resolved)])  # fmt: skip
+    events, _ = run(
+        [
+            cw.conversation_event("conversation_created", c),
+            cw.conversation_event("conversation_status_changed", resolved),
+        ]
+    )
     f = facts(events)["cw1-11"]
     assert (f.outcome, f.queue, f.wait_seconds, f.answered_within_sl) == ("abandoned", "council-tax", 90.0, False)
 
@@ -128,16 +140,27 @@ def test_payloads_that_count_nothing_are_ignored_and_others_dead_lettered() -> N
     no_id = cw.conversation_event("conversation_status_changed", {**cw.conversation(12, at(2)), "id": None})
     bad_rating = cw.csat(6, cw.conversation(12, at(3)), at(3), 9)
     headers = {"webhook": ADAPTER.name, "received_at_us": str(int(T0.timestamp() * 1e6))}
-    records = [Record("t", 0, i, None, orjson.dumps(ADAPTER.admit(p, key_for)[1]), headers)
-               for i, p in enumerate([good, widget, other_account, no_id, bad_rating])]  # fmt: skip
+    records = [
+        Record("t", 0, i, None, orjson.dumps(ADAPTER.admit(p, key_for)[1]), headers)
+        for i, p in enumerate([good, widget, other_account, no_id, bad_rating])
+    ]
     records.append(Record("t", 0, 5, None, b"{not json", headers))
     records.append(Record("t", 0, 6, None, orjson.dumps(ADAPTER.admit(good, key_for)[1]), {"webhook": "gone"}))
     out = mapper.map(records, now=T0)
-    assert out.counts == {(ADAPTER.name, MAPPED): 1, (ADAPTER.name, IGNORED): 1, (ADAPTER.name, DEAD_LETTERED): 4,
-                          ("gone", DEAD_LETTERED): 1}  # fmt: skip
+    assert out.counts == {
+        (ADAPTER.name, MAPPED): 1,
+        (ADAPTER.name, IGNORED): 1,
+        (ADAPTER.name, DEAD_LETTERED): 4,
+        ("gone", DEAD_LETTERED): 1,
+    }
     reasons = [h["reason"] for _, _, h in out.dead_letters]
-    assert reasons == ["unmappable:account_mismatch", "unmappable:missing:conversation_id", "unmappable:bad_rating",
-                       "unmappable:not_json", "unmappable:unknown_webhook"]  # fmt: skip
+    assert reasons == [
+        "unmappable:account_mismatch",
+        "unmappable:missing:conversation_id",
+        "unmappable:bad_rating",
+        "unmappable:not_json",
+        "unmappable:unknown_webhook",
+    ]
     assert all(h["vendor"] in ("chatwoot", "unknown") and h["original_offset"] for _, _, h in out.dead_letters)
     assert out.dead_letters[3][1] == b"{not json"  # unchanged
 
@@ -147,8 +170,9 @@ def test_memory_rebuilt_from_the_topic_maps_the_rest_the_same() -> None:
     straight, _ = run(payloads)
     mapper = WebhookMapper({ADAPTER.name: ADAPTER})
     headers = {"webhook": ADAPTER.name, "received_at_us": str(int(T0.timestamp() * 1e6))}
-    records = [Record("t", 0, i, None, orjson.dumps(ADAPTER.admit(p, key_for)[1]), headers)
-               for i, p in enumerate(payloads)]  # fmt: skip
+    records = [
+        Record("t", 0, i, None, orjson.dumps(ADAPTER.admit(p, key_for)[1]), headers) for i, p in enumerate(payloads)
+    ]
     for r in records[:4]:  # mapped before a restart
         mapper.rebuild(r)
     rest = mapper.map(records, now=T0 + timedelta(days=1))  # the group's consumer reads from offset 4

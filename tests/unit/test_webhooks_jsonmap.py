@@ -28,20 +28,34 @@ FORMS = WEBHOOKS["forms-boston"]
 KEY = b"k" * 32
 
 
-def typeform(token: str = "a3a12ec67a1365927098a606107fac15", event_type: str = "form_response",
-             hidden: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+def typeform(
+    token: str = "a3a12ec67a1365927098a606107fac15",
+    event_type: str = "form_response",
+    hidden: dict[str, str] | None = None,
+) -> dict[str, Any]:
     return {
-        "event_id": "LtWXD3crgy", "event_type": event_type,
+        "event_id": "LtWXD3crgy",
+        "event_type": event_type,
         "form_response": {
-            "form_id": "lT4Z3j", "token": token, "landed_at": "2026-03-02T09:00:00Z",
+            "form_id": "lT4Z3j",
+            "token": token,
+            "landed_at": "2026-03-02T09:00:00Z",
             "submitted_at": "2026-03-02T09:04:30Z",
             "hidden": hidden if hidden is not None else {"service": "waste", "email": "resident@example.org"},
-            "definition": {"id": "lT4Z3j", "title": "Report a missed bin", "fields": [
-                {"id": "DlXFaesGBpoF", "title": "Which street?", "type": "short_text", "ref": "street"}]},
-            "answers": [{"type": "text", "text": "12 High Street, Boston", "field": {"id": "DlXFaesGBpoF",
-                                                                                   "type": "short_text"}}],
+            "definition": {
+                "id": "lT4Z3j",
+                "title": "Report a missed bin",
+                "fields": [{"id": "DlXFaesGBpoF", "title": "Which street?", "type": "short_text", "ref": "street"}],
+            },
+            "answers": [
+                {
+                    "type": "text",
+                    "text": "12 High Street, Boston",
+                    "field": {"id": "DlXFaesGBpoF", "type": "short_text"},
+                }
+            ],
         },
-    }  # fmt: skip
+    }
 
 
 def mapped(payloads: list[Any]) -> tuple[list[dict[str, Any]], Any]:
@@ -74,8 +88,9 @@ def test_only_the_mapped_fields_are_kept_and_the_email_is_a_pseudonym() -> None:
 def test_retries_give_the_same_ids_and_statuses_are_looked_up() -> None:
     events, _ = mapped([typeform(), typeform()])
     assert len({e["id"] for e in events}) == 2
-    _, out = mapped([typeform(event_type="form_response_partial"), typeform(event_type="form_deleted"),
-                     typeform(token="")])  # fmt: skip
+    _, out = mapped(
+        [typeform(event_type="form_response_partial"), typeform(event_type="form_deleted"), typeform(token="")]
+    )
     assert out.counts == {("forms-boston", IGNORED): 1, ("forms-boston", DEAD_LETTERED): 2}
     assert [h["reason"] for _, _, h in out.dead_letters] == [
         "unmappable:unknown_status",
@@ -97,8 +112,15 @@ def test_a_mapping_that_makes_an_invalid_event_dead_letters_with_the_contracts_r
     ("%d/%m/%Y %H:%M", "Europe/London", "02/03/2026 09:00", "2026-03-02T09:00:00.000Z"),  # GMT in March
 ])  # fmt: skip
 def test_time_formats_and_zones(fmt: str, zone: str, value: Any, iso: str) -> None:
-    m = JsonMapping("f", "boston", "/boston/web/f", {"contact_id": "/id", "status": "/s", "time": "/t"},
-                    {"done": ("contact.started",)}, ZoneInfo(zone), time_format=fmt)  # fmt: skip
+    m = JsonMapping(
+        "f",
+        "boston",
+        "/boston/web/f",
+        {"contact_id": "/id", "status": "/s", "time": "/t"},
+        {"done": ("contact.started",)},
+        ZoneInfo(zone),
+        time_format=fmt,
+    )
     (event,) = m.map({"id": "1", "s": "done", "t": value}, 0, {})
     assert event["time"] == iso
 

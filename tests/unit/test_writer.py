@@ -34,8 +34,10 @@ def test_next_batch_is_live_before_the_previous_write_commits(tmp_path: Path) ->
     proc, registry = processor(tmp_path)
     first = [Rec(0, raw(ev("contact.started", 0, id_="e-1"))), Rec(1, raw(ev("contact.queued", 5, id_="e-2")))]
     # the same id again, on another contact: only the store (or the write in flight) knows it
-    second = [Rec(2, raw(ev("contact.started", 9, contact="C-2", id_="e-1"))),
-              Rec(3, raw(ev("contact.started", 9, contact="C-3", id_="e-3")))]  # fmt: skip
+    second = [
+        Rec(2, raw(ev("contact.started", 9, contact="C-2", id_="e-1"))),
+        Rec(3, raw(ev("contact.started", 9, contact="C-3", id_="e-3"))),
+    ]
 
     async def run() -> None:
         writer = Writer(proc, asyncio.Event())

@@ -165,8 +165,10 @@ class QueueLog:
         if self.keep_seen:
             self.seen.add(callid)
         ref = self.e.ref(caller)
-        return [self._ev("contact.started", callid, t, "enter", "customer_ref", ref),
-                self._ev("contact.queued", callid, t, "enter", "queue", queue)]  # fmt: skip
+        return [
+            self._ev("contact.started", callid, t, "enter", "customer_ref", ref),
+            self._ev("contact.queued", callid, t, "enter", "queue", queue),
+        ]
 
     def _connect(self, t: int, callid: str, queue: str, agent: str, data: list[str]) -> list[Spec]:
         out = []
@@ -177,8 +179,10 @@ class QueueLog:
             self.m.calls[callid] = queue
             if self.keep_seen:
                 self.seen.add(callid)
-            out += [self._ev("contact.started", callid, t - wait, "enter"),
-                    self._ev("contact.queued", callid, t - wait, "enter", "queue", queue)]  # fmt: skip
+            out += [
+                self._ev("contact.started", callid, t - wait, "enter"),
+                self._ev("contact.queued", callid, t - wait, "enter", "queue", queue),
+            ]
         self.m.connected[agent] = callid
         self.m.since[agent] = t
         ext = extension(agent)
@@ -241,5 +245,11 @@ def event(e: Emitter, spec: Spec) -> dict[str, Any]:
     lines again gives the same ids; its one data field (if any) after contact_id, council and channel."""
     type_, callid, t, tag, name, value = spec
     base = {"contact_id": callid, "council": e.council, "channel": "phone"}
-    return e.event_with(type_, stable_id("ast", callid, tag, t, type_), callid, rfc3339_seconds(t), base,
-                        {name: value} if value is not None else {})  # fmt: skip
+    return e.event_with(
+        type_,
+        stable_id("ast", callid, tag, t, type_),
+        callid,
+        rfc3339_seconds(t),
+        base,
+        {name: value} if value is not None else {},
+    )

@@ -43,8 +43,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 read_once(qlog, numbered(path, progress), runner)
             if hold is not None:
                 with hold.open(encoding="utf-8", errors="replace", newline="") as f:
-                    holds = (cel_holds(f, qlog.seen, e, ZoneInfo(settings.timezone), fields) if args.cel
-                             else ami_holds(f, qlog.seen, e))  # fmt: skip
+                    holds = (
+                        cel_holds(f, qlog.seen, e, ZoneInfo(settings.timezone), fields)
+                        if args.cel
+                        else ami_holds(f, qlog.seen, e)
+                    )
                     runner.feed(holds)
     finally:
         out.close()

@@ -36,8 +36,9 @@ def _time(text: str, zone: tzinfo) -> datetime:
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
 
 
-def cel_holds(lines: Iterable[str], calls: Container[str], emitter: Emitter, zone: tzinfo,
-              fields: tuple[str, ...] = CEL_FIELDS) -> Iterator[Item]:  # fmt: skip
+def cel_holds(
+    lines: Iterable[str], calls: Container[str], emitter: Emitter, zone: tzinfo, fields: tuple[str, ...] = CEL_FIELDS
+) -> Iterator[Item]:
     """One item per CEL row: the hold event of a known call, nothing for other rows, or a reject."""
     at = {name: fields.index(name) for name in ("eventtype", "eventtime", "uniqueid", "linkedid")}
     user = fields.index("userdeftype") if "userdeftype" in fields else None
@@ -67,8 +68,10 @@ def ami_holds(lines: Iterable[str], calls: Container[str], emitter: Emitter) -> 
         if line:
             key, colon, value = line.partition(":")
             if not colon or not key.strip() or " " in key.strip():
-                raise UserError(f"--ami: line {n} is not an AMI 'Key: Value' line; save the manager's events "
-                                "as text (Event: Hold, Uniqueid: ..., Timestamp: ...)")  # fmt: skip
+                raise UserError(
+                    f"--ami: line {n} is not an AMI 'Key: Value' line; save the manager's events "
+                    "as text (Event: Hold, Uniqueid: ..., Timestamp: ...)"
+                )
             block.setdefault(key.strip().lower(), value.strip())
             continue
         if block:
@@ -91,5 +94,10 @@ def _ami(block: dict[str, str], calls: Container[str], emitter: Emitter, n: int)
 
 
 def _hold(emitter: Emitter, callid: str, kind: str, when: datetime, origin: str, n: int) -> dict[str, Any]:
-    return emitter.event(TYPES[kind], stable_id("ast", callid, origin, kind.lower(), f"{when.timestamp():.6f}"),
-                         callid, when, channel="phone")  # fmt: skip
+    return emitter.event(
+        TYPES[kind],
+        stable_id("ast", callid, origin, kind.lower(), f"{when.timestamp():.6f}"),
+        callid,
+        when,
+        channel="phone",
+    )

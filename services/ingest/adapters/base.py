@@ -103,16 +103,25 @@ class Emitter:
             return None
 
     def event(self, type_: str, event_id: str, contact_id: str, at: datetime, **data: Any) -> dict[str, Any]:
-        return self.event_with(type_, event_id, contact_id, rfc3339(at),
-                               {"contact_id": contact_id, "council": self.council}, data)  # fmt: skip
+        return self.event_with(
+            type_, event_id, contact_id, rfc3339(at), {"contact_id": contact_id, "council": self.council}, data
+        )
 
-    def event_with(self, type_: str, event_id: str, contact_id: str, time: str, base: dict[str, Any],
-                   data: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    def event_with(
+        self, type_: str, event_id: str, contact_id: str, time: str, base: dict[str, Any], data: dict[str, Any]
+    ) -> dict[str, Any]:
         """An event at ``time`` (RFC 3339) whose ``data`` is ``base`` (with contact_id and council) and the
         non-null ``data``."""
         body = {**base}
         for k, v in data.items():
             if v is not None:
                 body[k] = v
-        return {"specversion": "1.0", "id": event_id, "source": self.source, "type": type_, "time": time,
-                "subject": contact_id, "data": body}  # fmt: skip
+        return {
+            "specversion": "1.0",
+            "id": event_id,
+            "source": self.source,
+            "type": type_,
+            "time": time,
+            "subject": contact_id,
+            "data": body,
+        }

@@ -67,14 +67,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict
     ac.add_argument("--mapping", help="TOML: [queues] queue id (the end of its ARN) = name, for records and events")
     ge = systems.add_parser("genesys", parents=[common], help="Genesys Cloud analytics conversation details")
     ge.add_argument("path", help="a file or a directory of conversation detail JSON")
-    ge.add_argument("--mapping", help="TOML: [queues] id = name, [wrapup_codes] id = resolution, "
-                    "default_resolution")  # fmt: skip
+    ge.add_argument("--mapping", help="TOML: [queues] id = name, [wrapup_codes] id = resolution, default_resolution")
     cs = systems.add_parser("csv", parents=[common], help="a call-detail or ticketing export, by a mapping file")
     cs.add_argument("file")
     cs.add_argument("--mapping", required=True, help="the columns' meaning (TOML; see docs/adapters/)")
     cs.add_argument("--system", default="exports/csv", help="the system's part of the default source URI")
-    cs.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 4),
-                    help="processes that map rows (default: the cores, at most 4)")  # fmt: skip
+    cs.add_argument(
+        "--workers",
+        type=int,
+        default=min(os.cpu_count() or 1, 4),
+        help="processes that map rows (default: the cores, at most 4)",
+    )
     return parsers
 
 
@@ -86,14 +89,18 @@ def emitter(args: argparse.Namespace, system: str) -> Emitter:
         raise UserError(f"--source {source!r} is a URI path such as /{args.council}/{system}")
     key = keys_from_env(dict(os.environ))(args.council)
     if key is None:
-        print(f"adapt: no pseudonym key for {args.council} (CONTACTPULSE_PSEUDONYM_KEY): contacts carry no "
-              "customer_ref, and first-contact resolution cannot link them", file=sys.stderr)  # fmt: skip
+        print(
+            f"adapt: no pseudonym key for {args.council} (CONTACTPULSE_PSEUDONYM_KEY): contacts carry no "
+            "customer_ref, and first-contact resolution cannot link them",
+            file=sys.stderr,
+        )
     return Emitter(args.council, source, key)
 
 
 def sink(args: argparse.Namespace, settings: Settings, input_path: Path) -> Sink:
-    rejects = RejectFile(Path(args.rejects) if args.rejects else input_path.with_name(input_path.name +
-                                                                                        ".rejects.jsonl"))  # fmt: skip
+    rejects = RejectFile(
+        Path(args.rejects) if args.rejects else input_path.with_name(input_path.name + ".rejects.jsonl")
+    )
     if args.dry_run:
         return DryRun()
     if args.out:
@@ -142,8 +149,9 @@ class Bar:
         self.console = Console(stderr=True)
         self.progress: Progress | None = None
         if self.console.is_terminal and total > 4 << 20:
-            self.progress = Progress(TextColumn(label), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
-                                     console=self.console)  # fmt: skip
+            self.progress = Progress(
+                TextColumn(label), BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=self.console
+            )
             self.task = self.progress.add_task(label, total=total)
 
     def __enter__(self) -> Callable[[int], None] | None:

@@ -52,8 +52,13 @@ def _time(value: Any, name: str) -> datetime:
 
 
 class Connect:
-    def __init__(self, emitter: Emitter, resolution_attribute: str = "resolution",
-                 default_resolution: str = "resolved", queues: Mapping[str, str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        emitter: Emitter,
+        resolution_attribute: str = "resolution",
+        default_resolution: str = "resolved",
+        queues: Mapping[str, str] | None = None,
+    ) -> None:
         self.e, self.attribute, self.default = emitter, resolution_attribute, default_resolution
         self.queues = dict(queues or {})
         self.events = ContactEvents(emitter, CHANNELS, TRANSFERRED, self.queue, _time, default_resolution)
@@ -100,8 +105,7 @@ class Connect:
         out: list[dict[str, Any]] = []
 
         def emit(type_: str, at: datetime, tag: str = "", **data: Any) -> None:
-            out.append(self.e.event(type_, stable_id("connect", leg, type_, tag), contact, at, channel=channel,
-                                    **data))  # fmt: skip
+            out.append(self.e.event(type_, stable_id("connect", leg, type_, tag), contact, at, channel=channel, **data))
 
         first = contact == leg or str(r.get("InitiationMethod") or "").upper() not in TRANSFERRED
         queue = r.get("Queue") or {}
@@ -109,8 +113,11 @@ class Connect:
         if first:
             endpoint = r.get("CustomerEndpoint") or {}
             kind = "email" if endpoint.get("Type") == "EMAIL_ADDRESS" else "phone"
-            emit("contact.started", _time(r["InitiationTimestamp"], "InitiationTimestamp"),
-                 customer_ref=self.e.ref(endpoint.get("Address"), kind))  # fmt: skip
+            emit(
+                "contact.started",
+                _time(r["InitiationTimestamp"], "InitiationTimestamp"),
+                customer_ref=self.e.ref(endpoint.get("Address"), kind),
+            )
         if queue.get("EnqueueTimestamp"):
             at = _time(queue["EnqueueTimestamp"], "Queue.EnqueueTimestamp")
             name = self.queue(last_part(queue.get("ARN")), str(queue.get("Name") or ""))
@@ -125,8 +132,11 @@ class Connect:
             emit("contact.ended", _time(r["DisconnectTimestamp"], "DisconnectTimestamp"))
         if agent.get("AfterContactWorkEndTimestamp"):
             wanted = str((r.get("Attributes") or {}).get(self.attribute) or self.default).lower()
-            emit("contact.wrapped_up", _time(agent["AfterContactWorkEndTimestamp"], "AfterContactWorkEndTimestamp"),
-                 resolution=wanted)  # fmt: skip
+            emit(
+                "contact.wrapped_up",
+                _time(agent["AfterContactWorkEndTimestamp"], "AfterContactWorkEndTimestamp"),
+                resolution=wanted,
+            )
         return out
 
     @staticmethod

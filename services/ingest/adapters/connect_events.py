@@ -65,8 +65,15 @@ class _Leg:
 class ContactEvents:
     """The contract events of Connect's contact events, one at a time, with the chains' memory."""
 
-    def __init__(self, emitter: Emitter, channels: Mapping[str, str], transferred: frozenset[str],
-                 queue: Callable[[str, str], str], time: Times, default_resolution: str) -> None:  # fmt: skip
+    def __init__(
+        self,
+        emitter: Emitter,
+        channels: Mapping[str, str],
+        transferred: frozenset[str],
+        queue: Callable[[str, str], str],
+        time: Times,
+        default_resolution: str,
+    ) -> None:
         self.e, self.channels, self.transferred, self.queue, self.time = emitter, channels, transferred, queue, time
         self.default = default_resolution
         self.chains: dict[str, _Chain] = {}
@@ -109,8 +116,11 @@ class ContactEvents:
 
         def one(type_: str, at: datetime, **data: Any) -> list[dict[str, Any]]:
             self._tick(chain, at)
-            return [self.e.event(type_, stable_id("connect", leg.leg, type_, "event"), leg.contact, at,
-                                 channel=leg.channel, **data)]  # fmt: skip
+            return [
+                self.e.event(
+                    type_, stable_id("connect", leg.leg, type_, "event"), leg.contact, at, channel=leg.channel, **data
+                )
+            ]
 
         if kind == "INITIATED":
             at = self._at(d.get("initiationTimestamp"), "initiationTimestamp", envelope_time)
@@ -153,8 +163,11 @@ class ContactEvents:
             if chain is None or chain.held.get(leg, (None,))[0] != at:
                 continue  # followed by a later leg since, or held again at another time
             channel = chain.held.pop(leg)[1]
-            out.append(self.e.event("contact.ended", stable_id("connect", leg, "contact.ended", "event"), contact,
-                                    at, channel=channel))  # fmt: skip
+            out.append(
+                self.e.event(
+                    "contact.ended", stable_id("connect", leg, "contact.ended", "event"), contact, at, channel=channel
+                )
+            )
         if self.sweep_at is None or self.clock >= self.sweep_at:
             self.sweep_at = self.clock + FORGET / 2
             quiet = self.clock - FORGET

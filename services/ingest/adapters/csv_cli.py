@@ -88,8 +88,9 @@ def record_lines(path: Path, table: Table, progress: Callable[[int], None] | Non
             yield start, batch
 
 
-def encoded_rows(path: Path, table: Table, workers: int, now: datetime,
-                 progress: Callable[[int], None] | None = None) -> Iterator[Batch]:  # fmt: skip
+def encoded_rows(
+    path: Path, table: Table, workers: int, now: datetime, progress: Callable[[int], None] | None = None
+) -> Iterator[Batch]:
     """The export's events and rejections, batch by batch in the file's order, mapped by ``workers``
     processes (rows are independent: the workers parse, map and check them while this one reads and
     writes)."""

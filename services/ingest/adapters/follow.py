@@ -61,8 +61,9 @@ class PositionFile:
 class Follower:
     """Complete lines of ``path`` as (line number, text), with ``None`` whenever it is idle at the end."""
 
-    def __init__(self, path: Path, start: Position | None, poll: float = 0.2,
-                 stop: Callable[[], bool] = lambda: False) -> None:  # fmt: skip
+    def __init__(
+        self, path: Path, start: Position | None, poll: float = 0.2, stop: Callable[[], bool] = lambda: False
+    ) -> None:
         self.path, self.poll, self.stop = path, poll, stop
         self.start = start
         self.inode, self.offset, self.line = 0, 0, 0
@@ -108,8 +109,9 @@ class Follower:
         if f is None:
             return None
         if self.inode != start.inode:
-            log.warning("%s was rotated while stopped and its old file is gone; reading the new one from "
-                        "its start", self.path)  # fmt: skip
+            log.warning(
+                "%s was rotated while stopped and its old file is gone; reading the new one from its start", self.path
+            )
         elif os.fstat(f.fileno()).st_size < start.offset:  # copytruncate, or a new file given the old inode
             log.warning("%s is shorter than when it stopped; reading it from its start", self.path)
         else:

@@ -33,8 +33,14 @@ from typing import Any
 
 from services.ingest.adapters.base import Emitter, Unreadable, slug, stable_id
 
-MEDIA = {"voice": "phone", "callback": "phone", "chat": "webchat", "email": "email", "message": "social",
-         "video": "video"}  # fmt: skip
+MEDIA = {
+    "voice": "phone",
+    "callback": "phone",
+    "chat": "webchat",
+    "email": "email",
+    "message": "social",
+    "video": "video",
+}
 CUSTOMER = frozenset({"customer", "external"})
 AGENTS = frozenset({"agent", "user"})
 
@@ -155,8 +161,12 @@ class Genesys:
                 emit("contact.hold_started" if kind == "hold" else "contact.hold_ended", at, tag)
             elif kind == "wrapup":
                 code = str(seg.get("wrapUpCode") or "")
-                emit("contact.wrapped_up", at, tag,
-                     resolution=self.names.wrapup_codes.get(code, self.names.default_resolution))  # fmt: skip
+                emit(
+                    "contact.wrapped_up",
+                    at,
+                    tag,
+                    resolution=self.names.wrapup_codes.get(code, self.names.default_resolution),
+                )
 
 
 Step = tuple[datetime, int, str, dict[str, Any], str]  # (time, order at one time, kind, segment, tag)

@@ -36,8 +36,9 @@ def documents(path: Path) -> Iterator[tuple[int, Any]]:
         yield from objects(f.read_bytes())
 
 
-def items(docs: Iterable[tuple[int, Any]], mapper: Mapper, summary: Summary,
-          split: Callable[[Any], list[Any]] = lambda d: [d]) -> Iterator[Item]:  # fmt: skip
+def items(
+    docs: Iterable[tuple[int, Any]], mapper: Mapper, summary: Summary, split: Callable[[Any], list[Any]] = lambda d: [d]
+) -> Iterator[Item]:
     """Each document's records (a document is one record read, whatever it holds), and what the mapper
     releases, as items of their own, so a record rejected never takes another's events with it."""
     line = 0
@@ -56,8 +57,13 @@ def items(docs: Iterable[tuple[int, Any]], mapper: Mapper, summary: Summary,
         yield line, held
 
 
-def _run(args: argparse.Namespace, settings: Settings, system: str, mapper: Callable[[Emitter], Mapper],
-         split: Callable[[Any], list[Any]] = lambda d: [d]) -> int:  # fmt: skip
+def _run(
+    args: argparse.Namespace,
+    settings: Settings,
+    system: str,
+    mapper: Callable[[Emitter], Mapper],
+    split: Callable[[Any], list[Any]] = lambda d: [d],
+) -> int:
     path = Path(args.path)
     files(path)  # a missing path, or an empty directory, fails here: before any connection
     m = mapper(emitter(args, system))
@@ -75,8 +81,12 @@ def run_connect(args: argparse.Namespace, settings: Settings) -> int:
     if args.default_resolution not in RESOLUTIONS:
         raise UserError(f"--default-resolution is one of {', '.join(sorted(RESOLUTIONS))}")
     queues = load_names(Path(args.mapping)).queues if args.mapping else {}
-    return _run(args, settings, "telephony/amazon-connect",
-                lambda e: Connect(e, args.resolution_attribute, args.default_resolution, queues))  # fmt: skip
+    return _run(
+        args,
+        settings,
+        "telephony/amazon-connect",
+        lambda e: Connect(e, args.resolution_attribute, args.default_resolution, queues),
+    )
 
 
 def run_genesys(args: argparse.Namespace, settings: Settings) -> int:
@@ -88,8 +98,9 @@ def load_names(path: Path) -> GenesysNames:
     doc = read_toml(path)
     unknown = set(doc) - {"queues", "wrapup_codes", "default_resolution"}
     if unknown:
-        raise UserError(f"{path}: unknown key(s) {', '.join(sorted(unknown))} (queues, wrapup_codes, "
-                        "default_resolution)")  # fmt: skip
+        raise UserError(
+            f"{path}: unknown key(s) {', '.join(sorted(unknown))} (queues, wrapup_codes, default_resolution)"
+        )
     codes = {str(k): str(v) for k, v in doc.get("wrapup_codes", {}).items()}
     default = str(doc.get("default_resolution", "resolved"))
     bad = sorted({*codes.values(), default} - RESOLUTIONS)

@@ -55,12 +55,18 @@ class Summary:
     notes: Counter[str] = field(default_factory=Counter)  # an adapter's own counts ("still open"...)
 
     def lines(self) -> list[str]:
-        out = [f"records read  {self.records:,}", f"contacts      {self.contacts:,}",
-               f"events        {self.events:,}", f"rejected      {sum(self.rejected.values()):,}"]  # fmt: skip
+        out = [
+            f"records read  {self.records:,}",
+            f"contacts      {self.contacts:,}",
+            f"events        {self.events:,}",
+            f"rejected      {sum(self.rejected.values()):,}",
+        ]
         out += [f"  {reason:<32} {n:,}" for reason, n in self.rejected.most_common()]
         if self.contacts > self.linked:
-            out.append(f"not linked    {self.contacts - self.linked:,} contacts without customer_ref (withheld, no "
-                       "pseudonym key, or no telephone number or address that can be read)")  # fmt: skip
+            out.append(
+                f"not linked    {self.contacts - self.linked:,} contacts without customer_ref (withheld, no "
+                "pseudonym key, or no telephone number or address that can be read)"
+            )
         out += [f"{what:<13} {n:,}" for what, n in sorted(self.notes.items())]
         return out
 

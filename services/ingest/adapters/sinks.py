@@ -91,8 +91,9 @@ class DryRun(FileSink):
 
 
 class KafkaSink:
-    def __init__(self, bootstrap: str, topic: str, dlq_topic: str, rejects: RejectFile,
-                 security: KafkaSecurity = PLAINTEXT) -> None:  # fmt: skip
+    def __init__(
+        self, bootstrap: str, topic: str, dlq_topic: str, rejects: RejectFile, security: KafkaSecurity = PLAINTEXT
+    ) -> None:
         from kafka.errors import KafkaError
 
         self.KafkaError = KafkaError
@@ -115,8 +116,12 @@ class KafkaSink:
 
     def reject(self, r: Reject, origin: str) -> None:
         self.rejects.write(r, origin)
-        headers = [("reason", r.reason.encode()), ("detail", r.detail[:200].encode()),
-                   ("original_source", origin.encode()), ("original_line", str(r.line).encode())]  # fmt: skip
+        headers = [
+            ("reason", r.reason.encode()),
+            ("detail", r.detail[:200].encode()),
+            ("original_source", origin.encode()),
+            ("original_line", str(r.line).encode()),
+        ]
         self.producer.send(self.dlq_topic, value=r.record.encode(), headers=headers)
 
     def flush(self) -> None:

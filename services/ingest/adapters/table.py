@@ -57,13 +57,18 @@ class TableMapping:
             zone: tzinfo = ZoneInfo(opts.get("time_zone", "UTC"))
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"[csv] time_zone {opts.get('time_zone')!r} is not an IANA zone") from None
-        m = cls({str(k): str(v) for k, v in doc.get("columns", {}).items()},
-                {str(k): str(v) for k, v in doc.get("outcomes", {}).items()}, zone,
-                str(opts.get("time_format", "%Y-%m-%d %H:%M:%S")), str(opts.get("delimiter", ",")),
-                str(opts.get("encoding", "utf-8-sig")), {str(k): str(v) for k, v in doc.get("constants", {}).items()},
-                {str(k): str(v) for k, v in doc.get("channels", {}).items()},
-                {str(k): str(v) for k, v in doc.get("resolutions", {}).items()},
-                str(opts.get("default_resolution", "resolved")))  # fmt: skip
+        m = cls(
+            {str(k): str(v) for k, v in doc.get("columns", {}).items()},
+            {str(k): str(v) for k, v in doc.get("outcomes", {}).items()},
+            zone,
+            str(opts.get("time_format", "%Y-%m-%d %H:%M:%S")),
+            str(opts.get("delimiter", ",")),
+            str(opts.get("encoding", "utf-8-sig")),
+            {str(k): str(v) for k, v in doc.get("constants", {}).items()},
+            {str(k): str(v) for k, v in doc.get("channels", {}).items()},
+            {str(k): str(v) for k, v in doc.get("resolutions", {}).items()},
+            str(opts.get("default_resolution", "resolved")),
+        )
         m.check()
         return m
 
@@ -80,8 +85,9 @@ class TableMapping:
         if bad:
             raise ValueError(f"[outcomes]: {', '.join(bad)} is not one of {', '.join(OUTCOMES)}")
         channels = {c.value for c in Channel}
-        bad = sorted({*self.channels.values(), *([self.constants["channel"]] if "channel" in self.constants else [])}
-                     - channels)  # fmt: skip
+        bad = sorted(
+            {*self.channels.values(), *([self.constants["channel"]] if "channel" in self.constants else [])} - channels
+        )
         if bad:
             raise ValueError(f"channel {', '.join(bad)} is not one of {', '.join(sorted(channels))}")
         bad = sorted({*self.resolutions.values(), self.default_resolution} - set(RESOLUTIONS))
@@ -111,8 +117,14 @@ def _parser(fmt: str) -> Callable[[str], datetime]:
     def parse(text: str) -> datetime:
         if len(text) != size or any(text[i] != c for i, c in separators.items()):
             return datetime.strptime(text, fmt)  # its own error message, or a valid odd spacing
-        return datetime(int(text[y0:y1]), int(text[m0:m1]), int(text[d0:d1]), int(text[h0:h1]),
-                        int(text[n0:n1]), int(text[s0:s1]) if s1 else 0)  # fmt: skip
+        return datetime(
+            int(text[y0:y1]),
+            int(text[m0:m1]),
+            int(text[d0:d1]),
+            int(text[h0:h1]),
+            int(text[n0:n1]),
+            int(text[s0:s1]) if s1 else 0,
+        )
 
     return parse
 
@@ -229,12 +241,18 @@ class Table:
         except OverflowError:  # a time plus the durations after it
             raise Unreadable("bad_time", "its times and durations run past the year 9999") from None
 
-    def _events(self, cid: str, outcome: str, t: dict[str, datetime], d: dict[str, float],
-                c: dict[str, str]) -> list[dict[str, Any]]:  # fmt: skip
+    def _events(
+        self, cid: str, outcome: str, t: dict[str, datetime], d: dict[str, float], c: dict[str, str]
+    ) -> list[dict[str, Any]]:
         channel = self.channel(c.get("channel", ""))
         service, site = c.get("service"), c.get("site")
-        base = {"contact_id": cid, "council": self.e.council, "channel": channel,
-                "service": slug(service) if service else None, "site": slug(site) if site else None}  # fmt: skip
+        base = {
+            "contact_id": cid,
+            "council": self.e.council,
+            "channel": channel,
+            "service": slug(service) if service else None,
+            "site": slug(site) if site else None,
+        }
         base = {k: v for k, v in base.items() if v is not None}
         out: list[dict[str, Any]] = []
         event = self.e.event_with

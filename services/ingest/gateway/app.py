@@ -52,13 +52,31 @@ class Accepted(BaseModel):
 
 def _request_body_doc() -> dict[str, Any]:
     event = {"$ref": "#/components/schemas/ContactEvent"}
-    example = {"specversion": "1.0", "id": "b7d0a3c2-0001", "source": "/boston/webchat/widget",
-               "type": "contact.queued", "time": "2026-03-02T09:15:02Z", "subject": "W-1001",
-               "data": {"contact_id": "W-1001", "council": "boston", "channel": "webchat", "queue": "revenues",
-                        "customer": {"email": "resident@example.org"}}}  # fmt: skip
-    binary_mode = [{"name": f"ce-{a}", "in": "header", "required": False, "schema": {"type": "string"},
-                    "description": f"binary mode: the event's {a} (with Content-Type: application/json)"}
-                   for a in CORE_ATTRIBUTES]  # fmt: skip
+    example = {
+        "specversion": "1.0",
+        "id": "b7d0a3c2-0001",
+        "source": "/boston/webchat/widget",
+        "type": "contact.queued",
+        "time": "2026-03-02T09:15:02Z",
+        "subject": "W-1001",
+        "data": {
+            "contact_id": "W-1001",
+            "council": "boston",
+            "channel": "webchat",
+            "queue": "revenues",
+            "customer": {"email": "resident@example.org"},
+        },
+    }
+    binary_mode = [
+        {
+            "name": f"ce-{a}",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": f"binary mode: the event's {a} (with Content-Type: application/json)",
+        }
+        for a in CORE_ATTRIBUTES
+    ]
     return {
         "parameters": binary_mode,
         "requestBody": {
@@ -110,8 +128,12 @@ class Ingest:
             return problem(exc.status, exc.title, exc.detail)
         wait = self.rate.take(token.id, len(events))
         if wait:
-            return problem(429, "Too many requests", f"over this token's limit of {self.limits.rate_per_second:g} "
-                           "events a second", headers={"Retry-After": f"{wait:.0f}"})  # fmt: skip
+            return problem(
+                429,
+                "Too many requests",
+                f"over this token's limit of {self.limits.rate_per_second:g} events a second",
+                headers={"Retry-After": f"{wait:.0f}"},
+            )
         judged = judge(events, token, datetime.now(UTC), self.key_for)
         refused = [j for j in judged if j.reason is not None]
         if refused:
@@ -120,8 +142,12 @@ class Ingest:
         try:
             await self.publisher.publish([(j.event.contact_id.encode(), j.raw) for j in judged if j.event and j.raw])
         except Unavailable as exc:
-            return problem(503, "Service unavailable", f"{exc}; nothing of this request was accepted, send it "
-                           "again", headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)})  # fmt: skip
+            return problem(
+                503,
+                "Service unavailable",
+                f"{exc}; nothing of this request was accepted, send it again",
+                headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)},
+            )
         self.metrics.publish.observe(time.perf_counter() - started)
         self.metrics.accepted.inc(len(judged))
         ids = [j.event.id for j in judged if j.event]
@@ -133,10 +159,12 @@ class Ingest:
         errors = [EventProblem(index=j.index, reason=j.reason or "", detail=j.detail) for j in refused]
         forbidden = [e for e, j in zip(errors, refused, strict=True) if j.forbidden]
         if forbidden:
-            return problem(403, "Forbidden", "the token may not emit some of these events; none was published",
-                           forbidden)  # fmt: skip
-        return problem(400, "Invalid events", f"{len(errors)} invalid event(s); none of this request was published",
-                       errors)  # fmt: skip
+            return problem(
+                403, "Forbidden", "the token may not emit some of these events; none was published", forbidden
+            )
+        return problem(
+            400, "Invalid events", f"{len(errors)} invalid event(s); none of this request was published", errors
+        )
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -159,16 +187,33 @@ class Webhooks:
     dlq_topic: str = "contact.events.dlq.v1"
 
 
-def create_app(tokens: TokenFile, publisher: Publisher, registry: CollectorRegistry, key_for: KeyFor,
-               limits: Limits = Limits(), event_schema: dict[str, Any] | None = None,
-               webhooks: Webhooks = Webhooks({}), web: WebConfig | None = None) -> FastAPI:  # fmt: skip
+def create_app(
+    tokens: TokenFile,
+    publisher: Publisher,
+    registry: CollectorRegistry,
+    key_for: KeyFor,
+    limits: Limits = Limits(),
+    event_schema: dict[str, Any] | None = None,
+    webhooks: Webhooks = Webhooks({}),
+    web: WebConfig | None = None,
+) -> FastAPI:
     """``web``: the web config's basic auth guards ``/metrics`` (its TLS is uvicorn's, in the CLI)."""
     metrics = GatewayMetrics(registry)
     ingest = Ingest(publisher, metrics, key_for, limits)
-    vendors = Vendors(webhooks.adapters, publisher, metrics, key_for, webhooks.topic, webhooks.dlq_topic,
-                      RateLimit(limits.webhook_rate_per_second, limits.webhook_burst))  # fmt: skip
-    app = FastAPI(title="ContactPulse ingest gateway", version="1",
-                  description="Contact events over HTTP: the CloudEvents HTTP binding of contract v1.")  # fmt: skip
+    vendors = Vendors(
+        webhooks.adapters,
+        publisher,
+        metrics,
+        key_for,
+        webhooks.topic,
+        webhooks.dlq_topic,
+        RateLimit(limits.webhook_rate_per_second, limits.webhook_burst),
+    )
+    app = FastAPI(
+        title="ContactPulse ingest gateway",
+        version="1",
+        description="Contact events over HTTP: the CloudEvents HTTP binding of contract v1.",
+    )
 
     def caller(request: Request) -> Token:
         scheme, _, secret = request.headers.get("authorization", "").partition(" ")
@@ -176,24 +221,33 @@ def create_app(tokens: TokenFile, publisher: Publisher, registry: CollectorRegis
         secret = secret or request.path_params.get("secret", "")  # a vendor's webhook may carry it in its URL
         token = tokens.lookup(secret) if secret else None
         if token is None:
-            raise HTTPException(401, "send Authorization: Bearer <token> with a valid, unrevoked gateway token",
-                                headers={"WWW-Authenticate": 'Bearer realm="contactpulse"'})  # fmt: skip
+            raise HTTPException(
+                401,
+                "send Authorization: Bearer <token> with a valid, unrevoked gateway token",
+                headers={"WWW-Authenticate": 'Bearer realm="contactpulse"'},
+            )
         return token
 
     @app.exception_handler(HTTPException)
     async def http_problem(request: Request, exc: HTTPException) -> JSONResponse:
         titles = {401: "Unauthorized", 404: "Not found", 405: "Method not allowed"}
         metrics.requests.labels(_route(request), str(exc.status_code)).inc()
-        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail),
-                       headers=dict(exc.headers or {}))  # fmt: skip
+        return problem(
+            exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), headers=dict(exc.headers or {})
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         metrics.requests.labels(_route(request), "400").inc()
         return problem(400, "Bad request", str(exc.errors()[0].get("msg", "invalid request"))[:200])
 
-    @app.post(EVENTS_ROUTE, status_code=202, response_model=Accepted, openapi_extra=_request_body_doc(),
-              responses=PROBLEM_RESPONSES)  # fmt: skip
+    @app.post(
+        EVENTS_ROUTE,
+        status_code=202,
+        response_model=Accepted,
+        openapi_extra=_request_body_doc(),
+        responses=PROBLEM_RESPONSES,
+    )
     async def post_events(request: Request, token: Annotated[Token, Depends(caller)]) -> Response:
         response = await ingest.accept(request, token)
         metrics.requests.labels(EVENTS_ROUTE, str(response.status_code)).inc()
@@ -202,14 +256,25 @@ def create_app(tokens: TokenFile, publisher: Publisher, registry: CollectorRegis
     app.state.metrics = metrics  # the webhooks mapper counts on the same series
     _webhook_routes(app, Depends(caller), ingest, vendors, metrics)
 
-    @app.get("/healthz", responses={503: {"description": "Unable to publish for longer than the liveness "
-                                          "limit (gateway_liveness_seconds): restart the gateway"}})  # fmt: skip
+    @app.get(
+        "/healthz",
+        responses={
+            503: {
+                "description": "Unable to publish for longer than the liveness "
+                "limit (gateway_liveness_seconds): restart the gateway"
+            }
+        },
+    )
     async def healthz() -> JSONResponse:
         """Liveness: 503 only once the gateway has been unable to publish for ``liveness_seconds``."""
         st = publisher.status()
         stuck = not st.ready and st.failing_for >= limits.liveness_seconds
-        body = {"status": "unhealthy" if stuck else "ok", "kafka": st.state, "reason": st.reason,
-                "failing_seconds": round(st.failing_for, 1)}  # fmt: skip
+        body = {
+            "status": "unhealthy" if stuck else "ok",
+            "kafka": st.state,
+            "reason": st.reason,
+            "failing_seconds": round(st.failing_for, 1),
+        }
         return JSONResponse(body, status_code=503 if stuck else 200)
 
     not_ready = "Cannot publish now (no broker, a producer being replaced, or the last publish refused)"
@@ -224,8 +289,12 @@ def create_app(tokens: TokenFile, publisher: Publisher, registry: CollectorRegis
     @app.get("/metrics", response_class=Response)
     async def prometheus(request: Request) -> Response:
         if web is not None and not web.allows(request.headers.get("authorization")):
-            return problem(401, "Unauthorized", "send the web config's basic auth credentials",
-                           headers={"WWW-Authenticate": 'Basic realm="contactpulse"'})  # fmt: skip
+            return problem(
+                401,
+                "Unauthorized",
+                "send the web config's basic auth credentials",
+                headers={"WWW-Authenticate": 'Basic realm="contactpulse"'},
+            )
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     if event_schema is not None:
@@ -247,13 +316,21 @@ def _webhook_routes(app: FastAPI, caller: Any, ingest: Ingest, vendors: Vendors,
         metrics.requests.labels(WEBHOOKS_ROUTE, str(response.status_code)).inc()
         return response
 
-    @app.post(WEBHOOKS_ROUTE, openapi_extra=webhook_doc(), responses=WEBHOOK_RESPONSES,
-              summary="A vendor's webhook (token in Authorization: Bearer)")  # fmt: skip
+    @app.post(
+        WEBHOOKS_ROUTE,
+        openapi_extra=webhook_doc(),
+        responses=WEBHOOK_RESPONSES,
+        summary="A vendor's webhook (token in Authorization: Bearer)",
+    )
     async def webhook(request: Request, name: str, token: Annotated[Token, caller]) -> Response:
         return await post_webhook(request, name, token)
 
-    @app.post(WEBHOOKS_ROUTE + "/{secret}", openapi_extra=webhook_doc(), responses=WEBHOOK_RESPONSES,
-              summary="A vendor's webhook (token in the URL, for vendors that cannot send a header)")  # fmt: skip
+    @app.post(
+        WEBHOOKS_ROUTE + "/{secret}",
+        openapi_extra=webhook_doc(),
+        responses=WEBHOOK_RESPONSES,
+        summary="A vendor's webhook (token in the URL, for vendors that cannot send a header)",
+    )
     async def webhook_token_in_url(
         request: Request, name: str, secret: str, token: Annotated[Token, caller]
     ) -> Response:
@@ -287,8 +364,10 @@ def _with_event_schema(app: FastAPI, event_schema: dict[str, Any]) -> None:
 def _rebased(value: Any) -> Any:
     """JSON Schema's ``#/$defs/X`` references as OpenAPI's ``#/components/schemas/X``."""
     if isinstance(value, dict):
-        return {k: (v.replace("#/$defs/", "#/components/schemas/") if k == "$ref" and isinstance(v, str)
-                    else _rebased(v)) for k, v in value.items()}  # fmt: skip
+        return {
+            k: (v.replace("#/$defs/", "#/components/schemas/") if k == "$ref" and isinstance(v, str) else _rebased(v))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_rebased(v) for v in value]
     return value

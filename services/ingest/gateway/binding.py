@@ -59,9 +59,10 @@ def events_of(content_type: str | None, headers: Mapping[str, str], body: bytes,
             raise BindingError(415, "Unsupported media type", detail)
         return [_binary(headers, body)]
     raise BindingError(
-        415, "Unsupported media type",
+        415,
+        "Unsupported media type",
         f"send {STRUCTURED}, {BATCH}, or {JSON} with ce- headers (binary mode); not {kind or 'no content type'}",
-    )  # fmt: skip
+    )
 
 
 def _json(body: bytes) -> Any:

@@ -76,8 +76,10 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise UserError(f"cannot serve the gateway on {host}:{port}: {exc.strerror or exc} "
-                        "(set gateway_host and gateway_port, or --host and --port)") from None  # fmt: skip
+        raise UserError(
+            f"cannot serve the gateway on {host}:{port}: {exc.strerror or exc} "
+            "(set gateway_host and gateway_port, or --host and --port)"
+        ) from None
     return sock
 
 
@@ -107,17 +109,30 @@ async def _serve(settings: Settings, sock: socket.socket, bootstrap: str, adapte
     stop = asyncio.Event()
     security = KafkaSecurity.from_settings(settings)
     publisher = Publisher(bootstrap, settings.events_topic, security=security)
-    limits = Limits(settings.gateway_max_body_bytes, settings.gateway_max_events, settings.gateway_rate_per_second,
-                    settings.gateway_burst, settings.gateway_webhook_rate_per_second, settings.gateway_webhook_burst,
-                    settings.gateway_liveness_seconds)  # fmt: skip
+    limits = Limits(
+        settings.gateway_max_body_bytes,
+        settings.gateway_max_events,
+        settings.gateway_rate_per_second,
+        settings.gateway_burst,
+        settings.gateway_webhook_rate_per_second,
+        settings.gateway_webhook_burst,
+        settings.gateway_liveness_seconds,
+    )
     registry = CollectorRegistry()
     webhooks = Webhooks(adapters, settings.webhooks_topic, settings.dlq_topic)
     web = load_web_config(settings.web_config)
-    app = create_app(TokenFile(Path(settings.gateway_tokens)), publisher, registry,
-                     keys_from_env(dict(os.environ)), limits, event_schema(), webhooks, web)  # fmt: skip
+    app = create_app(
+        TokenFile(Path(settings.gateway_tokens)),
+        publisher,
+        registry,
+        keys_from_env(dict(os.environ)),
+        limits,
+        event_schema(),
+        webhooks,
+        web,
+    )
     tls = web.uvicorn_tls() if web is not None else {}
-    server = _Server(server_config(app, settings.gateway_read_timeout_seconds, settings.gateway_max_connections,
-                                   **tls))  # fmt: skip
+    server = _Server(server_config(app, settings.gateway_read_timeout_seconds, settings.gateway_max_connections, **tls))
     loop = asyncio.get_running_loop()
 
     def shutdown() -> None:
@@ -138,8 +153,13 @@ async def _serve(settings: Settings, sock: socket.socket, bootstrap: str, adapte
     connect.add_done_callback(refused)
     mapping.add_done_callback(refused)
     host, port = sock.getsockname()[:2]
-    log.info("gateway on http://%s:%d/v1/events (tokens: %s; webhooks: %s)", host, port, settings.gateway_tokens,
-             ", ".join(adapters) or "none")  # fmt: skip
+    log.info(
+        "gateway on http://%s:%d/v1/events (tokens: %s; webhooks: %s)",
+        host,
+        port,
+        settings.gateway_tokens,
+        ", ".join(adapters) or "none",
+    )
     try:
         await server.serve(sockets=[sock])
     finally:
@@ -153,15 +173,28 @@ async def _serve(settings: Settings, sock: socket.socket, bootstrap: str, adapte
     log.info("stopped cleanly")
 
 
-async def _map_webhooks(settings: Settings, bootstrap: str, adapters: dict[str, Adapter], metrics: Any,
-                        stop: asyncio.Event, security: KafkaSecurity) -> None:  # fmt: skip
+async def _map_webhooks(
+    settings: Settings,
+    bootstrap: str,
+    adapters: dict[str, Adapter],
+    metrics: Any,
+    stop: asyncio.Event,
+    security: KafkaSecurity,
+) -> None:
     """The webhooks mapper, while the gateway runs (only when webhooks are configured)."""
     if not adapters or not await wait_async(bootstrap, stop, security):
         return
     await asyncio.to_thread(create_topics, bootstrap, {settings.webhooks_topic: settings.topic_partitions}, security)
-    broker, _ = mapper.build(bootstrap, settings.webhooks_topic, settings.consumer_group + "-webhooks",
-                             settings.events_topic, settings.dlq_topic, adapters,
-                             lambda w, o, n: metrics.webhook_mapped.labels(w, o).inc(n), security)  # fmt: skip
+    broker, _ = mapper.build(
+        bootstrap,
+        settings.webhooks_topic,
+        settings.consumer_group + "-webhooks",
+        settings.events_topic,
+        settings.dlq_topic,
+        adapters,
+        lambda w, o, n: metrics.webhook_mapped.labels(w, o).inc(n),
+        security,
+    )
     await broker.start()
     log.info("mapping webhooks from %s", settings.webhooks_topic)
     try:

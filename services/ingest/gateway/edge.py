@@ -72,8 +72,16 @@ def judge(events: list[Any], token: Token, now: datetime, key_for: KeyFor) -> li
             out.append(Judged(i, reason=exc.reason, detail=exc.detail))
             continue
         if not token.may_emit(event.council, event.source):
-            out.append(Judged(i, raw, event, "forbidden", f"this token may not emit for council {event.council!r} "
-                              f"or source {event.source!r}", forbidden=True))  # fmt: skip
+            out.append(
+                Judged(
+                    i,
+                    raw,
+                    event,
+                    "forbidden",
+                    f"this token may not emit for council {event.council!r} or source {event.source!r}",
+                    forbidden=True,
+                )
+            )
             continue
         out.append(Judged(i, raw, event))
     return out

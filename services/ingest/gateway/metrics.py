@@ -15,12 +15,22 @@ class GatewayMetrics:
         self.requests = Counter(p + "requests", "HTTP requests answered.", ("route", "status"), registry=registry)
         self.accepted = Counter(p + "events_accepted", "Events published to Kafka.", registry=registry)
         self.rejected = Counter(p + "events_rejected", "Events refused, by reason.", ("reason",), registry=registry)
-        self.publish = Histogram(p + "publish_seconds", "From a request's first send until Kafka acknowledged all.",
-                                 buckets=PUBLISH_BUCKETS, registry=registry)  # fmt: skip
+        self.publish = Histogram(
+            p + "publish_seconds",
+            "From a request's first send until Kafka acknowledged all.",
+            buckets=PUBLISH_BUCKETS,
+            registry=registry,
+        )
         # webhook: the webhooks file's names only (an unknown name is a 404, never a label)
-        self.webhook_payloads = Counter(p + "webhook_payloads", "Vendors' webhook payloads kept on Kafka, by "
-                                        "webhook and outcome (kept, dead_lettered).", ("webhook", "outcome"),
-                                        registry=registry)  # fmt: skip
-        self.webhook_mapped = Counter("contactpulse_webhook_mapped_payloads", "Webhook payloads the mapper read, "
-                                      "by webhook and outcome (mapped, ignored, dead_lettered).",
-                                      ("webhook", "outcome"), registry=registry)  # fmt: skip
+        self.webhook_payloads = Counter(
+            p + "webhook_payloads",
+            "Vendors' webhook payloads kept on Kafka, by webhook and outcome (kept, dead_lettered).",
+            ("webhook", "outcome"),
+            registry=registry,
+        )
+        self.webhook_mapped = Counter(
+            "contactpulse_webhook_mapped_payloads",
+            "Webhook payloads the mapper read, by webhook and outcome (mapped, ignored, dead_lettered).",
+            ("webhook", "outcome"),
+            registry=registry,
+        )

@@ -21,6 +21,11 @@ def event_schema() -> dict[str, Any]:
 
 def document() -> dict[str, Any]:
     """The document of an app built as ``contactpulse gateway`` builds it (nothing connects)."""
-    app = create_app(TokenFile(Path("unused")), Publisher("127.0.0.1:9092", "contact.events.v1"), CollectorRegistry(),
-                     lambda council: None, event_schema=event_schema())  # fmt: skip
+    app = create_app(
+        TokenFile(Path("unused")),
+        Publisher("127.0.0.1:9092", "contact.events.v1"),
+        CollectorRegistry(),
+        lambda council: None,
+        event_schema=event_schema(),
+    )
     return app.openapi()

@@ -25,8 +25,13 @@ class Problem(BaseModel):
     errors: list[EventProblem] = []
 
 
-def problem(status: int, title: str, detail: str, errors: list[EventProblem] | None = None,
-            headers: dict[str, str] | None = None) -> JSONResponse:  # fmt: skip
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[EventProblem] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     slug = title.lower().replace(" ", "-")
     body = Problem(type=PROBLEM_BASE + slug, title=title, status=status, detail=detail, errors=errors or [])
     return JSONResponse(body.model_dump(), status_code=status, media_type=PROBLEM, headers=headers)

@@ -21,8 +21,14 @@ from uvicorn.server import ServerState
 
 from services.ingest.gateway.problems import PROBLEM_BASE, Problem
 
-PROBLEM_408 = orjson.dumps(Problem(type=PROBLEM_BASE + "request-timeout", title="Request timeout", status=408,
-                                   detail="the request did not arrive in time").model_dump())  # fmt: skip
+PROBLEM_408 = orjson.dumps(
+    Problem(
+        type=PROBLEM_BASE + "request-timeout",
+        title="Request timeout",
+        status=408,
+        detail="the request did not arrive in time",
+    ).model_dump()
+)
 RESPONSE_408 = (
     b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/problem+json\r\nconnection: close\r\n"
     b"content-length: " + str(len(PROBLEM_408)).encode() + b"\r\n\r\n" + PROBLEM_408
@@ -32,8 +38,13 @@ RESPONSE_408 = (
 class TimedH11Protocol(H11Protocol):
     read_timeout = 30.0  # seconds; set by timed_h11
 
-    def __init__(self, config: Config, server_state: ServerState, app_state: dict[str, Any],
-                 _loop: asyncio.AbstractEventLoop | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.headers_due: asyncio.TimerHandle | None = None
 
@@ -83,5 +94,13 @@ def server_config(app: Any, read_timeout: float, max_connections: int, **tls: An
     """The gateway's uvicorn config: headers timed, connections capped (past the cap uvicorn answers 503
     and closes), no access log (a webhook's URL may hold its token), uvicorn's log lines through the
     root's masked handlers (log_config=None; services/logs.py)."""
-    return Config(app, http=timed_h11(read_timeout), limit_concurrency=max_connections, log_level="warning",
-                  access_log=False, log_config=None, lifespan="off", **tls)  # fmt: skip
+    return Config(
+        app,
+        http=timed_h11(read_timeout),
+        limit_concurrency=max_connections,
+        log_level="warning",
+        access_log=False,
+        log_config=None,
+        lifespan="off",
+        **tls,
+    )

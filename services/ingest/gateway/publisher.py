@@ -36,8 +36,15 @@ PUBLISH_TIMEOUT_SECONDS = 10.0
 REPLACE_AFTER = 20.0  # seconds of failures without a success before the producer is replaced
 NOT_READY_AFTER_FAILURE = 5.0  # seconds a failed publish keeps /readyz at 503 (without traffic, no news)
 # errors an idempotent producer does not recover from (aiokafka's and Kafka's names for them)
-FATAL = ("OutOfOrderSequenceNumber", "ProducerFenced", "InvalidProducerEpoch", "UnknownProducerId",
-         "InvalidPidMapping", "InvalidTxnState", "IllegalState")  # fmt: skip
+FATAL = (
+    "OutOfOrderSequenceNumber",
+    "ProducerFenced",
+    "InvalidProducerEpoch",
+    "UnknownProducerId",
+    "InvalidPidMapping",
+    "InvalidTxnState",
+    "IllegalState",
+)
 
 
 class Unavailable(Exception):
@@ -57,9 +64,15 @@ def fatal(exc: BaseException) -> bool:
 
 
 class Publisher:
-    def __init__(self, bootstrap: str, topic: str, timeout: float = PUBLISH_TIMEOUT_SECONDS,
-                 security: KafkaSecurity = PLAINTEXT, clock: Callable[[], float] = time.monotonic,
-                 broker: Callable[[], Any] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        timeout: float = PUBLISH_TIMEOUT_SECONDS,
+        security: KafkaSecurity = PLAINTEXT,
+        clock: Callable[[], float] = time.monotonic,
+        broker: Callable[[], Any] | None = None,
+    ) -> None:
         self.bootstrap, self.topic, self.timeout, self.security, self.clock = bootstrap, topic, timeout, security, clock
         self._new_broker = broker or self._kafka_broker
         self.broker = self._new_broker()
@@ -98,20 +111,27 @@ class Publisher:
         if not self.ready.is_set():
             return Status(False, "connecting", f"not connected to Kafka at {self.bootstrap}", failing_for)
         if self.failing_since is not None and now - self.last_failure < NOT_READY_AFTER_FAILURE:
-            return Status(False, "failing", f"Kafka did not acknowledge the last publish: {self.last_error}",
-                          failing_for)  # fmt: skip
+            return Status(
+                False, "failing", f"Kafka did not acknowledge the last publish: {self.last_error}", failing_for
+            )
         return Status(True, "connected", "", failing_for)
 
-    async def publish(self, messages: Sequence[tuple[bytes | None, bytes]], topic: str | None = None,
-                      headers: dict[str, str] | None = None) -> None:  # fmt: skip
+    async def publish(
+        self,
+        messages: Sequence[tuple[bytes | None, bytes]],
+        topic: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         """Every (key, value) sent, returning once Kafka has acknowledged them all; Unavailable otherwise."""
         if not self.ready.is_set() or (self.replacing is not None and not self.replacing.done()):
             raise Unavailable(self.status().reason)
         broker = self.broker
         try:
             async with asyncio.timeout(self.timeout):
-                pending = [await broker.publish(value, topic or self.topic, key=key, headers=headers,
-                                                no_confirm=True) for key, value in messages]  # fmt: skip
+                pending = [
+                    await broker.publish(value, topic or self.topic, key=key, headers=headers, no_confirm=True)
+                    for key, value in messages
+                ]
                 await asyncio.gather(*pending)
         except Exception as exc:  # a time-out, or the client's error: either way, not acknowledged
             self._failed(exc)

@@ -77,8 +77,13 @@ class TokenFile:
             raise UserError(f"--source is a source URI prefix such as /{council}/webchat (got {source_prefix!r})")
         secret = PREFIX + secrets.token_urlsafe(32)
         tokens = self.load()
-        token = Token(id=secrets.token_hex(4), sha256=digest(secret), council=council, source_prefix=source_prefix,
-                      created_at=datetime.now(UTC).isoformat(timespec="seconds"))  # fmt: skip
+        token = Token(
+            id=secrets.token_hex(4),
+            sha256=digest(secret),
+            council=council,
+            source_prefix=source_prefix,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
         self.save([*tokens, token])
         return token, secret
 

@@ -40,8 +40,10 @@ from services.ingest.webhooks.adapter import (
 )
 
 WEBHOOKS_ROUTE = "/v1/webhooks/{name}"
-UNACKNOWLEDGED = ("Kafka did not acknowledge. The payload may still have been kept: send it again; the repeat "
-                  "makes the same event ids, and the consumer drops it as a duplicate.")  # fmt: skip
+UNACKNOWLEDGED = (
+    "Kafka did not acknowledge. The payload may still have been kept: send it again; the repeat "
+    "makes the same event ids, and the consumer drops it as a duplicate."
+)
 
 
 class NotDecodable(Exception):
@@ -65,8 +67,16 @@ def decode(body: bytes, declared: str, content_type: str | None) -> Any:
 
 
 class Vendors:
-    def __init__(self, adapters: Mapping[str, Adapter], publisher: Publisher, metrics: GatewayMetrics,
-                 key_for: KeyFor, webhooks_topic: str, dlq_topic: str, rate: RateLimit) -> None:  # fmt: skip
+    def __init__(
+        self,
+        adapters: Mapping[str, Adapter],
+        publisher: Publisher,
+        metrics: GatewayMetrics,
+        key_for: KeyFor,
+        webhooks_topic: str,
+        dlq_topic: str,
+        rate: RateLimit,
+    ) -> None:
         self.adapters, self.publisher, self.metrics, self.key_for = adapters, publisher, metrics, key_for
         self.webhooks_topic, self.dlq_topic, self.rate = webhooks_topic, dlq_topic, rate
 
@@ -78,12 +88,19 @@ class Vendors:
         if adapter is None:
             return problem(404, "Not found", f"no webhook {name[:40]!r} is configured (gateway_webhooks)")
         if not token.may_emit(adapter.council, adapter.source):
-            return problem(403, "Forbidden", f"this token may not emit for council {adapter.council!r} or source "
-                           f"{adapter.source!r}")  # fmt: skip
+            return problem(
+                403,
+                "Forbidden",
+                f"this token may not emit for council {adapter.council!r} or source {adapter.source!r}",
+            )
         wait = self.rate.take(token.id, 1)
         if wait:
-            return problem(429, "Too many requests", f"over this token's limit of {self.rate.rate:g} webhook "
-                           "requests a second", headers={"Retry-After": f"{wait:.0f}"})  # fmt: skip
+            return problem(
+                429,
+                "Too many requests",
+                f"over this token's limit of {self.rate.rate:g} webhook requests a second",
+                headers={"Retry-After": f"{wait:.0f}"},
+            )
         now_us = str(time.time_ns() // 1000)
         headers = {WEBHOOK_HEADER: name, RECEIVED_HEADER: now_us}
         try:
@@ -96,29 +113,47 @@ class Vendors:
             return await self._dead(name, adapter, headers, exc, redact(body.decode("utf-8", "replace")).encode())
         return await self._publish(name, "kept", (key, orjson.dumps(kept)), self.webhooks_topic, headers)
 
-    async def _dead(self, name: str, adapter: Adapter, headers: dict[str, str], exc: Unmappable,
-                    value: bytes) -> Response:  # fmt: skip
-        dead = {**headers, "reason": exc.reason, "detail": redact(exc.detail), "vendor": adapter.vendor,
-                "original_topic": self.webhooks_topic}  # fmt: skip
+    async def _dead(
+        self, name: str, adapter: Adapter, headers: dict[str, str], exc: Unmappable, value: bytes
+    ) -> Response:
+        dead = {
+            **headers,
+            "reason": exc.reason,
+            "detail": redact(exc.detail),
+            "vendor": adapter.vendor,
+            "original_topic": self.webhooks_topic,
+        }
         return await self._publish(name, "dead_lettered", (None, value), self.dlq_topic, dead)
 
-    async def _publish(self, name: str, outcome: str, message: tuple[bytes | None, bytes], topic: str,
-                       headers: dict[str, str]) -> Response:  # fmt: skip
+    async def _publish(
+        self, name: str, outcome: str, message: tuple[bytes | None, bytes], topic: str, headers: dict[str, str]
+    ) -> Response:
         try:
             await self.publisher.publish([message], topic, headers)
         except Unavailable as exc:
-            return problem(503, "Service unavailable", f"{exc}; the payload was not kept, send it again",
-                           headers={"Retry-After": "5"})  # fmt: skip
+            return problem(
+                503,
+                "Service unavailable",
+                f"{exc}; the payload was not kept, send it again",
+                headers={"Retry-After": "5"},
+            )
         self.metrics.webhook_payloads.labels(name, outcome).inc()
         return JSONResponse({"received": True}, status_code=200)
 
 
 def webhook_doc() -> dict[str, Any]:
-    return {"requestBody": {"required": True, "description": "The vendor's own webhook payload: JSON, or an "
-                            "HTML form's fields where the webhook's mapping declares that content type.",
-                            "content": {JSON_BODY: {"schema": {"type": "object"}},
-                                        FORM_BODY: {"schema": {"type": "object"}}}},
-            "responses": {"200": {"description": "Kept on Kafka; mapped to contract events after it.",
-                                  "content": {"application/json": {"example": {"received": True}}}},
-                          "503": {"description": UNACKNOWLEDGED,
-                                  "content": {"application/problem+json": {}}}}}  # fmt: skip
+    return {
+        "requestBody": {
+            "required": True,
+            "description": "The vendor's own webhook payload: JSON, or an "
+            "HTML form's fields where the webhook's mapping declares that content type.",
+            "content": {JSON_BODY: {"schema": {"type": "object"}}, FORM_BODY: {"schema": {"type": "object"}}},
+        },
+        "responses": {
+            "200": {
+                "description": "Kept on Kafka; mapped to contract events after it.",
+                "content": {"application/json": {"example": {"received": True}}},
+            },
+            "503": {"description": UNACKNOWLEDGED, "content": {"application/problem+json": {}}},
+        },
+    }

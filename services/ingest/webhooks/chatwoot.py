@@ -36,8 +36,9 @@ from services.ingest.webhooks.adapter import (
 )
 
 VENDOR = "chatwoot"
-CONVERSATION_EVENTS = frozenset({"conversation_created", "conversation_status_changed", "conversation_resolved",
-                                 "conversation_opened"})  # fmt: skip
+CONVERSATION_EVENTS = frozenset(
+    {"conversation_created", "conversation_status_changed", "conversation_resolved", "conversation_opened"}
+)
 MESSAGE_EVENTS = frozenset({"message_created", "message_updated"})
 # Chatwoot's inbox channel types; messaging apps and SMS are the contract's "social"
 CHANNELS = {"Channel::WebWidget": "webchat", "Channel::Api": "webchat", "Channel::Email": "email",
@@ -123,8 +124,9 @@ class Chatwoot:
             cloudevent(self, replace(e, data={**e.data, "customer_ref": ref}), conv["id"], *ids) for e, ids in emits
         ]
 
-    def _transitions(self, event: str, p: dict[str, Any], conv: dict[str, Any], memory: Conversation,
-                     received: datetime) -> list[tuple[Emit, tuple[object, ...]]]:  # fmt: skip
+    def _transitions(
+        self, event: str, p: dict[str, Any], conv: dict[str, Any], memory: Conversation, received: datetime
+    ) -> list[tuple[Emit, tuple[object, ...]]]:
         if event == "conversation_created":
             return self._start(conv, memory, self._conv_time(conv, "created_at", received), first=True)
         if event in ("conversation_status_changed", "conversation_resolved", "conversation_opened"):
@@ -149,11 +151,16 @@ class Chatwoot:
             ):
                 current.answered = True
                 ref = f"cw{self.account}-user-{(p.get('sender') or {}).get('id')}"
-                out.append((self._emit("contact.answered", current, conv, message_at, agent_ref=ref),
-                            (current.generation, "answered")))  # fmt: skip
+                out.append(
+                    (
+                        self._emit("contact.answered", current, conv, message_at, agent_ref=ref),
+                        (current.generation, "answered"),
+                    )
+                )
             return out
-        rating = (((p.get("content_attributes") or {}).get("submitted_values") or {})
-                  .get("csat_survey_response") or {}).get("rating")  # fmt: skip
+        rating = (
+            ((p.get("content_attributes") or {}).get("submitted_values") or {}).get("csat_survey_response") or {}
+        ).get("rating")
         if p.get("content_type") != "input_csat" or rating is None:
             return []
         if not (isinstance(rating, int) and 1 <= rating <= 5):
@@ -163,8 +170,9 @@ class Chatwoot:
         surveyed = self._emit("contact.surveyed", contact, conv, received, rating=rating)
         return [(surveyed, ("msg", p.get("id"), "surveyed"))]
 
-    def _start(self, conv: dict[str, Any], memory: Conversation, at: datetime,
-               first: bool) -> list[tuple[Emit, tuple[object, ...]]]:  # fmt: skip
+    def _start(
+        self, conv: dict[str, Any], memory: Conversation, at: datetime, first: bool
+    ) -> list[tuple[Emit, tuple[object, ...]]]:
         """Started and queued, for the first contact of a conversation or for a reopening."""
         if memory.contacts and (first or not memory.contacts[-1].ended):
             return []  # known already, or still open: a repeat delivery or a status change within the contact
@@ -181,9 +189,13 @@ class Chatwoot:
         if contact.ended or at < contact.start:
             return []  # resolved already, or a late repeat of an earlier contact's resolution
         contact.ended = True
-        return [(self._emit("contact.ended", contact, conv, at), (contact.generation, "ended")),
-                (self._emit("contact.wrapped_up", contact, conv, at, resolution="resolved"),
-                 (contact.generation, "wrapped_up"))]  # fmt: skip
+        return [
+            (self._emit("contact.ended", contact, conv, at), (contact.generation, "ended")),
+            (
+                self._emit("contact.wrapped_up", contact, conv, at, resolution="resolved"),
+                (contact.generation, "wrapped_up"),
+            ),
+        ]
 
     def _emit(self, type_: str, contact: Contact, conv: dict[str, Any], at: datetime, **extra: Any) -> Emit:
         channel = self.channel or CHANNELS.get(str(conv.get("channel")), "webchat")

@@ -62,8 +62,15 @@ def _adapter(name: str, t: Any) -> Adapter:
         _only(rest, ("account", "queues", "channel", "service"))
         if not isinstance(rest.get("account"), int):
             raise ValueError("account is the Chatwoot account's number (its webhook is per account)")
-        return Chatwoot(name, t["council"], t["source"], rest["account"], {str(k): str(v) for k, v in
-                        rest.get("queues", {}).items()}, rest.get("channel"), rest.get("service"))  # fmt: skip
+        return Chatwoot(
+            name,
+            t["council"],
+            t["source"],
+            rest["account"],
+            {str(k): str(v) for k, v in rest.get("queues", {}).items()},
+            rest.get("channel"),
+            rest.get("service"),
+        )
     if vendor == "json":
         _only(rest, ("fields", "events", "times", "constants", "customer", "time_format", "time_zone", "content_type"))
         try:
@@ -71,10 +78,19 @@ def _adapter(name: str, t: Any) -> Adapter:
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time_zone {rest.get('time_zone')!r} (an IANA name)") from None
         events = {str(k): tuple(v) for k, v in rest.get("events", {}).items()}
-        return JsonMapping(name, t["council"], t["source"], dict(rest.get("fields", {})), events, zone,
-                           dict(rest.get("times", {})), dict(rest.get("constants", {})),
-                           dict(rest.get("customer", {})), str(rest.get("time_format", "auto")),
-                           str(rest.get("content_type", JSON_BODY)))  # fmt: skip
+        return JsonMapping(
+            name,
+            t["council"],
+            t["source"],
+            dict(rest.get("fields", {})),
+            events,
+            zone,
+            dict(rest.get("times", {})),
+            dict(rest.get("constants", {})),
+            dict(rest.get("customer", {})),
+            str(rest.get("time_format", "auto")),
+            str(rest.get("content_type", JSON_BODY)),
+        )
     raise ValueError(f"vendor {vendor!r} is not one of chatwoot, json")
 
 

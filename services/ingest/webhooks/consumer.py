@@ -57,15 +57,17 @@ class Rebuild(ConsumerRebalanceListener):  # type: ignore[misc]
             consumer.seek(tp, offset)
         self.rebuilt |= {tp.partition for tp in new}
         self.ready.set()
-        log.info("webhooks partitions %s assigned; memory rebuilt from %d payload(s)",
-                 [tp.partition for tp in new], replayed)  # fmt: skip
+        log.info(
+            "webhooks partitions %s assigned; memory rebuilt from %d payload(s)", [tp.partition for tp in new], replayed
+        )
 
     async def _replay(self, until: Mapping[TopicPartition, int]) -> int:
         wanted = {tp: end for tp, end in until.items() if end > 0}
         if not wanted:
             return 0
-        reader = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,
-                                  **self.security.aiokafka())  # fmt: skip
+        reader = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None, **self.security.aiokafka()
+        )
         await reader.start()
         n = 0
         try:
@@ -85,9 +87,16 @@ class Rebuild(ConsumerRebalanceListener):  # type: ignore[misc]
         return n
 
 
-def build(bootstrap: str, topic: str, group: str, events_topic: str, dlq_topic: str,
-          adapters: Mapping[str, Adapter], counted: Any,
-          security: KafkaSecurity = PLAINTEXT) -> tuple[KafkaBroker, Rebuild]:  # fmt: skip
+def build(
+    bootstrap: str,
+    topic: str,
+    group: str,
+    events_topic: str,
+    dlq_topic: str,
+    adapters: Mapping[str, Adapter],
+    counted: Any,
+    security: KafkaSecurity = PLAINTEXT,
+) -> tuple[KafkaBroker, Rebuild]:
     """The mapper's broker; ``counted(webhook, outcome, n)`` is told what each payload came to."""
     broker: KafkaBroker = faststream_broker(bootstrap, security, log)
     mapper = WebhookMapper(adapters)
@@ -101,14 +110,20 @@ def build(bootstrap: str, topic: str, group: str, events_topic: str, dlq_topic: 
         while True:  # the memory has moved on: this outcome is published, however long Kafka takes to return
             try:
                 pending = [await broker.publish(v, events_topic, key=k, no_confirm=True) for k, v in out.events]
-                pending += [await broker.publish(v, dlq_topic, key=k, headers=h, no_confirm=True)
-                            for k, v, h in out.dead_letters]  # fmt: skip
+                pending += [
+                    await broker.publish(v, dlq_topic, key=k, headers=h, no_confirm=True)
+                    for k, v, h in out.dead_letters
+                ]
                 await asyncio.gather(*pending)
                 break
             except Exception as exc:  # not acknowledged: send it all again (same ids: nothing counts twice)
                 if not failures:  # one line when it starts failing and one when it works again
-                    log.warning("cannot publish %d mapped event(s) to Kafka: %s; retrying every %g s",
-                                len(out.events), type(exc).__name__, RETRY_SECONDS)  # fmt: skip
+                    log.warning(
+                        "cannot publish %d mapped event(s) to Kafka: %s; retrying every %g s",
+                        len(out.events),
+                        type(exc).__name__,
+                        RETRY_SECONDS,
+                    )
                 failures += 1
                 await asyncio.sleep(RETRY_SECONDS)
         if failures:
@@ -122,9 +137,17 @@ def build(bootstrap: str, topic: str, group: str, events_topic: str, dlq_topic: 
         for (webhook, outcome), n in out.counts.items():
             counted(webhook, outcome, n)
 
-    subscriber = broker.subscriber(topic, batch=True, group_id=group, ack_policy=AckPolicy.MANUAL,
-                                   auto_offset_reset="earliest", max_records=MAX_RECORDS, batch_timeout_ms=10,
-                                   listener=listener, decoder=_raw_batch)  # fmt: skip
+    subscriber = broker.subscriber(
+        topic,
+        batch=True,
+        group_id=group,
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+        max_records=MAX_RECORDS,
+        batch_timeout_ms=10,
+        listener=listener,
+        decoder=_raw_batch,
+    )
     subscriber(handle)
     listener.subscriber = subscriber
     return broker, listener

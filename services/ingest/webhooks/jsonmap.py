@@ -52,8 +52,18 @@ from services.ingest.webhooks.adapter import (
 )
 
 VENDOR = "json"
-MAPPED_FIELDS = ("contact_id", "status", "time", "channel", "service", "queue", "site", "agent_ref", "resolution",
-                 "rating")  # fmt: skip
+MAPPED_FIELDS = (
+    "contact_id",
+    "status",
+    "time",
+    "channel",
+    "service",
+    "queue",
+    "site",
+    "agent_ref",
+    "resolution",
+    "rating",
+)
 REQUIRED_FIELDS = ("contact_id", "status", "time")
 
 
@@ -77,8 +87,9 @@ class JsonMapping:
             raise ValueError(f"content_type is one of {', '.join(BODY_TYPES)}")
         unknown = set(self.fields) - set(MAPPED_FIELDS)
         if unknown:
-            raise ValueError(f"fields: unknown contract field(s) {', '.join(sorted(unknown))} "
-                             f"(one of {', '.join(MAPPED_FIELDS)})")  # fmt: skip
+            raise ValueError(
+                f"fields: unknown contract field(s) {', '.join(sorted(unknown))} (one of {', '.join(MAPPED_FIELDS)})"
+            )
         missing = [f for f in REQUIRED_FIELDS if f not in self.fields]
         if missing:
             raise ValueError(f"fields: {', '.join(missing)} must be mapped")

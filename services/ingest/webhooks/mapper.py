@@ -114,9 +114,15 @@ class WebhookMapper:
 
     def _dead(self, out: Outcome, r: Record, webhook: str, reason: str, detail: str) -> None:
         adapter = self.adapters.get(webhook)
-        headers = {"reason": reason, "detail": redact(detail)[:200], "vendor": adapter.vendor if adapter else "unknown",
-                   WEBHOOK_HEADER: webhook, "original_topic": r.topic, "original_partition": str(r.partition),
-                   "original_offset": str(r.offset)}  # fmt: skip
+        headers = {
+            "reason": reason,
+            "detail": redact(detail)[:200],
+            "vendor": adapter.vendor if adapter else "unknown",
+            WEBHOOK_HEADER: webhook,
+            "original_topic": r.topic,
+            "original_partition": str(r.partition),
+            "original_offset": str(r.offset),
+        }
         out.dead_letters.append((r.key, r.value, headers))
         self._count(out, webhook, DEAD_LETTERED)
 

@@ -144,8 +144,10 @@ def attention(f: Figures, p: Period, sl_phone: float, most: int = 3) -> list[str
             continue
         problems = []
         if SERVICE_LEVEL.needs_attention(phone.service_level):
-            problems.append(f"answered {pct(phone.service_level)} of calls within {sl_phone:.0f} seconds "
-                            f"(target {pct(SERVICE_LEVEL.target)})")  # fmt: skip
+            problems.append(
+                f"answered {pct(phone.service_level)} of calls within {sl_phone:.0f} seconds "
+                f"(target {pct(SERVICE_LEVEL.target)})"
+            )
         if ABANDONMENT.needs_attention(phone.abandonment):
             problems.append(f"{pct(phone.abandonment)} of callers gave up (threshold {pct(ABANDONMENT.target)})")
         if problems:
