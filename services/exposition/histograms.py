@@ -1,7 +1,7 @@
 """Histograms updated a batch at a time, for the consumer's hot path.
 
 prometheus_client's ``Histogram.observe`` takes a lock and walks the buckets in Python for each
-value: about 3 us, and the consumer observed one ingest latency per event. Here a batch's values
+value, and the consumer observed one ingest latency per event. Here a batch's values
 are counted under one lock, with one bisect each (equal values, such as the records of one
 millisecond, once with their count), and the cumulative buckets are built at scrape time. The
 exposition is prometheus_client's: ``_bucket`` with ``le`` as it formats it, ``_count`` and ``_sum``.

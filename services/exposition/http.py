@@ -143,7 +143,8 @@ def serve(
         web.ssl_context()  # the TLS files load, or one line says why, before anything starts
     app = create_app(registry, board, day_of, wait_colours, web)
     config = server_config(app, READ_TIMEOUT, MAX_CONNECTIONS, **(web.uvicorn_tls() if web is not None else {}))
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # IPPROTO_TCP, so that asyncio sets TCP_NODELAY (as the gateway's bind does: services/ingest/gateway/cli.py)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))

@@ -21,7 +21,7 @@ THRESHOLDS = (100_000, 10, 10)
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """The cyclic GC rescans every live object as a batch grows (4x slower); events make no cycles."""
+    """The cyclic GC rescans every live object as a batch grows; events make no cycles."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

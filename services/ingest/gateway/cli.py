@@ -69,7 +69,7 @@ def run_token(args: argparse.Namespace, settings: Settings) -> int:
 
 def bind(host: str, port: int) -> socket.socket:
     # proto IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and without it
-    # Nagle's algorithm and delayed ACKs held each answer ~40 ms under load (180 single-event requests/s)
+    # Nagle's algorithm and delayed ACKs held each answer back under load (docs/performance.md)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
