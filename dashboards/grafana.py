@@ -92,7 +92,7 @@ class Board:
             "tags": self.tags,
             "schemaVersion": 39,
             "version": 1,
-            "editable": True,
+            "editable": False,  # dashboards are code: change dashboards/grafana.py, not the UI
             "timezone": "Europe/London",
             "time": {"from": self.time_from, "to": "now"},
             "refresh": "30s" if self.time_from == "now-6h" else "",

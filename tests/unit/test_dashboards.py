@@ -119,6 +119,7 @@ def test_dashboard_lint_rules(path: Path) -> None:
     """The rules of Grafana's dashboard-linter that apply here, checked directly."""
     board = json.loads(path.read_text())
     assert re.fullmatch(r"contactpulse-[a-z]+", board["uid"])
+    assert board["editable"] is False  # dashboards are code (dashboards/grafana.py)
     variables = {v["name"]: v for v in board["templating"]["list"]}
     assert variables["datasource"]["type"] == "datasource" and variables["datasource"]["query"] == "prometheus"
     assert {"council", "channel", "queue"} <= set(variables)
