@@ -23,9 +23,8 @@ from services.replay.bulk import bulk_replay
 from services.store.store import Store
 from services.stream.batch import stored_and_retired
 from services.stream.processor import StreamProcessor
-from tests.support.builders import T0, ev, raw
+from tests.support.builders import T0, Rec, ev, raw
 from tests.support.incremental import numbered_lines, replay
-from tests.unit.test_stream import Rec
 
 DAY = 86_400
 NOW = T0 + timedelta(days=100)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,3 +39,17 @@ def ev(
 
 def raw(event: dict[str, Any]) -> bytes:
     return orjson.dumps(event)
+
+
+TOPIC = "contact.events.v1"
+
+
+@dataclass(frozen=True)
+class Rec:
+    """A Kafka record as the consumer's batch core reads it."""
+
+    offset: int
+    value: bytes
+    partition: int = 0
+    topic: str = TOPIC
+    key: bytes | None = b"C-1"

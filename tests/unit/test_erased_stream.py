@@ -13,8 +13,7 @@ from pipelines.rules import MetricRules
 from services.exposition.metrics import PipelineMetrics
 from services.store.store import Store
 from services.stream.processor import StreamProcessor
-from tests.support.builders import T0, ev, raw
-from tests.unit.test_stream import Rec
+from tests.support.builders import T0, Rec, ev, raw
 
 REF = "erasedPerson-0000000001"
 

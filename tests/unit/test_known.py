@@ -13,8 +13,7 @@ from services.exposition.metrics import PipelineMetrics
 from services.store.store import Store
 from services.stream.known import Known, contact_hash, key_hash
 from services.stream.processor import StreamProcessor
-from tests.support.builders import T0, ev, raw
-from tests.unit.test_stream import TOPIC, Rec
+from tests.support.builders import T0, TOPIC, Rec, ev, raw
 
 NOW = T0.replace(year=2030)
 

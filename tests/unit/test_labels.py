@@ -15,8 +15,7 @@ from pipelines.rules import MetricRules
 from services.exposition.metrics import LiveCollector, PipelineMetrics
 from services.store.store import Store
 from services.stream.processor import StreamProcessor
-from tests.support.builders import T0, ev, raw
-from tests.unit.test_stream import Rec
+from tests.support.builders import T0, Rec, ev, raw
 
 
 @pytest.mark.parametrize(("values", "shown", "over"), [

@@ -4,7 +4,6 @@ and 4), whether the consumer counts it as contacts end or ``period_counts`` adds
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
@@ -15,10 +14,9 @@ from pipelines.rules import MetricRules
 from services.exposition.metrics import PipelineMetrics
 from services.store.store import Store
 from services.stream.processor import StreamProcessor
-from tests.support.builders import T0, raw
+from tests.support.builders import T0, TOPIC, Rec, raw
 from tests.support.generator import Generator
 
-TOPIC = "contact.events.v1"
 COUNTS = {  # period_counts' column: the live series
     "offered": "contactpulse_contacts_offered_total",
     "answered": "contactpulse_contacts_answered_total",
@@ -28,15 +26,6 @@ COUNTS = {  # period_counts' column: the live series
     "tta_count": "contactpulse_time_to_answer_seconds_count",
     "tta_sum": "contactpulse_time_to_answer_seconds_sum",
 }
-
-
-@dataclass(frozen=True)
-class Rec:
-    offset: int
-    value: bytes
-    partition: int = 0
-    topic: str = TOPIC
-    key: bytes | None = None
 
 
 def test_live_counters_equal_period_counts(tmp_path: Path) -> None:

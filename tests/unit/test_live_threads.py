@@ -22,8 +22,7 @@ from services.exposition.http import serve
 from services.exposition.metrics import LiveCollector, PipelineMetrics
 from services.store.store import Store
 from services.stream.processor import StreamProcessor
-from tests.support.builders import T0, ev, raw
-from tests.unit.test_stream import TOPIC, Rec
+from tests.support.builders import T0, TOPIC, Rec, ev, raw
 
 QUEUES = [f"q{i:02d}" for i in range(40)]
 BATCHES = 30

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,18 +15,7 @@ from pipelines.rules import MetricRules
 from services.exposition.metrics import LiveCollector, PipelineMetrics
 from services.store.store import Store
 from services.stream.processor import StreamProcessor
-from tests.support.builders import T0, ev, raw
-
-TOPIC = "contact.events.v1"
-
-
-@dataclass(frozen=True)
-class Rec:
-    offset: int
-    value: bytes
-    partition: int = 0
-    topic: str = TOPIC
-    key: bytes | None = b"C-1"
+from tests.support.builders import T0, TOPIC, Rec, ev, raw
 
 
 @pytest.fixture

@@ -18,8 +18,7 @@ from services.store.store import Store
 from services.stream.batch import StoreWrite
 from services.stream.processor import StreamProcessor
 from services.stream.writer import Writer
-from tests.support.builders import T0, ev, raw
-from tests.unit.test_stream import TOPIC, Rec
+from tests.support.builders import T0, TOPIC, Rec, ev, raw
 
 NOW = T0.replace(year=2030)
 
