@@ -2,7 +2,7 @@
 
 ``fast_event`` returns None whenever it is not sure, and the caller then asks the pydantic models
 (``schemas.reasons.parse_event``), which accept the message or name its reason. So this lane never
-decides a rejection, and ``tests/unit/test_decode.py`` checks, on the generator's events, every
+decides a rejection, and ``tests/unit/pipelines/test_decode.py`` checks, on the generator's events, every
 rejection case and thousands of mutated messages, that what it accepts pydantic accepts with the same
 values. It costs about a quarter of pydantic plus ``from_contract`` (docs/performance.md), which matters
 to a consumer doing everything else per event too.

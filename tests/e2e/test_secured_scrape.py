@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import ROOT, Consumer, Topics
 from tests.support.tls import PASSWORD, USER, web_config
-from tests.unit.test_secured_config import get
+from tests.unit.exposition.test_secured_config import get
 
 pytestmark = pytest.mark.e2e
 PROM, METRICS = 19390, 19465

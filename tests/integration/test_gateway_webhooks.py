@@ -1,7 +1,7 @@
 """Vendors' webhooks end to end on the real broker: the gateway (with the webhooks file shipped in
 docs/webhooks.example.toml) keeps each payload on the webhooks topic, its mapper makes contract events,
 the consumer makes facts. Chatwoot's and Typeform's payloads are in their own formats (see
-tests/support/chatwoot.py and tests/unit/test_webhooks_jsonmap.py for the sources). The mapper's memory
+tests/support/chatwoot.py and tests/unit/ingest/test_webhooks_jsonmap.py for the sources). The mapper's memory
 survives a restart of the gateway: a conversation reopened after it is still a new contact."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from tests.integration.test_gateway import Gateway
 from tests.support import chatwoot as cw
 from tests.support.gateway import post
 from tests.support.net import free_port
-from tests.unit.test_webhooks_jsonmap import typeform
+from tests.unit.ingest.test_webhooks_jsonmap import typeform
 
 pytestmark = pytest.mark.integration
 T = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)

@@ -21,8 +21,8 @@ from services.store.lane import filter_pushdown_off, validation_sql
 from services.store.store import Store
 from tests.support.generator import Generator
 from tests.support.mutations import NOW, by_pydantic, mutate
-from tests.unit.test_events import NOW as REJECTIONS_NOW
-from tests.unit.test_events import REJECTIONS
+from tests.unit.schemas.test_events import NOW as REJECTIONS_NOW
+from tests.unit.schemas.test_events import REJECTIONS
 
 
 def sql_lane(tmp: Path, lines: list[bytes], now: datetime = NOW) -> dict[int, tuple[Any, ...]]:

@@ -85,3 +85,14 @@ def test_only_entry_points_set_the_garbage_collector() -> None:
 def _from_names(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     return {a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for a in node.names}
+
+
+def test_unit_tests_mirror_the_rooms() -> None:
+    """tests/unit/ROOM/ for each room's tests (a top-level package or a services/ subpackage); the files
+    left at the top are about the whole project (layout, packaging, settings, logs, the entry point)."""
+    rooms = {"pipelines", "schemas", "dashboards"} | {
+        p.name for p in (ROOT / "services").iterdir() if (p / "__init__.py").exists()
+    }
+    folders = {p.name for p in (ROOT / "tests" / "unit").iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert folders <= rooms, folders - rooms
+    assert all((ROOT / "tests" / "unit" / f / "__init__.py").exists() for f in folders)

@@ -9,7 +9,7 @@ from pipelines.rules import MetricRules
 from services.store.store import Store
 from services.views.report.data import load
 from services.views.report.page import render
-from tests.unit.test_local_periods import store_with
+from tests.unit.store.test_local_periods import store_with
 
 
 def test_the_words_follow_the_rules(tmp_path: Path) -> None:

@@ -169,7 +169,7 @@ def test_the_served_openapi_document_is_the_exported_one(tmp_path: Path) -> None
     with serving(app) as url, urllib.request.urlopen(url + "/openapi.json") as r:
         served = orjson.loads(r.read())
     assert served == document()
-    exported = orjson.loads((Path(__file__).resolve().parents[2] / "schemas/json" / FILE).read_bytes())
+    exported = orjson.loads((Path(__file__).resolve().parents[3] / "schemas/json" / FILE).read_bytes())
     assert exported == served
     body = served["paths"]["/v1/events"]["post"]
     assert set(body["requestBody"]["content"]) == {STRUCTURED, BATCH, "application/json"}

@@ -17,8 +17,8 @@ from pipelines.decode import fast_event
 from pipelines.events import micros
 from tests.support.generator import Generator
 from tests.support.mutations import BASE, NOW, STAGED, by_pydantic, mutate
-from tests.unit.test_events import NOW as REJECTIONS_NOW
-from tests.unit.test_events import REJECTIONS
+from tests.unit.schemas.test_events import NOW as REJECTIONS_NOW
+from tests.unit.schemas.test_events import REJECTIONS
 
 
 def lane(line: bytes, now: datetime = NOW) -> tuple[Any, ...] | None:

@@ -20,7 +20,7 @@ from services.ingest.adapters.run import Runner, attempt
 from tests.support.adapters import ListSink, facts_by_contact
 
 E = Emitter("boston", "/boston/telephony/genesys", b"k" * 32)
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "genesys" / "blueprint-chat.json"
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "genesys" / "blueprint-chat.json"
 NAMES = GenesysNames({"q-rev": "Revenues", "q-ben": "Benefits"}, {"wc-sorted": "resolved", "wc-passed": "referred"})
 
 

@@ -25,7 +25,7 @@ from tests.support.gateway import Recording, serving
 from tests.support.net import free_port
 from tests.support.tls import web_config
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PROMETHEUS = ROOT / "dashboards" / "prometheus"
 
 

@@ -22,7 +22,7 @@ from services.ingest.webhooks.mapper import DEAD_LETTERED, IGNORED, MAPPED, Reco
 from tests.support.builders import T0
 from tests.support.facts import to_events
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 WEBHOOKS = load_webhooks(ROOT / "docs" / "webhooks.example.toml")
 FORMS = WEBHOOKS["forms-boston"]
 KEY = b"k" * 32

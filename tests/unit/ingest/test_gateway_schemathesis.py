@@ -19,10 +19,10 @@ from services.ingest.gateway.openapi import document, event_schema
 from services.ingest.gateway.tokens import TokenFile
 from services.ingest.webhooks.config import load_webhooks
 from tests.support.gateway import Recording, serving
-from tests.unit.test_gateway import KEY
+from tests.unit.ingest.test_gateway import KEY
 
 SCHEMA = schemathesis.openapi.from_dict(document())
-EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "webhooks.example.toml"
+EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "webhooks.example.toml"
 
 
 @pytest.fixture(scope="module")

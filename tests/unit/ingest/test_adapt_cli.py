@@ -9,7 +9,7 @@ import pytest
 
 from services.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MAPPING = str(ROOT / "docs" / "adapters" / "call-detail.toml")
 
 
@@ -65,7 +65,7 @@ def test_a_dry_run_prints_the_events_and_a_summary_and_sends_nothing(
 def test_the_summary_counts_callers_who_cannot_be_linked_and_conversations_still_open(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.unit.test_adapter_genesys import INTERNAL, VOICE
+    from tests.unit.ingest.test_adapter_genesys import INTERNAL, VOICE
 
     monkeypatch.setenv("CONTACTPULSE_PSEUDONYM_KEY", "a test key of 16+ bytes")
     live = orjson.loads(orjson.dumps(INTERNAL))

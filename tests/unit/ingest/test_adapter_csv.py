@@ -22,7 +22,7 @@ from services.ingest.adapters.run import Item, Runner, attempt
 from services.ingest.adapters.table import Table, duration
 from tests.support.adapters import ListSink, facts_by_contact
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 E = Emitter("boston", "/boston/telephony/mitel", b"k" * 32)
 CALLS = "Call ID,Call Start,Queue,CLI,Queue Time,Talk Time,Hold Time,Wrap Time,Outcome,Agent ID\n"
 

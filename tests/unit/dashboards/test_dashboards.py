@@ -16,7 +16,7 @@ from dashboards.config import CONFIG, load
 from dashboards.generate import render_all
 from pipelines.measures import ABANDONMENT, SERVICE_LEVEL
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DASH = ROOT / "dashboards"
 RULES = DASH / "prometheus" / "rules"
 BOARDS = sorted((DASH / "grafana" / "dashboards").glob("*.json"))

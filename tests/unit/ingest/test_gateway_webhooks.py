@@ -23,7 +23,7 @@ from services.ingest.webhooks.config import load_webhooks
 from tests.support import chatwoot as cw
 from tests.support.gateway import Recording, post, serving
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 KEY = "a test pseudonym key, 16+ bytes"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 WEBHOOK_BURST = 8  # requests a token may send at once; refilled at one per 100 s: no timing in the tests
