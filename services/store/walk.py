@@ -24,7 +24,7 @@ from pipelines.rules import MetricRules
 from services.store.schema import FACTS, arrow_table
 
 BATCH_ROWS = 65_536  # events a batch, about
-IN_PROCESS_BELOW = 100_000  # events: fewer are walked in this process (a worker takes about a second to start)
+IN_PROCESS_BELOW = 100_000  # events: fewer are walked here (below it, starting the workers costs about what they save)
 WORKERS = min(os.cpu_count() or 1, 4)
 FIELD = {name: i for i, name in enumerate(Event._fields)}
 
