@@ -22,9 +22,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from pipelines.calendar import uk_day
 from pipelines.live import LiveBoard
 from pipelines.measures import ASA, SERVICE_LEVEL
-from services.errors import UserError
 from services.exposition.webconfig import WebConfig
-from services.ingest.gateway.protocol import server_config
+from services.ingest.gateway.protocol import listening_socket, server_config
+
+OPEN = frozenset({"/", "/healthz"})  # paths that need no credentials: they say only "ok"
+READ_TIMEOUT = 10.0  # seconds a client may take to send its request
+MAX_CONNECTIONS = 100  # scrapers and wallboards at once; past it, 503 and the connection closed
 
 
 def wallboard(
@@ -106,9 +109,6 @@ def create_app(
     return app
 
 
-OPEN = frozenset({"/", "/healthz"})  # paths that need no credentials: they say only "ok"
-
-
 class Endpoint:
     """The endpoint's uvicorn server, in a daemon thread with an event loop of its own (so a scrape never
     waits on the consumer's loop, nor holds it up)."""
@@ -143,24 +143,12 @@ def serve(
         web.ssl_context()  # the TLS files load, or one line says why, before anything starts
     app = create_app(registry, board, day_of, wait_colours, web)
     config = server_config(app, READ_TIMEOUT, MAX_CONNECTIONS, **(web.uvicorn_tls() if web is not None else {}))
-    # IPPROTO_TCP, so that asyncio sets TCP_NODELAY (as the gateway's bind does: services/ingest/gateway/cli.py)
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-    except OSError as exc:  # the port is taken (another consumer?), or the address is not this machine's
-        sock.close()
-        raise UserError(
-            f"cannot serve /metrics on {host}:{port}: {exc.strerror or exc} "
-            "(set metrics_host and metrics_port, or --metrics-host and --metrics-port)"
-        ) from None
+    sock = listening_socket(
+        host, port, "/metrics", "set metrics_host and metrics_port, or --metrics-host and --metrics-port"
+    )
     endpoint = Endpoint(uvicorn.Server(config), sock)
     endpoint.thread.start()
     deadline = time.monotonic() + 10
     while not endpoint.server.started and endpoint.thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.01)
     return endpoint
-
-
-READ_TIMEOUT = 10.0  # seconds a client may take to send its request
-MAX_CONNECTIONS = 100  # scrapers and wallboards at once; past it, 503 and the connection closed

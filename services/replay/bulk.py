@@ -197,18 +197,20 @@ def write_slices(store: Store, walker: Walker, sources: list[str]) -> int:
     write) while this one's are written. Returns the new events."""
     new = 0
 
-    def start(i: int) -> tuple[str, Callable[[], pa.Table]]:
+    def start(i: int) -> tuple[str, int, Callable[[], pa.Table]]:
         name = f"_new{i % 2}"
-        store.new_events(sources[i], name)
-        return name, walker.submit(store.walk_input(name))
+        count = store.new_events(sources[i], name)
+        return name, count, walker.submit(store.walk_input(name))
 
     try:
         following = start(0)
         for i in range(len(sources)):
-            name, facts = following[0], following[1]()
+            name, count, walked = following
+            facts = walked()
             if i + 1 < len(sources):
                 following = start(i + 1)
-            new += store.apply_staged(name, facts, walker.rules)
+            store.apply_staged(name, facts, walker.rules)
+            new += count
     finally:
         for name in ("_new0", "_new1"):
             store.con.execute(f"DROP TABLE IF EXISTS {name}")

@@ -204,9 +204,9 @@ class Store:
 
     def apply_staged(
         self, name: str, facts: pa.Table, rules: MetricRules, rejected: Sequence[RejectedMessage] = ()
-    ) -> int:
+    ) -> None:
         """Replay's write: the new events in ``name`` (``new_events``) and the facts the walk made of their
-        contacts (``walk_input``), with watermarks, time-outs and FCR; returns the new events."""
+        contacts (``walk_input``), with watermarks, time-outs and FCR."""
         con = self.con
         now = datetime.now(UTC)
         con.register("_facts", facts)
@@ -219,10 +219,8 @@ class Store:
                     f"FROM {name} GROUP BY council {LATER_WATERMARK}"
                 )
                 settle(con, old_groups, rules, rejected, now)
-                count = con.execute(f"SELECT count(*) FROM {name}").fetchall()
         finally:
             unregister(con, "_facts")
-        return int(count[0][0])
 
     def erase(self, ref: str, raw_values: tuple[str, ...] = ()) -> Erasure:
         """A person's contacts and events gone (services/store/erasure.py), in one transaction."""

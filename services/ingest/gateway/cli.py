@@ -22,7 +22,7 @@ from services.exposition.webconfig import load_web_config
 from services.ingest.gateway.app import Limits, Webhooks, create_app
 from services.ingest.gateway.edge import keys_from_env
 from services.ingest.gateway.openapi import event_schema
-from services.ingest.gateway.protocol import server_config
+from services.ingest.gateway.protocol import listening_socket, server_config
 from services.ingest.gateway.publisher import Publisher
 from services.ingest.gateway.tokens import ALL, TokenFile
 from services.ingest.webhooks import consumer as mapper
@@ -67,22 +67,6 @@ def run_token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def bind(host: str, port: int) -> socket.socket:
-    # proto IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and without it
-    # Nagle's algorithm and delayed ACKs held each answer back under load (docs/performance.md)
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise UserError(
-            f"cannot serve the gateway on {host}:{port}: {exc.strerror or exc} "
-            "(set gateway_host and gateway_port, or --host and --port)"
-        ) from None
-    return sock
-
-
 class _Server(uvicorn.Server):
     """uvicorn's server, but SIGINT and SIGTERM stop it through ``shutdown`` (uvicorn's own handling raises
     the signal again once served, so a SIGTERM would end the process before the producer is closed)."""
@@ -100,7 +84,7 @@ def run_gateway(args: argparse.Namespace, settings: Settings) -> int:
     for chatty in ("kafka", "aiokafka"):  # the clients' connection chatter; their warnings still show
         logging.getLogger(chatty).setLevel(logging.WARNING)
     adapters = load_webhooks(Path(settings.gateway_webhooks))
-    sock = bind(host, port)
+    sock = listening_socket(host, port, "the gateway", "set gateway_host and gateway_port, or --host and --port")
     asyncio.run(_serve(settings, sock, bootstrap, adapters))
     return 0
 

@@ -12,6 +12,7 @@ read) cost a tenth of the single-event request rate (docs/performance.md).
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 import orjson
@@ -19,6 +20,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
 
+from services.errors import UserError
 from services.ingest.gateway.problems import PROBLEM_BASE, Problem
 
 PROBLEM_408 = orjson.dumps(
@@ -104,3 +106,18 @@ def server_config(app: Any, read_timeout: float, max_connections: int, **tls: An
         lifespan="off",
         **tls,
     )
+
+
+def listening_socket(host: str, port: int, what: str, hint: str) -> socket.socket:
+    """A TCP socket bound to ``host:port`` for uvicorn, or a one-line UserError naming ``what`` is served
+    and the settings (``hint``) that move it: the port is taken, or the address is not this machine's."""
+    # proto IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and without it
+    # Nagle's algorithm and delayed ACKs held each answer back under load (docs/performance.md)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise UserError(f"cannot serve {what} on {host}:{port}: {exc.strerror or exc} ({hint})") from None
+    return sock
