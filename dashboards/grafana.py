@@ -1,57 +1,67 @@
-"""Grafana dashboards as code: stable uids, a datasource variable, council/channel/queue variables,
-``$__rate_interval`` in rates, and a unit and a description on every panel."""
+"""Grafana dashboards as code, built with Grafana's own grafana-foundation-sdk: stable uids, a datasource
+variable, council/channel/queue variables, ``$__rate_interval`` in rates, a unit and a description on every
+panel, and the live ratios read from the recording rules that dashboards/rules.py generates from ``Ratio``."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from grafana_foundation_sdk.builders import bargauge, stat, table, timeseries
+from grafana_foundation_sdk.builders import dashboard as dash
+from grafana_foundation_sdk.builders.prometheus import Dataquery
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import dashboard as model
 
 from pipelines.measures import ABANDONMENT, ASA, LIVE_SERIES, SERVICE_LEVEL, Ratio
 
-DS = {"type": "prometheus", "uid": "${datasource}"}
+DS = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
 SEL = 'council=~"$council", channel=~"$channel", queue=~"$queue"'
 LEVEL = "council_channel_queue"
+PanelKind = type[stat.Panel] | type[timeseries.Panel] | type[bargauge.Panel] | type[table.Panel]
+PANELS: dict[str, PanelKind] = {
+    "stat": stat.Panel,
+    "timeseries": timeseries.Panel,
+    "bargauge": bargauge.Panel,
+    "table": table.Panel,
+}
 
 
-def _variables(with_queue: bool = True) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = [
-        {
-            "name": "datasource",
-            "label": "Data source",
-            "type": "datasource",
-            "query": "prometheus",
-            "current": {},
-            "hide": 0,
-        },
-    ]
-    labels = ("council", "channel", "queue") if with_queue else ("council", "channel")
-    for label in labels:
-        out.append(
-            {
-                "name": label,
-                "label": label.capitalize(),
-                "type": "query",
-                "datasource": DS,
-                "query": {"query": f"label_values(contactpulse_contacts_offered_total, {label})", "refId": label},
-                "definition": f"label_values(contactpulse_contacts_offered_total, {label})",
-                "multi": True,
-                "includeAll": True,
-                "allValue": ".*",
-                "current": {"text": "All", "value": "$__all"},
-                "refresh": 2,
-                "sort": 1,
-            }
+def _board(uid: str, title: str, description: str, tags: list[str], time_from: str) -> dash.Dashboard:
+    board = (
+        dash.Dashboard(title)
+        .uid(uid)
+        .description(description)
+        .tags(tags)
+        .readonly()  # dashboards are code: change dashboards/grafana.py, not the UI
+        .timezone("Europe/London")
+        .time(time_from, "now")
+        .refresh("30s" if time_from == "now-6h" else "")
+        .with_variable(dash.DatasourceVariable("datasource").label("Data source").type("prometheus"))
+    )
+    for label in ("council", "channel", "queue"):
+        values = f"label_values(contactpulse_contacts_offered_total, {label})"
+        board.with_variable(
+            dash.QueryVariable(label)
+            .label(label.capitalize())
+            .datasource(DS)
+            .query({"query": values, "refId": label})
+            .multi(True)
+            .include_all(True)
+            .all_value(".*")
+            .current(model.VariableOption(text="All", value="$__all"))
+            .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED)
+            .sort(model.VariableSort.ALPHABETICAL_ASC)
         )
-    return out
+    return board
 
 
 class Board:
-    def __init__(
-        self, uid: str, title: str, description: str, tags: list[str], time_from: str, with_queue: bool = True
-    ):
-        self.uid, self.title, self.description, self.tags, self.time_from = uid, title, description, tags, time_from
-        self.with_queue = with_queue
-        self.panels: list[dict[str, Any]] = []
-        self._x = self._y = 0
+    """A dashboard being laid out: panels fill rows of 24 columns left to right, in the order added."""
+
+    def __init__(self, uid: str, title: str, description: str, tags: list[str], time_from: str):
+        self.builder = _board(uid, title, description, tags, time_from)
+        self.count = 0
 
     def panel(
         self,
@@ -62,44 +72,21 @@ class Board:
         targets: list[tuple[str, str]],
         width: int = 8,
         height: int = 8,
-        **options: Any,
+        thresholds: list[tuple[float | None, str]] | None = None,
     ) -> None:
-        if self._x + width > 24:
-            self._x, self._y = 0, self._y + height
-        self.panels.append(
-            {
-                "id": len(self.panels) + 1,
-                "type": kind,
-                "title": title,
-                "description": description,
-                "datasource": DS,
-                "gridPos": {"x": self._x, "y": self._y, "w": width, "h": height},
-                "fieldConfig": {"defaults": {"unit": unit, **options.pop("defaults", {})}, "overrides": []},
-                "options": options,
-                "targets": [
-                    {"refId": chr(65 + i), "datasource": DS, "expr": expr, "legendFormat": legend}
-                    for i, (expr, legend) in enumerate(targets)
-                ],
-            }
-        )
-        self._x += width
+        self.count += 1
+        panel = PANELS[kind]().id(self.count).title(title).description(description).unit(unit).datasource(DS)
+        panel.span(width).height(height)
+        for i, (expr, legend) in enumerate(targets):
+            panel.with_target(Dataquery().ref_id(chr(65 + i)).datasource(DS).expr(expr).legend_format(legend))
+        if thresholds:
+            steps = [model.Threshold(value=value, color=color) for value, color in thresholds]
+            panel.thresholds(dash.ThresholdsConfig().mode(model.ThresholdsMode.ABSOLUTE).steps(steps))
+        self.builder.with_panel(panel)
 
     def json(self) -> dict[str, Any]:
-        return {
-            "uid": self.uid,
-            "title": self.title,
-            "description": self.description,
-            "tags": self.tags,
-            "schemaVersion": 39,
-            "version": 1,
-            "editable": False,  # dashboards are code: change dashboards/grafana.py, not the UI
-            "timezone": "Europe/London",
-            "time": {"from": self.time_from, "to": "now"},
-            "refresh": "30s" if self.time_from == "now-6h" else "",
-            "templating": {"list": _variables(self.with_queue)},
-            "panels": self.panels,
-            "annotations": {"list": []},
-        }
+        doc: dict[str, Any] = json.loads(json.dumps(self.builder.build(), cls=JSONEncoder))
+        return doc
 
 
 def _live(ratio: Ratio, w: str, by: str) -> str:
@@ -132,16 +119,7 @@ def wallboard() -> dict[str, Any]:
         "s",
         [(f"max by ({by}) (contactpulse_queue_oldest_wait_seconds{{{SEL}}})", "{{council}} {{queue}}")],
         width=6,
-        defaults={
-            "thresholds": {
-                "mode": "absolute",
-                "steps": [
-                    {"color": "green", "value": None},
-                    {"color": "orange", "value": 120},
-                    {"color": "red", "value": 300},
-                ],
-            }
-        },
+        thresholds=[(None, "green"), (120, "orange"), (300, "red")],
     )
     b.panel(
         "stat",
