@@ -49,8 +49,9 @@ typecheck: $(STAMP) ## mypy (strict)
 dashboards: $(STAMP) ## regenerate Prometheus rules and Grafana dashboards from dashboards/config.toml
 	$(PY) -m dashboards.generate
 
-schemas: $(STAMP) ## re-export the contract's JSON Schema files
+schemas: $(STAMP) ## re-export the contract's JSON Schema files and the OpenAPI document, and docs/adapters.md's table of sources
 	$(VENV)/bin/contactpulse export-schemas
+	$(PY) -m services.ingest.sources
 
 chaos: setup ## the fault suite: consumer SIGKILLs, the broker killed and paused, a full disk, the decoder fuzzed
 	$(PY) -m pytest -q tests/chaos
@@ -67,6 +68,7 @@ test: setup ## everything CI runs: lint, types, schema drift, the installed whee
 	$(VENV)/bin/mypy
 	$(VENV)/bin/contactpulse export-schemas --check
 	$(PY) -m dashboards.generate --check
+	$(PY) -m services.ingest.sources --check
 	PY_SYS=$(PY_SYS) bash scripts/wheel-test.sh
 	$(PY) -m pytest -q tests
 

@@ -224,7 +224,7 @@ def _cmd_gateway_token(args: argparse.Namespace) -> int:
 
 
 def _cmd_adapt(args: argparse.Namespace) -> int:
-    from services.ingest.adapters.registry import run
+    from services.ingest.adapters.cli import run
 
     return run(args, _settings(args))
 

@@ -35,6 +35,7 @@ from typing import Any
 
 from services.ingest.adapters.base import Emitter, Reject, Unreadable, rfc3339_seconds, slug, stable_id
 from services.ingest.adapters.run import SURPRISES, Item, unforeseen
+from services.ingest.sources import Option, Source
 
 MAX_CALL = 4 * 3600  # an agent connected longer than this without a COMPLETE line is taken to be free again
 TRANSFER_WINDOW = 60  # seconds after a transfer within which the call's next ENTERQUEUE continues the contact
@@ -47,6 +48,22 @@ TRANSFERS = frozenset({"TRANSFER", "BLINDTRANSFER", "ATTENDEDTRANSFER"})
 # field beyond contact_id, council and channel: name and value, the value None for none)
 Spec = tuple[str, str, int, str, str, str | None]
 _EXTENSION = re.compile(r"^[A-Za-z0-9]+/([^@/-]+)")  # PJSIP/7009, SIP/7009-0000a1, Local/7009@from-queue/n
+SOURCE = Source(
+    "asterisk-queue-log",
+    "records",
+    "Asterisk or FreePBX queue_log, with hold from CEL or AMI",
+    "telephony/asterisk",
+    "services.ingest.adapters.asterisk_cli:run",
+    "https://docs.asterisk.org/Operation/Logging/Queue-Logs/",
+    (
+        Option("file", "the queue_log file", positional=True),
+        Option("follow", "follow the file as Asterisk writes it (and rotates it)", bool),
+        Option("state", "the follower's position file (default: FILE.contactpulse-position)"),
+        Option("cel", "hold from a CEL CSV (HOLD/UNHOLD user events)", exclusive="hold"),
+        Option("ami", "hold from saved AMI events (Hold/Unhold)", exclusive="hold"),
+        Option("cel_fields", "the CEL CSV's columns, comma-separated (default: the sample Master.csv)"),
+    ),
+)
 
 
 def extension(interface: str) -> str | None:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from services import logs
 from services.errors import UserError
-from services.ingest.adapters.asterisk import Memory, QueueLog
+from services.ingest.adapters.asterisk import SOURCE, Memory, QueueLog
 from services.ingest.adapters.asterisk_hold import CEL_FIELDS, ami_holds, cel_holds
 from services.ingest.adapters.base import Emitter
 from services.ingest.adapters.cli import Bar, Saver, emitter, finish, numbered, readable, sink, stop_flag
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.follow and (args.cel or args.ami):
         raise UserError("--cel and --ami join hold after a file read once; they cannot be used with --follow")
     hold = readable(args.cel or args.ami) if (args.cel or args.ami) else None
-    e = emitter(args, "telephony/asterisk")
+    e = emitter(args, SOURCE.system)
     out = sink(args, settings, path)
     runner = Runner(out, str(path))
     try:

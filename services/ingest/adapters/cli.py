@@ -23,6 +23,7 @@ from services.ingest.adapters.base import Emitter
 from services.ingest.adapters.run import Runner
 from services.ingest.adapters.sinks import DryRun, FileSink, KafkaSink, RejectFile, Sink
 from services.ingest.gateway.edge import keys_from_env
+from services.ingest.sources import add_arguments, of_kind
 from services.kafka import KafkaSecurity, wait_or_fail
 from services.settings import Settings
 
@@ -33,6 +34,7 @@ SAVE_EVERY_SECONDS = 1.0
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict[str, argparse.ArgumentParser]:
+    """``adapt`` and one sub-command per records source, made from the sources' declarations."""
     a = sub.add_parser("adapt", help="a source system's own records as contract events, to Kafka or a file")
     systems = a.add_subparsers(dest="adapter", required=True, metavar="SOURCE")
     common = argparse.ArgumentParser(add_help=False)
@@ -43,42 +45,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict
     common.add_argument("--rejects", help="the reject file (default: beside the input, .rejects.jsonl)")
     common.add_argument("--bootstrap", help="Kafka bootstrap servers (default from settings)")
     parsers = {"adapt": a}
-    ast = systems.add_parser("asterisk-queue-log", parents=[common], help="Asterisk or FreePBX queue_log")
-    ast.add_argument("file")
-    ast.add_argument("--follow", action="store_true", help="follow the file as Asterisk writes it (and rotates it)")
-    ast.add_argument("--state", help="the follower's position file (default: FILE.contactpulse-position)")
-    holds = ast.add_mutually_exclusive_group()
-    holds.add_argument("--cel", help="hold from a CEL CSV (HOLD/UNHOLD user events)")
-    holds.add_argument("--ami", help="hold from saved AMI events (Hold/Unhold)")
-    ast.add_argument("--cel-fields", help="the CEL CSV's columns, comma-separated (default: the sample Master.csv)")
-    parsers["asterisk-queue-log"] = ast
-    ac = systems.add_parser("amazon-connect", parents=[common], help="Amazon Connect contact records or events")
-    ac.add_argument("path", help="a file or a directory of Firehose output (JSON objects)")
-    ac.add_argument(
-        "--resolution-attribute",
-        default="resolution",
-        help="the contact attribute holding a resolution (default: resolution)",
-    )
-    ac.add_argument(
-        "--default-resolution",
-        default="resolved",
-        help="the resolution of a contact whose attribute is not set (default: resolved)",
-    )
-    ac.add_argument("--mapping", help="TOML: [queues] queue id (the end of its ARN) = name, for records and events")
-    ge = systems.add_parser("genesys", parents=[common], help="Genesys Cloud analytics conversation details")
-    ge.add_argument("path", help="a file or a directory of conversation detail JSON")
-    ge.add_argument("--mapping", help="TOML: [queues] id = name, [wrapup_codes] id = resolution, default_resolution")
-    cs = systems.add_parser("csv", parents=[common], help="a call-detail or ticketing export, by a mapping file")
-    cs.add_argument("file")
-    cs.add_argument("--mapping", required=True, help="the columns' meaning (TOML; see docs/adapters/)")
-    cs.add_argument("--system", default="exports/csv", help="the system's part of the default source URI")
-    cs.add_argument(
-        "--workers",
-        type=int,
-        default=min(os.cpu_count() or 1, 4),
-        help="processes that map rows (default: the cores, at most 4)",
-    )
+    for name, source in of_kind("records").items():
+        parsers[name] = systems.add_parser(name, parents=[common], help=source.title)
+        add_arguments(parsers[name], source)
     return parsers
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the chosen records source (its module is imported only now)."""
+    result: int = of_kind("records")[args.adapter].load()(args, settings)
+    return result
 
 
 def emitter(args: argparse.Namespace, system: str) -> Emitter:

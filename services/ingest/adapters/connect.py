@@ -37,11 +37,26 @@ from typing import Any
 
 from services.ingest.adapters.base import Emitter, Unreadable, slug, stable_id
 from services.ingest.adapters.connect_events import ContactEvents, camel, last_part
+from services.ingest.sources import Option, Source
 
 CHANNELS = {"VOICE": "phone", "CHAT": "webchat", "TASK": "web", "EMAIL": "email"}
 TRANSFERRED = frozenset({"TRANSFER", "QUEUE_TRANSFER"})
 RESOLUTIONS = frozenset({"resolved", "referred", "callback", "escalated", "unresolved"})
 MAX_HOLDS = 100  # holds on one contact: a record claiming more is not a real one (and would make that many events)
+SOURCE = Source(
+    "amazon-connect",
+    "records",
+    "Amazon Connect contact records or contact events (Firehose output: JSON objects)",
+    "telephony/amazon-connect",
+    "services.ingest.adapters.records_cli:run_connect",
+    "https://docs.aws.amazon.com/connect/latest/adminguide/ctr-data-model.html",
+    (
+        Option("path", "a file or a directory of Firehose output (JSON objects)", positional=True),
+        Option("resolution_attribute", "the contact attribute holding a resolution", default="resolution"),
+        Option("default_resolution", "the resolution of a contact whose attribute is not set", default="resolved"),
+        Option("mapping", "TOML: [queues] queue id (the end of its ARN) = name, for records and events"),
+    ),
+)
 
 
 def _time(value: Any, name: str) -> datetime:

@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from services.ingest.adapters.base import Emitter, Unreadable, slug, stable_id
+from services.ingest.sources import Option, Source
 
 MEDIA = {
     "voice": "phone",
@@ -43,6 +44,18 @@ MEDIA = {
 }
 CUSTOMER = frozenset({"customer", "external"})
 AGENTS = frozenset({"agent", "user"})
+SOURCE = Source(
+    "genesys",
+    "records",
+    "Genesys Cloud analytics conversation details (a query's response or a job's results)",
+    "telephony/genesys",
+    "services.ingest.adapters.records_cli:run_genesys",
+    "https://developer.genesys.cloud/analyticsdatamanagement/analytics/detail/",
+    (
+        Option("path", "a file or a directory of conversation detail JSON", positional=True),
+        Option("mapping", "TOML: [queues] id = name, [wrapup_codes] id = resolution, default_resolution"),
+    ),
+)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from services.errors import UserError
 from services.ingest.adapters.base import Emitter, Reject
 from services.ingest.adapters.cli import emitter, finish, read_toml, sink
 from services.ingest.adapters.connect import RESOLUTIONS, Connect
+from services.ingest.adapters.connect import SOURCE as CONNECT
+from services.ingest.adapters.genesys import SOURCE as GENESYS
 from services.ingest.adapters.genesys import Genesys, GenesysNames, conversations
 from services.ingest.adapters.json_records import files, objects
 from services.ingest.adapters.run import Item, Runner, Summary, attempt
@@ -84,14 +86,14 @@ def run_connect(args: argparse.Namespace, settings: Settings) -> int:
     return _run(
         args,
         settings,
-        "telephony/amazon-connect",
+        CONNECT.system,
         lambda e: Connect(e, args.resolution_attribute, args.default_resolution, queues),
     )
 
 
 def run_genesys(args: argparse.Namespace, settings: Settings) -> int:
     names = load_names(Path(args.mapping)) if args.mapping else GenesysNames()
-    return _run(args, settings, "telephony/genesys", lambda e: Genesys(e, names), conversations)
+    return _run(args, settings, GENESYS.system, lambda e: Genesys(e, names), conversations)
 
 
 def load_names(path: Path) -> GenesysNames:

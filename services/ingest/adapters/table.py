@@ -11,6 +11,7 @@ after the wrap time.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,12 +23,32 @@ from pipelines.redact import redact
 from schemas.events import Channel
 from services.ingest.adapters.base import Emitter, Reject, Unreadable, rfc3339, slug, stable_id
 from services.ingest.adapters.run import Item, attempt
+from services.ingest.sources import Option, Source
 
 TIMES = ("started", "queued", "answered", "ended", "wrapped")
 DURATIONS = ("queue_seconds", "talk_seconds", "hold_seconds", "wrap_seconds")
 TEXTS = ("contact_id", "outcome", "channel", "queue", "service", "site", "caller", "agent", "resolution")
 OUTCOMES = ("answered", "abandoned", "self_served")
 RESOLUTIONS = ("resolved", "referred", "callback", "escalated", "unresolved")
+SOURCE = Source(
+    "csv",
+    "records",
+    "a call-detail or ticketing export (CSV), by a mapping file that names its columns",
+    "exports/csv",
+    "services.ingest.adapters.csv_cli:run",
+    "https://docs.python.org/3/library/csv.html",
+    (
+        Option("file", "the CSV file", positional=True),
+        Option("mapping", "the columns' meaning (TOML; see docs/adapters/)", required=True),
+        Option("system", "the system's part of the default source URI", default="exports/csv"),
+        Option(
+            "workers",
+            "processes that map rows (default: the cores, at most 4)",
+            int,
+            lambda: min(os.cpu_count() or 1, 4),
+        ),
+    ),
+)
 _CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{2}(?:\.\d+)?)$")
 
 

@@ -1,9 +1,10 @@
 """``POST /v1/webhooks/{name}``: a vendor's webhook, kept on Kafka before it is answered.
 
 Once the caller is known (its token covers the webhook's council and source, within its rate limit) and
-the body fits, the body is decoded as the webhook's mapping declares (``content_type``: JSON, or an HTML
-form's ``application/x-www-form-urlencoded`` fields as a flat object). A body that is not of that type
-is 415, and nothing of it is published anywhere. A decoded body is cut by the webhook's adapter to the
+the body fits, the body is decoded by its content type: JSON, or an HTML form's
+``application/x-www-form-urlencoded`` fields as a flat object (a body sent without a type is read as the
+type the webhook's source declares). Any other type, or a body that is not what its type says, is 415,
+and nothing of it is published anywhere. A decoded body is cut by the webhook's adapter to the
 fields its mapping reads (identifiers already pseudonyms) and kept on the webhooks topic; one the
 adapter refuses (not an object, say) goes to the dead-letter topic with its reason and the vendor, every
 identifier masked (pipelines.redact). The answer is 200 once Kafka holds it; 503 when Kafka does not
@@ -30,9 +31,8 @@ from services.ingest.gateway.metrics import GatewayMetrics
 from services.ingest.gateway.problems import problem
 from services.ingest.gateway.publisher import Publisher, Unavailable
 from services.ingest.gateway.tokens import Token
+from services.ingest.sources import FORM_BODY, JSON_BODY, of_kind
 from services.ingest.webhooks.adapter import (
-    FORM_BODY,
-    JSON_BODY,
     RECEIVED_HEADER,
     WEBHOOK_HEADER,
     Adapter,
@@ -51,19 +51,21 @@ class NotDecodable(Exception):
 
 
 def decode(body: bytes, declared: str, content_type: str | None) -> Any:
-    """The payload of a body the webhook declares ``declared`` for; NotDecodable otherwise."""
-    sent = media_type(content_type)
-    if declared == FORM_BODY and sent in (FORM_BODY, ""):
+    """The payload of a body, decoded by the type it was sent as (JSON, or an HTML form's fields as a flat
+    object); a body sent with no type is read as the type its webhook's source declares. NotDecodable
+    for any other type, or for a body that is not what its type says."""
+    sent = media_type(content_type) or declared
+    if sent == FORM_BODY:
         try:
             return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body)))
         except (UnicodeDecodeError, ValueError):
             raise NotDecodable(f"the body is not {FORM_BODY}") from None
-    if sent == FORM_BODY:
-        raise NotDecodable(f"this webhook's mapping reads {declared}, not {FORM_BODY}")
+    if sent != JSON_BODY and not sent.endswith("+json"):
+        raise NotDecodable(f"{sent} is neither {JSON_BODY} nor {FORM_BODY}")
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise NotDecodable(f"the body is not JSON ({JSON_BODY}), as this webhook's mapping reads") from None
+        raise NotDecodable(f"the body is not JSON, as its type {sent} says") from None
 
 
 class Vendors:
@@ -142,11 +144,13 @@ class Vendors:
 
 
 def webhook_doc() -> dict[str, Any]:
+    """The route's OpenAPI entry; its vendors are the webhook sources' declarations (services/ingest/sources.py)."""
+    vendors = "; ".join(f"`{s.name}` ({s.content_type}): {s.title}" for s in of_kind("webhook").values())
     return {
         "requestBody": {
             "required": True,
-            "description": "The vendor's own webhook payload: JSON, or an "
-            "HTML form's fields where the webhook's mapping declares that content type.",
+            "description": "The vendor's own webhook payload, decoded by its content type (JSON, or an HTML form's "
+            f"fields; none: the vendor's own). The webhook's `vendor` in the webhooks file is one of: {vendors}.",
             "content": {JSON_BODY: {"schema": {"type": "object"}}, FORM_BODY: {"schema": {"type": "object"}}},
         },
         "responses": {

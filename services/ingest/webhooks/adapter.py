@@ -15,10 +15,10 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol
 
 from pipelines.pseudonym import PseudonymError, customer_ref
+from services.ingest.sources import FORM_BODY, JSON_BODY
 
 UNMAPPABLE = "unmappable:"
 MAX_ID = 128
-JSON_BODY, FORM_BODY = "application/json", "application/x-www-form-urlencoded"
 BODY_TYPES = (JSON_BODY, FORM_BODY)  # what a webhook's mapping may declare its vendor posts
 _MISSING = object()
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from services.ingest.sources import JSON_BODY, Option, Source
 from services.ingest.webhooks.adapter import (
-    JSON_BODY,
     Emit,
     KeyFor,
     State,
@@ -51,6 +51,20 @@ _CONVERSATION_FIELDS = ("/id", "/inbox_id", "/channel", "/status", "/created_at"
 _MESSAGE_FIELDS = ("/event", "/id", "/created_at", "/message_type", "/private", "/content_type", "/sender/id",
                    "/sender/type", "/account/id", "/inbox/id",
                    "/content_attributes/submitted_values/csat_survey_response/rating")  # fmt: skip
+SOURCE = Source(
+    VENDOR,
+    "webhook",
+    "Chatwoot (open-source webchat): its account webhook",
+    "webchat/chatwoot",
+    "services.ingest.webhooks.chatwoot:build",
+    "https://github.com/chatwoot/docs/blob/main/docs/product/others/webhook-events.md",
+    (
+        Option("account", "the Chatwoot account's number (its webhook is per account)", int, required=True),
+        Option("queues", "inbox id -> queue, for conversations without a team", dict, dict),
+        Option("channel", "the contract channel of every conversation (default: from the inbox's type)"),
+        Option("service", "the service of every conversation"),
+    ),
+)
 OUTGOING = ("outgoing", 1)  # the message_type enum as a name (message events) or a number (in messages[])
 
 
@@ -222,6 +236,12 @@ class Chatwoot:
             if conv.get(key):
                 return parse_time(conv[key])
         return default
+
+
+def build(name: str, council: str, source: str, o: dict[str, Any]) -> Chatwoot:
+    """The adapter of a ``[webhook.NAME] vendor = "chatwoot"`` table (its options checked by SOURCE)."""
+    queues = {str(k): str(v) for k, v in o["queues"].items()}
+    return Chatwoot(name, council, source, o["account"], queues, o["channel"], o["service"])
 
 
 def _account(payload: dict[str, Any]) -> Any:

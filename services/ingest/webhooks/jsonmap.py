@@ -33,12 +33,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipelines.pseudonym import IdentifierKind
 from schemas.events import EventType
+from services.ingest.sources import FORM_BODY, JSON_BODY, Option, Source
 from services.ingest.webhooks.adapter import (
     BODY_TYPES,
-    JSON_BODY,
     Emit,
     KeyFor,
     State,
@@ -65,6 +66,43 @@ MAPPED_FIELDS = (
     "rating",
 )
 REQUIRED_FIELDS = ("contact_id", "status", "time")
+SOURCE = Source(
+    VENDOR,
+    "webhook",
+    "any other vendor's JSON (or form) webhook, mapped by a table: no code",
+    "webhooks/json",
+    "services.ingest.webhooks.jsonmap:build",
+    "https://www.rfc-editor.org/rfc/rfc6901",
+    (
+        Option("fields", "contract field -> JSON pointer (contact_id, status and time at least)", dict, dict),
+        Option("events", "the vendor's status -> the contract event types it makes, in order", dict, dict),
+        Option("times", "a type's own time: contract type -> JSON pointer", dict, dict),
+        Option("constants", "contract field -> a fixed value (channel, service, queue...)", dict, dict),
+        Option(
+            "customer", "identifier kind (phone, email...) -> JSON pointer: made a pseudonym at the gateway", dict, dict
+        ),
+        Option(
+            "time_format",
+            "auto (RFC 3339, ISO 8601, epoch seconds), epoch, epoch_ms or a strptime format",
+            default="auto",
+        ),
+        Option("time_zone", "the IANA zone of times that carry no offset", default="Europe/London"),
+        Option("content_type", f"what the vendor posts: {JSON_BODY} or {FORM_BODY}", default=JSON_BODY),
+    ),
+)
+
+
+def build(name: str, council: str, source: str, o: dict[str, Any]) -> JsonMapping:
+    """The mapping of a ``[webhook.NAME] vendor = "json"`` table (its options checked by SOURCE)."""
+    try:
+        zone = ZoneInfo(o["time_zone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time_zone {o['time_zone']!r} (an IANA name)") from None
+    events = {str(k): tuple(v) for k, v in o["events"].items()}
+    return JsonMapping(
+        name, council, source, dict(o["fields"]), events, zone, dict(o["times"]), dict(o["constants"]),
+        dict(o["customer"]), o["time_format"], o["content_type"],
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

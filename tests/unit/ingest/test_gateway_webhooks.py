@@ -1,7 +1,8 @@
 """Vendors' webhooks at the gateway, over a real uvicorn server on loopback: the payload is kept on the
 webhooks topic (cut, identifiers as pseudonyms) before the 200; a body the webhook's mapping does not read
-is 415 and kept nowhere; a form mapping keeps only the fields it reads; refused JSON goes to the
-dead-letter topic masked; the token rules and rate limit, 404, 413 and 503; the metrics."""
+is 415 and kept nowhere; a body is decoded by its type; a form mapping (and Twilio TaskRouter) keeps
+only the fields it reads; refused JSON goes to the dead-letter topic masked; the token rules and rate
+limit, 404, 413 and 503; the metrics."""
 
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ def test_a_chatwoot_payload_with_the_token_in_the_url_is_kept_before_the_answer(
 
 
 @pytest.mark.parametrize(("body", "content_type"), [
-    (b"name=Jane+Bloggs&phone=07700+900123&submitted=1", "application/x-www-form-urlencoded"),
+    (b"name=Jane+Bloggs&phone=07700+900123&&=", "application/x-www-form-urlencoded"),  # not a form
     (b"name: Jane Bloggs, phone 07700 900123", "text/plain"),
     (b'{"event_type": "form_response", "phone": "07700 900123"', "application/json"),  # cut short
 ])  # fmt: skip
@@ -92,6 +93,38 @@ def test_a_body_the_mapping_does_not_read_is_415_and_nothing_is_published(
     assert answer.status == 415 and answer.headers["content-type"] == "application/problem+json"
     assert len(publisher.kept) == before  # neither the webhooks topic nor the dead-letter topic
     assert b"900123" not in answer.body
+
+
+def test_a_body_is_decoded_by_the_type_it_was_sent_as_and_only_the_mapped_fields_are_kept(gateway: Any) -> None:
+    """A form posted to a webhook whose source declares JSON is read as the form it says it is."""
+    url, publisher, secrets, _ = gateway
+    body = b"event_type=form_response&name=Jane+Bloggs&phone=07700+900123"
+    answer = post(url + "forms-boston", body, "application/x-www-form-urlencoded", secrets["forms"])
+    assert answer.status == 200
+    _, _, value, _ = publisher.kept[-1]
+    assert orjson.loads(value) == {"event_type": "form_response"}
+
+
+def test_a_taskrouter_callback_with_the_token_in_the_url_is_kept_cut(gateway: Any) -> None:
+    """Twilio TaskRouter posts form fields and cannot send a header (docs/webhooks.md)."""
+    url, publisher, secrets, _ = gateway
+    secret = TokenFile(Path(secrets["_tokens"])).add("boston", "/boston/contact-centre/twilio")[1]
+    form = {
+        "EventType": "task.created",
+        "WorkspaceSid": "WS0123456789abcdef0123456789abcdef",
+        "WorkspaceName": "Boston Borough Council",
+        "TaskSid": "WT0123",
+        "TaskAttributes": '{"from": "+447700900123", "name": "Jane Bloggs"}',
+        "TaskChannelUniqueName": "voice",
+        "Timestamp": "1772442000",
+    }
+    answer = post(url + "taskrouter-boston/" + secret, urlencode(form).encode(), "application/x-www-form-urlencoded")
+    assert answer.status == 200
+    _, key, value, headers = publisher.kept[-1]
+    assert key == b"taskrouter-boston:WT0123" and headers["webhook"] == "taskrouter-boston"
+    kept = orjson.loads(value)
+    assert set(kept) == {"EventType", "WorkspaceSid", "TaskSid", "TaskChannelUniqueName", "Timestamp", "customer_ref"}
+    assert b"Jane" not in value and b"900123" not in value and b"Boston" not in value
 
 
 def test_a_form_mapping_keeps_the_fields_it_reads_and_no_digit_of_the_callers_number(gateway: Any) -> None:

@@ -138,7 +138,12 @@ MAPPED_THREE = 'contact_id = "/i"\nstatus = "/s"\ntime = "/t"\n'
     (HEAD + 'contact_id = "/id"', "status, time must be mapped"),
     (HEAD + 'contact_id = "id"\nstatus = "/s"\ntime = "/t"', "not a JSON pointer"),
     (HEAD + MAPPED_THREE + '[webhook.x.events]\ndone = ["contact.finished"]', "unknown event type(s) contact.finished"),
-    ('vendor = "chatwoot"\ncouncil = "boston"\nsource = "/b"', "account is the Chatwoot account"),
+    ('vendor = "chatwoot"\ncouncil = "boston"\nsource = "/b"', "missing account: the Chatwoot account's number"),
+    ('vendor = "chatwoot"\ncouncil = "boston"\nsource = "/b"\naccount = "7"', "account is a whole number"),
+    ('vendor = "chatwoot"\ncouncil = "boston"\nsource = "/b"\naccount = 7\ninbox = 1', "unknown key(s) inbox"),
+    ('vendor = "twilio-taskrouter"\ncouncil = "boston"\nsource = "/b"', "missing workspace"),
+    ('vendor = "twilio-taskrouter"\ncouncil = "boston"\nsource = "/b"\nworkspace = "WS1"\ndefault_resolution = "done"',
+     "default_resolution is one of"),
     ('vendor = "zendesk"\ncouncil = "boston"\nsource = "/b"', "vendor 'zendesk' is not one of"),
     ('vendor = "json"\ncouncil = "Boston"\nsource = "/b"', "not a council slug"),
 ])  # fmt: skip
