@@ -7,6 +7,7 @@ set a channel to ``null`` in TOML/JSON to unset it (no threshold, cost unknown).
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -17,7 +18,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from pipelines.calendar import DEFAULT_TIMEZONE
 from pipelines.rules import DEFAULT_SL_SECONDS, DEFAULT_UNIT_COSTS, MetricRules
-from schemas.events import Channel
+from pipelines.standards import Standard, standard_of
+from pipelines.working_time import Calendars, calendar_of
+from schemas.events import COUNCIL_PATTERN, Channel
 from services.store.retention import MIN_RETENTION_DAYS
 
 CONFIG_ENV = "CONTACTPULSE_CONFIG"
@@ -105,6 +108,11 @@ class Settings(BaseSettings):
     # the simulated partnership
     councils: tuple[str, ...] = ("boston", "east-lindsey", "south-holland")
 
+    # customer care standards (METRICS.md section 5): working calendars ([calendars.default], [calendars.COUNCIL])
+    # and the councils' published standards ([[standards]])
+    calendars: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    standards: tuple[dict[str, Any], ...] = ()
+
     @field_validator("sl_seconds", "unit_costs", mode="before")
     @classmethod
     def _merge_defaults(cls, value: Any, info: Any) -> Any:
@@ -129,6 +137,32 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (an IANA name, such as Europe/London)") from None
+        return value
+
+    @field_validator("calendars")
+    @classmethod
+    def _calendars(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for name, table in value.items():
+            if name != "default" and not re.fullmatch(COUNCIL_PATTERN, name):
+                raise ValueError(f"{name!r} is neither default nor a council slug")
+            try:
+                calendar_of(table)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        return value
+
+    @field_validator("standards")
+    @classmethod
+    def _standards(cls, value: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
+        names: set[str] = set()
+        for i, table in enumerate(value):
+            try:
+                name = standard_of(table).name
+            except ValueError as exc:
+                raise ValueError(f"[{i}] ({table.get('name', 'no name')}): {exc}") from None
+            if name in names:
+                raise ValueError(f"[{i}]: a second standard named {name!r}")
+            names.add(name)
         return value
 
     @model_validator(mode="after")
@@ -165,6 +199,14 @@ class Settings(BaseSettings):
         """Every topic the pipeline uses, with its partition count."""
         n = partitions or self.topic_partitions
         return {self.events_topic: n, self.dlq_topic: 1, self.webhooks_topic: n}
+
+    def working_calendars(self) -> Calendars:
+        """Each council's working calendar: its own table, else ``[calendars.default]``, else the built-in."""
+        tables = {name: calendar_of(t, self.timezone) for name, t in self.calendars.items()}
+        return Calendars(tables.pop("default", calendar_of({}, self.timezone)), tables)
+
+    def care_standards(self) -> tuple[Standard, ...]:
+        return tuple(standard_of(t) for t in self.standards)
 
     def rules(self) -> MetricRules:
         return MetricRules(

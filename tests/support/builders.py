@@ -6,6 +6,7 @@ import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -53,3 +54,8 @@ class Rec:
     partition: int = 0
     topic: str = TOPIC
     key: bytes | None = b"C-1"
+
+
+def london_us(y: int, m: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> int:
+    """A London wall-clock time as microseconds since the epoch (working-time tests)."""
+    return round(datetime(y, m, d, h, mi, s, tzinfo=ZoneInfo("Europe/London")).timestamp() * 1_000_000)

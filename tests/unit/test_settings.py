@@ -75,3 +75,62 @@ def test_settings_that_must_agree(monkeypatch: pytest.MonkeyPatch, env: dict[str
         monkeypatch.setenv(k, v)
     with pytest.raises(ConfigError, match=f"^invalid settings: {message}"):
         load_settings()
+
+
+ISSUE_EXAMPLE = """
+[calendars.default]
+nation = "england-and-wales"
+closures = ["2026-12-29", "2026-12-30", "2026-12-31"]
+[calendars.default.opening_hours]
+mon = "09:00-17:00"
+tue = "09:00-17:00"
+wed = "09:00-17:00"
+thu = "09:00-17:00"
+fri = "09:00-16:30"
+[calendars.default.channel_opening_hours.face_to_face]
+mon = "09:30-16:00"
+[calendars.fife]
+nation = "scotland"
+[[standards]]
+name = "email-10wd"
+title = "Emails answered in full within 10 working days"
+channels = ["email", "web"]
+services = []
+milestone = "wrapped_up"
+working_days = 10
+target = 0.9
+"""
+
+
+def test_calendars_and_standards_as_the_settings_file_gives_them(tmp_path: Path) -> None:
+    path = tmp_path / "contactpulse.toml"
+    path.write_text(ISSUE_EXAMPLE)
+    s = load_settings(path)
+    calendars = s.working_calendars()
+    fife, boston = calendars.of("fife"), calendars.of("boston")
+    assert (fife.nation, fife.closures) == ("scotland", frozenset())  # its own table takes nothing from default
+    assert boston.nation == "england-and-wales" and len(boston.closures) == 3
+    assert "face_to_face" in boston.channel_weeks and "face_to_face" not in fife.channel_weeks
+    (standard,) = s.care_standards()
+    assert (standard.name, standard.limit, standard.amount, standard.target) == ("email-10wd", "working_days", 10, 0.9)
+    assert load_settings().care_standards() == () and load_settings().working_calendars().of("x").nation == (
+        "england-and-wales"
+    )
+
+
+@pytest.mark.parametrize(("toml", "message"), [
+    ('[calendars.fife]\nnation = "wales"', "calendars: fife: nation 'wales' is not one of"),
+    ('[calendars.fife]\nopening_hours = { mon = "09:00-25:00" }', "calendars: fife: opening_hours: '09:00-25:00'"),
+    ('[calendars.default]\nclosures = ["29/12/2026"]', "calendars: default: closures: '29/12/2026' is not a date"),
+    ('[calendars.Fife]\nnation = "scotland"', "calendars: 'Fife' is neither default nor a council slug"),
+    ('[[standards]]\nname = "a"\nchannels = ["email"]\nmilestone = "answered"\nseconds = 1\nworking_days = 2\n'
+     'target = 0.9', r"standards: \[0\] \(a\): a standard has exactly one limit"),
+    ('[[standards]]\nname = "a"\nchannels = ["email"]\nmilestone = "answered"\nseconds = 1\ntarget = 90',
+     r"standards: \[0\] \(a\): target 90 is a share between 0 and 1"),
+])  # fmt: skip
+def test_a_bad_calendar_or_standard_is_one_line_naming_the_key(tmp_path: Path, toml: str, message: str) -> None:
+    path = tmp_path / "contactpulse.toml"
+    path.write_text(toml + "\n")
+    with pytest.raises(ConfigError, match=f"^invalid setting {message}") as exc:
+        load_settings(path)
+    assert "\n" not in str(exc.value)
