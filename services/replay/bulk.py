@@ -45,7 +45,7 @@ from services.store.store import Store
 from services.store.walk import Walker
 
 T = TypeVar("T")
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 32 << 20
 MORSEL_ROWS = 16_384
 # staged events a transaction, about: with duckdb_memory_limit, replay stays within ~1 GiB (docs/performance.md)
 CHUNK_EVENTS = 500_000
@@ -206,10 +206,9 @@ def write_slices(store: Store, walker: Walker, sources: list[str]) -> int:
         following = start(0)
         for i in range(len(sources)):
             name, count, walked = following
-            facts = walked()
             if i + 1 < len(sources):
-                following = start(i + 1)
-            store.apply_staged(name, facts, walker.rules)
+                following = start(i + 1)  # staged while the workers walk this source
+            store.apply_staged(name, walked(), walker.rules)
             new += count
     finally:
         for name in ("_new0", "_new1"):
