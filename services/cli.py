@@ -180,6 +180,24 @@ def _register_summary(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.set_defaults(func=_cmd_summary)
 
 
+def _cmd_standards(args: argparse.Namespace) -> int:
+    from services.views.standards import run
+
+    settings = _settings(args)
+    standards = settings.care_standards()
+    if not standards:
+        raise UserError("no customer care standards are configured ([[standards]] in the settings file)")
+    return run(Path(args.db), args.period, standards, settings.working_calendars(), settings.timezone, args.council)
+
+
+def _register_standards(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("standards", help="each customer care standard's met rate for a month, against its target")
+    p.add_argument("--db", required=True)
+    p.add_argument("--period", required=True, help="the month, YYYY-MM")
+    p.add_argument("--council", help="this council only")
+    p.set_defaults(func=_cmd_standards)
+
+
 def _cmd_alert_webhook(args: argparse.Namespace) -> int:
     from services.exposition.alert_webhook import serve
 
@@ -271,6 +289,7 @@ _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentPars
     _register_report,
     _register_alert_webhook,
     _register_summary,
+    _register_standards,
     _register_simulate,
     _register_wallboard,
     _register_gateway,
