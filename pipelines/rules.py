@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from pipelines.standards import Standard
+from pipelines.working_time import Calendars
+
 DEFAULT_SL_SECONDS: Mapping[str, float] = MappingProxyType(
     {"phone": 20, "webchat": 60, "video": 60, "face_to_face": 900, "social": 86400, "email": 432000}
 )
@@ -20,6 +23,9 @@ class MetricRules:
     contact_timeout_seconds: float = 86400.0
     fcr_window_days: int = 7
     unit_costs: Mapping[str, float] = field(default_factory=lambda: DEFAULT_UNIT_COSTS)
+    # customer care standards (METRICS.md section 5) and the councils' working calendars; none by default
+    standards: tuple[Standard, ...] = ()
+    calendars: Calendars = field(default_factory=Calendars)
 
     @property
     def timeout_us(self) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -82,6 +82,33 @@ def verdict(
     if watermark_us is not None and due is not None and watermark_us >= due:
         return Verdict(standard.name, due, False, True)
     return Verdict(standard.name, due, None, False)
+
+
+# The watermark rule in DuckDB's form, beside its Python form in ``verdict``: a pending verdict becomes final,
+# and not met, once its council's watermark is at or past due_at (services/store/settle.py runs it).
+FINAL_BY_WATERMARK_SQL = (
+    "UPDATE contact_standards SET met = false, final = true FROM watermarks w "
+    "WHERE NOT contact_standards.final AND w.council = contact_standards.council "
+    "AND contact_standards.due_at <= w.watermark"
+)
+VerdictRow = tuple[str, str, str, int | None, bool | None, bool]  # council, contact_id, standard, due_at, met, final
+
+
+def verdict_rows(contacts: Iterable[Any], standards: Sequence[Standard], calendars: Calendars) -> list[VerdictRow]:
+    """Each contact's verdicts (contacts: ContactFacts or objects with its attributes) before the watermark
+    rule: final where the milestone exists, else pending; the store then applies FINAL_BY_WATERMARK_SQL."""
+    out: list[VerdictRow] = []
+    if not standards:
+        return out
+    for c in contacts:
+        facts = {"started_at": c.started_at, "answered_at": c.answered_at, "wrapped_at": c.wrapped_at,
+                 "channel": c.channel, "service": c.service}  # fmt: skip
+        calendar = calendars.of(c.council)
+        for standard in standards:
+            v = verdict(standard, facts, None, calendar)
+            if v is not None:
+                out.append((c.council, c.contact_id, v.standard, v.due_at, v.met, v.final))
+    return out
 
 
 def opened_out_of_hours(started_us: int, channel: str | None, calendar: WorkingCalendar) -> bool:

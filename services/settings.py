@@ -215,6 +215,8 @@ class Settings(BaseSettings):
             contact_timeout_seconds=self.contact_timeout_seconds,
             fcr_window_days=self.fcr_window_days,
             unit_costs={k.value: v for k, v in self.unit_costs.items()},
+            standards=self.care_standards(),
+            calendars=self.working_calendars(),
         )
 
 

@@ -71,7 +71,7 @@ def erase(con: duckdb.DuckDBPyConnection, ref: str, raw_values: tuple[str, ...],
         [ref],
     ).fetchall()
     counts = {}
-    for table in ("contact_events", "fcr_verdicts", "contacts"):
+    for table in ("contact_events", "fcr_verdicts", "contact_standards", "contacts"):
         counts[table] = _count(
             con.execute(
                 f"DELETE FROM {table} t USING _erase e WHERE t.council = e.council AND t.contact_id = e.contact_id"

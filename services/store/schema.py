@@ -74,6 +74,23 @@ STORED_FROM_EVENT_FIELDS = ", ".join(
 STAGING = (("seq", pa.int64()), *((c.attr, pa.int64() if c.is_time else c.arrow) for c in EVENTS))
 
 
+# contact_standards: a standard's verdict on a contact (METRICS.md section 5), rows of pipelines.standards.VerdictRow
+VERDICTS = (
+    Column("council", "council", "VARCHAR"),
+    Column("contact_id", "contact_id", "VARCHAR"),
+    Column("standard", "standard", "VARCHAR"),
+    Column("due_at", "due_at", "TIMESTAMPTZ"),
+    Column("met", "met", "BOOLEAN"),
+    Column("final", "final", "BOOLEAN"),
+)
+
+
+def verdicts_table(rows: Sequence[tuple[object, ...]]) -> pa.Table:
+    """Verdict rows (times in microseconds) as an Arrow table of contact_standards' columns."""
+    cols = list(zip(*rows, strict=True)) if rows else [() for _ in VERDICTS]
+    return pa.table({c.name: pa.array(v, type=c.arrow) for c, v in zip(VERDICTS, cols, strict=True)})
+
+
 RETENTION_DDL = [  # contacts whose raw events retention deleted (their facts are kept in contacts)
     "CREATE TABLE IF NOT EXISTS retired_contacts (council VARCHAR, contact_id VARCHAR, "
     "retired_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (council, contact_id))",
@@ -97,6 +114,8 @@ def ddl() -> list[str]:
     return [
         f"CREATE TABLE IF NOT EXISTS contact_events ({events}, ingested_at TIMESTAMPTZ)",
         f"CREATE TABLE IF NOT EXISTS contacts ({facts})",
+        "CREATE TABLE IF NOT EXISTS contact_standards (council VARCHAR, contact_id VARCHAR, standard VARCHAR, "
+        "due_at TIMESTAMPTZ, met BOOLEAN, final BOOLEAN NOT NULL, PRIMARY KEY (council, contact_id, standard))",
         "CREATE TABLE IF NOT EXISTS rejected_events (raw_sha256 VARCHAR PRIMARY KEY, reason VARCHAR NOT NULL, "
         "detail VARCHAR, raw VARCHAR NOT NULL, origin VARCHAR, rejected_at TIMESTAMPTZ NOT NULL)",
         "CREATE TABLE IF NOT EXISTS fcr_verdicts (council VARCHAR, contact_id VARCHAR, fcr_eligible BOOLEAN NOT NULL, "

@@ -1,5 +1,6 @@
 """What follows a write's new events and facts, in both write paths, inside their transaction: the contacts
-rows swapped in, watermarks, time-outs, FCR verdicts and rejected messages.
+rows and their standards' verdicts swapped in, watermarks, time-outs, standards that fell due, FCR verdicts
+and rejected messages.
 
 FCR has one engine in production, ``sql/fcr.sql``: every contact of each group a write touched is judged
 again. ``pipelines/fcr.py`` is the same rule in Python, the tests' oracle.
@@ -17,6 +18,7 @@ import pyarrow as pa
 from pipelines.facts import OPEN, TIMED_OUT
 from pipelines.fcr import DAY_US, ELIGIBLE_OUTCOMES
 from pipelines.rules import TIMED_OUT_SQL, MetricRules
+from pipelines.standards import FINAL_BY_WATERMARK_SQL
 from services.store.schema import RejectedMessage, sql_text
 
 
@@ -34,7 +36,8 @@ GroupKeys = list[tuple[str, str, str]]
 
 
 def replace_contacts(con: duckdb.DuckDBPyConnection) -> GroupKeys:
-    """Swap in the contacts rows held in ``_facts``; return the FCR groups they were in before."""
+    """Swap in the contacts rows held in ``_facts``, and their standards' verdicts in ``_verdicts``; return
+    the FCR groups they were in before."""
     old = con.execute(
         "SELECT c.council, c.customer_ref, c.service FROM contacts c JOIN _facts "
         "USING (council, contact_id) WHERE c.customer_ref IS NOT NULL AND c.service IS NOT NULL"
@@ -43,6 +46,11 @@ def replace_contacts(con: duckdb.DuckDBPyConnection) -> GroupKeys:
         "DELETE FROM contacts USING _facts f WHERE contacts.council = f.council AND contacts.contact_id = f.contact_id"
     )
     con.execute("INSERT INTO contacts SELECT * FROM _facts")
+    con.execute(
+        "DELETE FROM contact_standards USING _facts f "
+        "WHERE contact_standards.council = f.council AND contact_standards.contact_id = f.contact_id"
+    )
+    con.execute("INSERT INTO contact_standards SELECT * FROM _verdicts")
     return [(a, b, c) for a, b, c in old]
 
 
@@ -55,6 +63,8 @@ def settle(
 ) -> None:
     """Once the new facts and watermarks are in: time-outs, FCR verdicts, rejected messages."""
     sweep_timeouts(con, rules.timeout_us)
+    if rules.standards:
+        con.execute(FINAL_BY_WATERMARK_SQL)
     judge_groups(con, old_groups, rules.fcr_window_days)
     if rejected:
         insert_rejected(con, rejected, now)

@@ -35,6 +35,7 @@ from pipelines.facts import OPEN
 from pipelines.fcr import DAY_US
 from pipelines.measures import DIGITAL_CHANNELS, RATIOS
 from pipelines.rules import MetricRules
+from pipelines.standards import verdict_rows
 from schemas.facts import ContactFacts
 from services.errors import UserError
 from services.store.erasure import ErasedFilter, Erasure, erase
@@ -50,6 +51,7 @@ from services.store.schema import (
     arrow_table,
     ddl,
     sql_text,
+    verdicts_table,
 )
 from services.store.settle import LATER_WATERMARK, insert_rejected, replace_contacts, settle, unregister
 
@@ -163,6 +165,7 @@ class Store:
         con = self.con
         con.register("_ev", arrow_table(events, EVENTS))
         con.register("_facts", arrow_table(facts, FACTS))
+        con.register("_verdicts", verdicts_table(verdict_rows(facts, rules.standards, rules.calendars)))
         try:
             with self._transaction():
                 con.execute("INSERT INTO contact_events SELECT *, ? FROM _ev", [now])
@@ -179,7 +182,7 @@ class Store:
                     params = [x for (topic, part), off in offsets.items() for x in (topic, part, off, now)]
                     con.execute(f"INSERT OR REPLACE INTO consumer_offsets VALUES {values}", params)
         finally:
-            unregister(con, "_ev", "_facts")
+            unregister(con, "_ev", "_facts", "_verdicts")
 
     def new_events(self, source: str, name: str) -> int:
         """``name``: a temp table of the staged events of ``source`` (a relation of seq and an Event's fields)
@@ -203,13 +206,18 @@ class Store:
         return table
 
     def apply_staged(
-        self, name: str, facts: pa.Table, rules: MetricRules, rejected: Sequence[RejectedMessage] = ()
+        self,
+        name: str,
+        walked: tuple[pa.Table, pa.Table],
+        rules: MetricRules,
+        rejected: Sequence[RejectedMessage] = (),
     ) -> None:
-        """Replay's write: the new events in ``name`` (``new_events``) and the facts the walk made of their
-        contacts (``walk_input``), with watermarks, time-outs and FCR."""
+        """Replay's write: the new events in ``name`` (``new_events``) and the facts and standards' verdicts
+        the walk made of their contacts (``walk_input``), with watermarks, time-outs and FCR."""
         con = self.con
         now = datetime.now(UTC)
-        con.register("_facts", facts)
+        con.register("_facts", walked[0])
+        con.register("_verdicts", walked[1])
         try:
             with self._transaction():
                 con.execute(f"INSERT INTO contact_events SELECT {STORED_FROM_EVENT_FIELDS}, ? FROM {name}", [now])
@@ -220,7 +228,7 @@ class Store:
                 )
                 settle(con, old_groups, rules, rejected, now)
         finally:
-            unregister(con, "_facts")
+            unregister(con, "_facts", "_verdicts")
 
     def erase(self, ref: str, raw_values: tuple[str, ...] = ()) -> Erasure:
         """A person's contacts and events gone (services/store/erasure.py), in one transaction."""

@@ -21,7 +21,8 @@ import pyarrow.compute as pc
 from pipelines.events import Event
 from pipelines.facts import compute_facts
 from pipelines.rules import MetricRules
-from services.store.schema import FACTS, arrow_table
+from pipelines.standards import verdict_rows
+from services.store.schema import FACTS, arrow_table, verdicts_table
 
 BATCH_ROWS = 65_536  # events a batch, about
 IN_PROCESS_BELOW = 100_000  # events: fewer are walked here (below it, starting the workers costs about what they save)
@@ -29,12 +30,16 @@ WORKERS = min(os.cpu_count() or 1, 4)
 FIELD = {name: i for i, name in enumerate(Event._fields)}
 
 
-def facts_table(batch: pa.RecordBatch, rules: MetricRules) -> pa.Table:
+Walked = tuple[pa.Table, pa.Table]  # the contacts' facts, and their standards' verdicts
+
+
+def facts_table(batch: pa.RecordBatch, rules: MetricRules) -> Walked:
     """The facts of the contacts in ``batch`` (an Event's columns, sorted by contact; each contact's events
-    all there)."""
+    all there), and their standards' verdicts before the watermark rule."""
     events = list(map(Event._make, zip(*(column.to_pylist() for column in batch.columns), strict=True)))
     starts = contact_starts(batch)
-    return arrow_table([compute_facts(events[a:b], rules) for a, b in pairwise(starts)], FACTS)
+    facts = [compute_facts(events[a:b], rules) for a, b in pairwise(starts)]
+    return arrow_table(facts, FACTS), verdicts_table(verdict_rows(facts, rules.standards, rules.calendars))
 
 
 def contact_starts(batch: pa.RecordBatch) -> list[int]:
@@ -77,7 +82,7 @@ class Walker:
         self.rules, self.workers = rules, workers
         self.pool: Pool | None = None
 
-    def submit(self, events: pa.Table) -> Callable[[], pa.Table]:
+    def submit(self, events: pa.Table) -> Callable[[], Walked]:
         """The facts of every contact in ``events`` (sorted by contact), to be collected by calling what this
         returns: in the workers, already under way, so that this process can write meanwhile."""
         whole = list(whole_contacts(events.to_batches(max_chunksize=BATCH_ROWS)))
@@ -104,8 +109,10 @@ class Walker:
         self.close()
 
 
-def _concat(tables: list[pa.Table]) -> pa.Table:
-    return pa.concat_tables(tables) if tables else arrow_table([], FACTS)
+def _concat(walked: list[Walked]) -> Walked:
+    if not walked:
+        return arrow_table([], FACTS), verdicts_table([])
+    return pa.concat_tables([w[0] for w in walked]), pa.concat_tables([w[1] for w in walked])
 
 
 _rules: MetricRules | None = None  # a worker's own
@@ -117,6 +124,6 @@ def _start_worker(rules: MetricRules) -> None:
     _rules = rules
 
 
-def _walk(batch: pa.RecordBatch) -> pa.Table:
+def _walk(batch: pa.RecordBatch) -> Walked:
     assert _rules is not None
     return facts_table(batch, _rules)

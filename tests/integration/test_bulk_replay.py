@@ -14,6 +14,8 @@ import pytest
 
 import services.store.walk
 from pipelines.rules import MetricRules
+from pipelines.standards import standard_of, verdict
+from pipelines.working_time import Calendars, calendar_of
 from services.replay.bulk import bulk_replay
 from services.store.store import Store
 from tests.support.builders import T0, ev
@@ -27,7 +29,19 @@ TABLES = {
     "contact_events": "SELECT * EXCLUDE (ingested_at) FROM contact_events ORDER BY id",
     "rejected_events": "SELECT raw_sha256, reason, detail, raw, origin FROM rejected_events ORDER BY raw_sha256",
     "watermarks": "SELECT * FROM watermarks ORDER BY council",
+    "contact_standards": "SELECT * FROM contact_standards ORDER BY council, contact_id, standard",
 }
+STANDARDS = tuple(
+    standard_of({"name": name, "channels": channels, "milestone": milestone, limit: amount, "target": 0.8})
+    for name, channels, milestone, limit, amount in [
+        ("calls-20s", ["phone"], "answered", "seconds", 20),
+        ("written-2wd", ["email", "web", "webchat", "chatbot"], "wrapped_up", "working_days", 2),
+        ("chat-10m", ["webchat", "social", "video", "face_to_face"], "answered", "working_seconds", 600),
+    ]
+)
+CALENDARS = Calendars(
+    by_council={"east-lindsey": calendar_of({"nation": "scotland", "opening_hours": {"sat": "09:00-12:00"}})}
+)
 
 
 def tables(db: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -67,10 +81,12 @@ def test_generated_contacts_with_duplicates_and_bad_lines(
     lines = [orjson.dumps(e) for e in events + rng.sample(events, 300)] + list(BAD_LINES) * 3 + [b"", b"   "]
     rng.shuffle(lines)
     half = len(lines) // 2
-    (inc, bulk), summaries = both(tmp_path, [lines[: half + 500], lines[half - 500 :]])
+    rules = MetricRules(standards=STANDARDS, calendars=CALENDARS)
+    (inc, bulk), summaries = both(tmp_path, [lines[: half + 500], lines[half - 500 :]], rules)
     for name in TABLES:
         assert inc[name] == bulk[name], name
     assert len(inc["contacts"]) > 2000
+    assert_verdicts_follow_the_python_rule(tmp_path / "bulk.duckdb", rules)
     for a, b in summaries:
         assert (a.lines, a.valid, a.duplicates, a.rejected, a.outcomes) == (
             b.lines,
@@ -79,6 +95,38 @@ def test_generated_contacts_with_duplicates_and_bad_lines(
             b.rejected,
             b.outcomes,
         )
+
+
+def assert_verdicts_follow_the_python_rule(db: Path, rules: MetricRules) -> None:
+    """contact_standards equals ``pipelines.standards.verdict`` on each contact's facts and its council's
+    watermark: the SQL form of the watermark rule and the Python form agree."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        watermarks = dict(con.execute("SELECT council, epoch_us(watermark) FROM watermarks").fetchall())
+        cursor = con.execute(
+            "SELECT council, contact_id, channel, service, epoch_us(started_at), epoch_us(answered_at), "
+            "epoch_us(wrapped_at) FROM contacts"
+        )
+        contacts = cursor.fetchall()
+        stored = {
+            (c, i, s): (d, m, f)
+            for c, i, s, d, m, f in con.execute(
+                "SELECT council, contact_id, standard, epoch_us(due_at), met, final FROM contact_standards"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    expected = {}
+    for council, contact, channel, service, started, answered, wrapped in contacts:
+        facts = {"started_at": started, "answered_at": answered, "wrapped_at": wrapped, "channel": channel,
+                 "service": service}  # fmt: skip
+        for standard in rules.standards:
+            v = verdict(standard, facts, watermarks.get(council), rules.calendars.of(council))
+            if v is not None:
+                expected[(council, contact, standard.name)] = (v.due_at, v.met, v.final)
+    assert stored == expected
+    finals = [v for v in stored.values() if v[2]]
+    assert {v[1] for v in finals} == {True, False} and len(finals) < len(stored)  # met, missed and pending
 
 
 TYPES = [

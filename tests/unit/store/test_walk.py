@@ -12,8 +12,10 @@ import services.store.walk
 from pipelines.events import Event
 from pipelines.facts import compute_facts
 from pipelines.rules import MetricRules
+from pipelines.standards import standard_of, verdict_rows
+from pipelines.working_time import Calendars
 from services.replay.bulk import write_slices
-from services.store.schema import FACTS, STAGING, arrow_table
+from services.store.schema import FACTS, STAGING, arrow_table, verdicts_table
 from services.store.store import Store
 from services.store.walk import Walker, whole_contacts
 from tests.support.facts import to_events
@@ -53,15 +55,22 @@ def test_batches_are_cut_between_contacts_and_lose_nothing(size: int) -> None:
 @pytest.mark.parametrize("workers", [1, 2])
 def test_the_walker_gives_each_contacts_own_facts(monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
     monkeypatch.setattr(services.store.walk, "IN_PROCESS_BELOW", 0)  # two workers even for a small write
-    events, rules = generated(300, 5), MetricRules(short_abandon_seconds=7.0)
+    calls = standard_of({"name": "calls-20s", "channels": ["phone"], "milestone": "answered", "seconds": 20,
+                         "target": 0.8})  # fmt: skip
+    events = generated(300, 5)
+    rules = MetricRules(short_abandon_seconds=7.0, standards=(calls,), calendars=Calendars())
     by_contact: dict[tuple[str, str], list[Event]] = {}
     for e in events:
         by_contact.setdefault(e.contact, []).append(e)
-    expected = arrow_table([compute_facts(group, rules) for group in by_contact.values()], FACTS)
+    facts = [compute_facts(group, rules) for group in by_contact.values()]
+    expected = arrow_table(facts, FACTS)
     monkeypatch.setattr(services.store.walk, "BATCH_ROWS", 50)
     with Walker(rules, workers) as walker:
-        got = walker.submit(pa.Table.from_batches(batches(events, 10_000)))()
+        got, verdicts = walker.submit(pa.Table.from_batches(batches(events, 10_000)))()
     assert got.to_pylist() == expected.to_pylist()
+    rows = verdict_rows(facts, rules.standards, rules.calendars)
+    assert sorted(verdicts.to_pylist(), key=str) == sorted(verdicts_table(rows).to_pylist(), key=str)
+    assert len(rows) == sum(f.channel == "phone" for f in facts) > 0
 
 
 def test_a_walk_that_fails_rolls_the_write_back(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,7 +80,7 @@ def test_a_walk_that_fails_rolls_the_write_back(monkeypatch: pytest.MonkeyPatch)
         store.con.register("_rows", table)
         store.con.execute("CREATE TEMP TABLE _staging AS SELECT * FROM _rows")
 
-        def broken(batch: pa.RecordBatch, rules: MetricRules) -> pa.Table:
+        def broken(batch: pa.RecordBatch, rules: MetricRules) -> tuple[pa.Table, pa.Table]:
             raise RuntimeError("the walk failed")
 
         monkeypatch.setattr(services.store.walk, "facts_table", broken)
