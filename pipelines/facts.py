@@ -14,6 +14,7 @@ import bisect
 
 from pipelines.events import US, Event
 from pipelines.rules import MetricRules, timed_out
+from pipelines.standards import opened_out_of_hours
 from schemas.facts import ContactFacts
 
 STARTED, QUEUED, ANSWERED = "contact.started", "contact.queued", "contact.answered"
@@ -206,6 +207,7 @@ def facts_of(council: str, contact_id: str, w: Walk, rules: MetricRules, waterma
         resolution=w.resolution,
         rating=w.rating,
         last_event_at=w.last_event,
+        opened_out_of_hours=opened_out_of_hours(w.started, w.channel, rules.calendars.of(council)),
     )
 
 

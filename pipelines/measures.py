@@ -44,6 +44,7 @@ class Counts:
     fcr_with_repeat: float = 0
     fcr_provisional: float = 0
     not_linkable: float = 0
+    opened_out_of_hours: float = 0
 
     def add(self, other: Counts) -> None:
         for f in fields(self):
@@ -212,7 +213,18 @@ REPEAT_RATE = Ratio(
     description="eligible contacts with a repeat, of eligible-and-final (METRICS.md)",
 )
 
-RATIOS = (SERVICE_LEVEL, ABANDONMENT, ASA, AHT, HOLD_RATE, AVERAGE_HOLD, CSAT, DIGITAL_SHARE, FCR, REPEAT_RATE)
+OUT_OF_HOURS = Ratio(
+    "out_of_hours_share",
+    ("opened_out_of_hours",),
+    ("contacts",),
+    "share",
+    False,
+    description="contacts opened outside the opening hours of a working day for their channel (METRICS.md 5)",
+)
+
+RATIOS = (
+    SERVICE_LEVEL, ABANDONMENT, ASA, AHT, HOLD_RATE, AVERAGE_HOLD, CSAT, DIGITAL_SHARE, FCR, REPEAT_RATE, OUT_OF_HOURS,
+)  # fmt: skip
 
 # the live series' counters (contactpulse_contacts_*_total, and the time-to-answer histogram) by count
 LIVE_SERIES = {

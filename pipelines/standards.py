@@ -12,7 +12,6 @@ milestone exists, or once the watermark is at or past ``due_at``: then a contact
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -132,41 +131,6 @@ class Tally:
         self.met += other.met
         self.final += other.final
         self.pending += other.pending
-
-
-def tally(
-    standards: Iterable[Standard],
-    contacts: Iterable[Mapping[str, Any]],
-    watermarks: Mapping[str, int],
-    calendars: Calendars,
-) -> dict[tuple[str, str], Tally]:
-    """Each standard's tally by council: ``(standard, council) -> Tally`` over these contacts' facts."""
-    out: dict[tuple[str, str], Tally] = defaultdict(Tally)
-    chosen = tuple(standards)
-    for facts in contacts:
-        council = facts["council"]
-        calendar, watermark = calendars.of(council), watermarks.get(council)
-        for standard in chosen:
-            v = verdict(standard, facts, watermark, calendar)
-            if v is None:
-                continue
-            t = out[(standard.name, council)]
-            if v.final:
-                t.final += 1
-                t.met += bool(v.met)
-            else:
-                t.pending += 1
-    return out
-
-
-def out_of_hours(contacts: Iterable[Mapping[str, Any]], calendars: Calendars) -> dict[tuple[str, str], tuple[int, int]]:
-    """``(council, channel) -> (opened out of hours, all)``: the out-of-hours share's count and base."""
-    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for facts in contacts:
-        key = (facts["council"], facts.get("channel") or "unknown")
-        counts[key][0] += opened_out_of_hours(facts["started_at"], facts.get("channel"), calendars.of(facts["council"]))
-        counts[key][1] += 1
-    return {k: (a, b) for k, (a, b) in counts.items()}
 
 
 def standard_of(table: Mapping[str, Any]) -> Standard:

@@ -2,7 +2,8 @@
 
 Times are integer microseconds since the Unix epoch (UTC) here and TIMESTAMPTZ
 in DuckDB; durations are seconds. ``last_event_at`` (the contact's latest event
-time) is kept beside the facts because the time-out rule needs it.
+time) is kept beside the facts because the time-out rule needs it. ``opened_out_of_hours`` follows the
+council's working calendar (METRICS.md section 5).
 """
 
 from __future__ import annotations
@@ -42,3 +43,6 @@ class ContactFacts:
     resolution: str | None
     rating: int | None
     last_event_at: int
+    # started outside the opening hours of a working day for its channel (METRICS.md section 5); last, as
+    # the column was added to existing databases after the others
+    opened_out_of_hours: bool

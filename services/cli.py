@@ -187,7 +187,7 @@ def _cmd_standards(args: argparse.Namespace) -> int:
     standards = settings.care_standards()
     if not standards:
         raise UserError("no customer care standards are configured ([[standards]] in the settings file)")
-    return run(Path(args.db), args.period, standards, settings.working_calendars(), settings.timezone, args.council)
+    return run(Path(args.db), args.period, standards, args.council)
 
 
 def _register_standards(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

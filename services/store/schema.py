@@ -114,6 +114,8 @@ def ddl() -> list[str]:
     return [
         f"CREATE TABLE IF NOT EXISTS contact_events ({events}, ingested_at TIMESTAMPTZ)",
         f"CREATE TABLE IF NOT EXISTS contacts ({facts})",
+        # a database made before the fact existed gains its column, last, as ContactFacts has it
+        "ALTER TABLE contacts ADD COLUMN IF NOT EXISTS opened_out_of_hours BOOLEAN",
         "CREATE TABLE IF NOT EXISTS contact_standards (council VARCHAR, contact_id VARCHAR, standard VARCHAR, "
         "due_at TIMESTAMPTZ, met BOOLEAN, final BOOLEAN NOT NULL, PRIMARY KEY (council, contact_id, standard))",
         "CREATE TABLE IF NOT EXISTS rejected_events (raw_sha256 VARCHAR PRIMARY KEY, reason VARCHAR NOT NULL, "

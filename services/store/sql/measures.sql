@@ -30,7 +30,8 @@ WITH q AS (
            count(*) FILTER (WHERE f.first_contact_resolved AND f.fcr_final) AS fcr_resolved_final,
            count(*) FILTER (WHERE f.fcr_eligible AND f.has_repeat) AS fcr_with_repeat,
            count(*) FILTER (WHERE f.fcr_eligible AND NOT f.fcr_final) AS fcr_provisional,
-           count(*) FILTER (WHERE customer_ref IS NULL) AS not_linkable
+           count(*) FILTER (WHERE customer_ref IS NULL) AS not_linkable,
+           count(*) FILTER (WHERE opened_out_of_hours) AS opened_out_of_hours
     FROM contacts LEFT JOIN contact_fcr f USING (council, contact_id) GROUP BY ALL
 )
 SELECT * FROM s FULL OUTER JOIN q USING (period, council, channel, queue, service);
@@ -52,3 +53,17 @@ SELECT period,
 FROM period_counts(grain)
 GROUP BY GROUPING SETS ((period, council), (period))
 ORDER BY period, council;
+
+-- standard_counts(grain): each customer care standard's verdicts (METRICS.md section 5, contact_standards)
+-- by the period of the contact's start, per council and for the partnership ('partnership'): a standard's
+-- met rate is met / final (met-and-final over final); pending verdicts are counted apart.
+CREATE OR REPLACE MACRO standard_counts(grain) AS TABLE
+SELECT date_trunc(grain, timezone('{timezone}', c.started_at))::DATE AS period,
+       coalesce(c.council, 'partnership') AS council,
+       s.standard,
+       count(*) FILTER (WHERE s.final AND s.met) AS met,
+       count(*) FILTER (WHERE s.final) AS final,
+       count(*) FILTER (WHERE NOT s.final) AS pending
+FROM contact_standards s JOIN contacts c USING (council, contact_id)
+GROUP BY GROUPING SETS ((period, c.council, s.standard), (period, s.standard))
+ORDER BY period, council, s.standard;
