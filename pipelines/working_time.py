@@ -74,6 +74,10 @@ class WorkingCalendar:
     week: Week = field(default_factory=lambda: parse_week(DEFAULT_WEEK))
     channel_weeks: Mapping[str, Week] = field(default_factory=dict)
     timezone: str = DEFAULT_TIMEZONE
+    # (day, channel) -> window: every contact's start is looked up (opened_out_of_hours)
+    _windows: dict[tuple[date, str | None], tuple[int, int] | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         if self.nation not in NATIONS:
@@ -95,6 +99,12 @@ class WorkingCalendar:
 
     def window(self, day: date, channel: str | None) -> tuple[int, int] | None:
         """The day's opening hours for the channel as instants ``[open, close)``, or None."""
+        key = (day, channel)
+        if key not in self._windows:
+            self._windows[key] = self._window(day, channel)
+        return self._windows[key]
+
+    def _window(self, day: date, channel: str | None) -> tuple[int, int] | None:
         hours = self.hours(day, channel)
         if hours is None:
             return None
