@@ -63,6 +63,10 @@ class Counts:
         return ASA.of(self)
 
     @property
+    def out_of_hours_share(self) -> float | None:
+        return OUT_OF_HOURS.of(self)
+
+    @property
     def aht(self) -> float | None:
         return AHT.of(self)
 

@@ -20,12 +20,14 @@ class Measure:
     template: str  # "{figure}" and "{change}" are filled in
     steady_within: float  # a change smaller than this is "about the same"
     target: float | None = None  # a share below (or above, for lower-is-better) this needs attention
+    keep: bool = False  # always among the bullets, however many there are ("4 of 6 standards met")
 
 
 @dataclass(frozen=True)
 class Bullet:
     tone: str  # "attention", "worse", "better" or "steady"
     text: str
+    keep: bool = False
 
 
 def fmt(value: float, kind: str) -> str:
@@ -71,8 +73,11 @@ def bullets(measures: list[Measure], extra_attention: list[str] | None = None) -
         text = m.template.format(figure=fmt(m.now, m.kind), change=phrase).replace(", .", ".").rstrip(", ")
         if needs_attention(m):
             tone = "attention"
-        out.append(Bullet(tone, text))
+        out.append(Bullet(tone, text, m.keep))
     out += [Bullet("attention", t) for t in extra_attention or []]
     order = {"attention": 0, "worse": 1, "better": 2, "steady": 3}
     out.sort(key=lambda b: order[b.tone])
-    return out[:MAX_BULLETS]
+    kept = [b for b in out if b.keep][:MAX_BULLETS]
+    room = MAX_BULLETS - len(kept)
+    chosen = {id(b) for b in kept} | {id(b) for b in [b for b in out if not b.keep][:room]}
+    return [b for b in out if id(b) in chosen]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 import re
 import subprocess
 import sys
@@ -16,32 +17,58 @@ import duckdb
 import orjson
 import pytest
 
-from pipelines.rules import MetricRules
+from services.settings import load_settings
 from services.simulator.model import SimConfig, Simulation
 from services.store.store import Store
 from tests.support.chromium import console_errors, run
 from tests.support.incremental import numbered_lines, replay
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = ["channel-shift", "cost", "waits", "fcr", "csat", "demand", "councils"]
+SECTIONS = ["channel-shift", "cost", "waits", "standards", "out-of-hours", "fcr", "csat", "demand", "councils"]
+STANDARDS = """
+[[standards]]
+name = "calls-20s"
+title = "Calls answered within 20 seconds"
+channels = ["phone"]
+milestone = "answered"
+seconds = 20
+target = 0.8
+[[standards]]
+name = "email-10wd"
+title = "Emails answered in full within 10 working days"
+channels = ["email", "web"]
+milestone = "wrapped_up"
+working_days = 10
+target = 0.9
+[[standards]]
+name = "chat-5m"
+title = "Webchats answered within 5 minutes of opening hours"
+channels = ["webchat"]
+milestone = "answered"
+working_seconds = 300
+target = 0.5
+"""
 
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three months of simulated traffic (February to April 2026) for three councils, at a third of the volume."""
     path = tmp_path_factory.mktemp("report") / "board.duckdb"
+    config = path.with_name("contactpulse.toml")  # the standards, for the replay and for the report
+    config.write_text(STANDARDS)
     events = Simulation(dataclasses.replace(SimConfig(), volume_multiplier=0.3), seed=5).events(
         datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 5, 1, tzinfo=UTC)
     )
     data = b"\n".join(orjson.dumps(e) for e in events)
     with Store(path) as store:
-        replay(numbered_lines("sim", io.BytesIO(data)), store, MetricRules())
+        replay(numbered_lines("sim", io.BytesIO(data)), store, load_settings(config).rules())
     return path
 
 
 def report(db: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "services.cli", "report", "--db", str(db), "--out", str(out), *args]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    env = {**os.environ, "CONTACTPULSE_CONFIG": str(db.with_name("contactpulse.toml"))}
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
 
 
 class Tables(HTMLParser):
@@ -131,6 +158,27 @@ def test_figures_match_direct_sql(db: Path, tmp_path: Path) -> None:
     csat = one(f"SELECT count(*) FILTER (WHERE rating >= 4) / count(rating) {s}")
     assert side[7] == f"{pct(csat)} of {one(f'SELECT count(rating) {s}'):,}"
     assert f"Known cost £{one(f'SELECT sum({UNIT_COST}) {s}'):,.0f}." in html
+    # the standards: met and final over final, from contact_standards, against the targets
+    ours = {r[0]: r for r in t.tables["Our standards, March 2026"][1:]}
+    v = f"FROM contact_standards JOIN contacts USING (council, contact_id) WHERE {MARCH.format(col='started_at')}"
+    met = 0
+    for name, title, target in (("calls-20s", "Calls answered within 20 seconds", 0.8),
+                                ("email-10wd", "Emails answered in full within 10 working days", 0.9)):  # fmt: skip
+        final = one(f"SELECT count(*) FILTER (WHERE final) {v} AND standard = '{name}'")
+        rate = one(f"SELECT count(*) FILTER (WHERE final AND met) / count(*) FILTER (WHERE final) {v} "
+                   f"AND standard = '{name}'")  # fmt: skip
+        assert final > 100 and ours[title][1:4] == [
+            f"{pct(rate)} of {final:,}",
+            pct(target),
+            "Met" if rate >= target else "Missed",
+        ]
+        met += rate >= target
+    met += ours["Webchats answered within 5 minutes of opening hours"][3] == "Met"
+    assert any(f"{met} of 3 customer care standards met" in b for b in t.bullets), t.bullets
+    closed = {r[0]: r for r in t.tables["Contacts while we were closed, March 2026"][1:]}["Phone"]
+    assert closed[1] == pct(
+        one(f"SELECT count(*) FILTER (WHERE opened_out_of_hours) / count(*) {s} AND channel = 'phone'")
+    )
     con.close()
 
 

@@ -10,6 +10,7 @@ import duckdb
 
 from pipelines.measures import COUNT_NAMES, Counts
 from pipelines.periods import Period
+from pipelines.standards import Tally
 from services.errors import UserError
 
 PARTNERSHIP = "partnership"
@@ -22,6 +23,10 @@ FROM period_counts(?)
 WHERE period >= ? AND period < ? {{council_filter}}
 GROUP BY ALL
 """
+STANDARDS_SQL = """
+SELECT period, council, standard, met, final, pending FROM standard_counts(?)
+WHERE period >= ? AND period < ? AND council = ?
+"""
 
 
 @dataclass
@@ -33,6 +38,11 @@ class Figures:
     total: dict[tuple[Period, str], Counts] = field(default_factory=lambda: defaultdict(Counts))
     by_channel: dict[tuple[Period, str, str], Counts] = field(default_factory=lambda: defaultdict(Counts))
     by_service: dict[tuple[Period, str, str], Counts] = field(default_factory=lambda: defaultdict(Counts))
+    # (period, council or PARTNERSHIP, standard) -> its verdicts (METRICS.md section 5)
+    standards: dict[tuple[Period, str, str], Tally] = field(default_factory=dict)
+
+    def standard(self, period: Period, council: str, name: str) -> Tally:
+        return self.standards.get((period, council, name), Tally())
 
     def at(self, period: Period, council: str = PARTNERSHIP) -> Counts:
         return self.total.get((period, council), Counts())
@@ -67,10 +77,23 @@ def load(con: duckdb.DuckDBPyConnection, period: Period, council: str | None, n_
             figures.total[(p, scope)].add(counts)
             figures.by_channel[(p, scope, row[2])].add(counts)
             figures.by_service[(p, scope, row[3])].add(counts)
+    figures.standards = _standards(con, period, periods, council or PARTNERSHIP)
     if figures.at(period).contacts == 0:
         where = f" for {council}" if council else ""
         raise UserError(f"no contacts in {period.label}{where}: nothing to report")
     return figures
+
+
+def _standards(
+    con: duckdb.DuckDBPyConnection, period: Period, periods: list[Period], scope: str
+) -> dict[tuple[Period, str, str], Tally]:
+    """The standards' verdicts by period for one scope (a database made before them has none)."""
+    try:
+        rows = con.execute(STANDARDS_SQL, [period.grain, periods[0].start, period.end, scope]).fetchall()
+    except duckdb.CatalogException:
+        return {}
+    by_start = {p.start: p for p in periods}
+    return {(by_start[r[0]], r[1], r[2]): Tally(*r[3:]) for r in rows if r[0] in by_start}
 
 
 def cost(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
 
@@ -10,6 +10,7 @@ from pipelines.measures import ABANDONMENT, SERVICE_LEVEL
 from pipelines.narrative import Bullet, Measure, bullets
 from pipelines.periods import Period
 from pipelines.rules import MetricRules
+from pipelines.standards import Standard
 from services.views.report import sections as s
 from services.views.report.data import PARTNERSHIP, Figures, cost
 from services.views.report.fmt import display, num, pct
@@ -37,6 +38,45 @@ section.chart{break-inside:avoid}
  li.attention,li.worse,li.better,li.steady{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
 TONE_WORDS = {"attention": "Needs attention:", "worse": "Worse:", "better": "Better:", "steady": "Steady:"}
+
+
+def standards_measures(f: Figures, p: Period, scope: str, standards: Sequence[Standard]) -> list[Measure]:
+    """ "4 of 6 standards met", and the share of calls that came in while the council was closed."""
+    out = []
+    phone, phone_before = f.channel(p, scope, "phone"), f.channel(p.previous(), scope, "phone")
+    out.append(
+        Measure(
+            "out_of_hours",
+            phone.out_of_hours_share,
+            phone_before.out_of_hours_share,
+            None,
+            "share",
+            "Phone: {figure} of calls came in while the council was closed, {change}.",
+            0.01,
+        )
+    )
+    if not standards:
+        return out
+
+    def met(period: Period) -> tuple[int, int]:
+        tallies = [(st, f.standard(period, scope, st.name).rate) for st in standards]
+        decided = [(st, r) for st, r in tallies if r is not None]
+        return sum(r >= st.target for st, r in decided), len(decided)
+
+    (now, judged), (before, judged_before) = met(p), met(p.previous())
+    out.append(
+        Measure(
+            "standards",
+            float(now) if judged else None,
+            float(before) if judged_before else None,
+            True,
+            "count",
+            f"{{figure}} of {judged} customer care standards met, {{change}}.",
+            0.5,
+            keep=True,
+        )
+    )
+    return out
 
 
 def summary_measures(
@@ -159,9 +199,9 @@ def render(f: Figures, p: Period, council: str | None, rules: MetricRules, sourc
     scope = council or PARTNERSHIP
     sl_phone = rules.sl_seconds.get("phone", 20)
     unit_costs, days = rules.unit_costs, rules.fcr_window_days
-    items: list[Bullet] = bullets(
-        summary_measures(f, p, scope, sl_phone, unit_costs, days), attention(f, p, sl_phone) if council is None else []
-    )
+    measures = summary_measures(f, p, scope, sl_phone, unit_costs, days)
+    measures += standards_measures(f, p, scope, rules.standards)
+    items: list[Bullet] = bullets(measures, attention(f, p, sl_phone) if council is None else [])
     summary = "".join(
         f'<li class="{b.tone}"><span class="tone">{TONE_WORDS[b.tone]}</span> {escape(b.text)}</li>' for b in items
     )
@@ -170,6 +210,8 @@ def render(f: Figures, p: Period, council: str | None, rules: MetricRules, sourc
         s.channel_shift(f, scope),
         s.cost_section(f, p, scope, unit_costs),
         s.waits_by_council(f, p, sl_phone, rules.short_abandon_seconds),
+        s.standards_section(f, p, scope, rules.standards),
+        s.out_of_hours_section(f, p, scope),
         s.fcr_section(f, p, days),
         s.csat_section(f, p, scope),
         s.demand_section(f, p, scope),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from pipelines.measures import Counts
 from pipelines.periods import Period
+from pipelines.standards import Standard
 from services.views.report import svg
 from services.views.report.data import PARTNERSHIP, Figures, cost
 from services.views.report.fmt import CHANNEL_NAMES, display, money, num, pct, secs, section, table
@@ -172,6 +173,63 @@ def fcr_section(f: Figures, p: Period, window_days: int = 7) -> str:
         "Repeat contact rate follows METRICS.md: repeats among eligible contacts over eligible-and-final ones.",
         tbl,
     )
+
+
+def standards_section(f: Figures, p: Period, scope: str, standards: Sequence[Standard]) -> str:
+    """Our standards: each one's met rate with its count, its target, met or missed, the change."""
+    if not standards:
+        return ""
+    prev = p.previous()
+    rows, rates = [], []
+    for st in standards:
+        now, before = f.standard(p, scope, st.name), f.standard(prev, scope, st.name)
+        rate, earlier = now.rate, before.rate
+        verdict = "-" if rate is None else ("Met" if rate >= st.target else "Missed")
+        change = "-" if rate is None or earlier is None else f"{round(100 * (rate - earlier)):+d} points"
+        met = "-" if rate is None else f"{pct(rate)} of {num(now.final)}"
+        rows.append([st.title, met, pct(st.target), verdict, change, num(now.pending)])
+        rates.append(rate)
+    met_count = sum(1 for st, r in zip(standards, rates, strict=True) if r is not None and r >= st.target)
+    judged = sum(r is not None for r in rates)
+    chart = svg.grouped_bars(
+        "Our standards",
+        f"Share of contacts that met each customer care standard in {p.label}, beside its target; "
+        f"{met_count} of {judged} standards met.",
+        [st.name for st in standards],
+        [("Met", rates), ("Target", [st.target for st in standards])],
+        lambda v: f"{100 * v:.0f}%",
+        top=1.0,
+    )
+    head = ["Standard", "Met, of decided", "Target", "Met or missed", f"Change from {prev.label}", "Not yet due"]
+    tbl = table(f"Our standards, {p.label}", head, rows)
+    note = (
+        "A standard is met by a contact whose answer (or full response) came within its limit, counted in the "
+        "council's working days and opening hours where it says so. Contacts not yet due are left out."
+    )
+    return section("standards", "Our standards", chart, note, tbl)
+
+
+def out_of_hours_section(f: Figures, p: Period, scope: str) -> str:
+    """The share of contacts that came in while the council was closed, by channel: the evidence for
+    decisions on opening hours."""
+    rows_data = [(CHANNEL_NAMES.get(c, c), f.channel(p, scope, c)) for c in f.channels()]
+    rows_data = [(n, x) for n, x in rows_data if x.contacts]
+    total = f.at(p, scope)
+    chart = svg.horizontal_bars(
+        "Contacts while we were closed",
+        f"Share of contacts by channel that came in outside opening hours in {p.label}; "
+        f"{pct(total.out_of_hours_share)} of all contacts.",
+        [(n, x.out_of_hours_share or 0.0) for n, x in rows_data],
+        lambda v: f"{100 * v:.0f}%",
+    )
+    rows = [[n, pct(x.out_of_hours_share), num(x.opened_out_of_hours), num(x.contacts)] for n, x in rows_data]
+    rows.append(["All channels", pct(total.out_of_hours_share), num(total.opened_out_of_hours), num(total.contacts)])
+    head = ["Channel", "Came in while closed", "Contacts while closed", "All contacts"]
+    tbl = table(f"Contacts while we were closed, {p.label}", head, rows)
+    note = (
+        "Closed means outside the opening hours of a working day for the channel (weekends, public holidays, closures)."
+    )
+    return section("out-of-hours", "When people contact us", chart, note, tbl)
 
 
 def csat_section(f: Figures, p: Period, scope: str) -> str:
