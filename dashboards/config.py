@@ -41,6 +41,8 @@ class AlertSettings:
     for_pipeline: str = "5m"
     for_dead_letters: str = "10m"
     for_label_cap: str = "5m"
+    standard_due_soon_max: int = 25  # contacts due within the next working day, per council and standard
+    for_standards: str = "15m"
 
 
 @dataclass(frozen=True)

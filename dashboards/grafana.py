@@ -237,6 +237,24 @@ def trends() -> dict[str, Any]:
     )
     b.panel(
         "timeseries",
+        "Customer care standards: due soon and missed",
+        "Contacts whose standard is due within the next working day, and verdicts that became final and "
+        "missed, per minute, by council and standard (the settings' [[standards]]).",
+        "none",
+        [
+            (
+                'sum by (council, standard) (contactpulse_standard_due_soon{council=~"$council"})',
+                "due soon {{council}} {{standard}}",
+            ),
+            (
+                'sum by (council, standard) (rate(contactpulse_standard_breached_total{council=~"$council"}[$__rate_interval])) * 60',
+                "missed per minute {{council}} {{standard}}",
+            ),
+        ],
+        width=24,
+    )
+    b.panel(
+        "timeseries",
         "Time to answer, 90th percentile",
         "90% of answered contacts waited less than this.",
         "s",

@@ -232,6 +232,17 @@ def alert_group(cfg: Config) -> dict[str, Any]:
             cfg,
         ),
         _alert(
+            "StandardDueSoon",
+            f"sum by (council, standard) (contactpulse_standard_due_soon) > {a.standard_due_soon_max}",
+            a.for_standards,
+            "warning",
+            "Many contacts are due soon under a customer care standard.",
+            "{{ $labels.council }}: {{ $value | humanize }} contacts are due within the next working day under "
+            "the standard {{ $labels.standard }}.",
+            "standardduesoon",
+            cfg,
+        ),
+        _alert(
             "Watchdog",
             "vector(1)",
             "0m",

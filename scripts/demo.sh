@@ -12,6 +12,7 @@ DB="$VAR/contactpulse.duckdb"
 CP=.venv/bin/contactpulse
 PORT="${KAFKA_PORT:-9092}"
 export CONTACTPULSE_KAFKA_BOOTSTRAP="127.0.0.1:$PORT"
+export CONTACTPULSE_CONFIG="${CONTACTPULSE_CONFIG:-$PWD/docs/contactpulse.example.toml}"  # calendars, standards
 mkdir -p "$VAR"
 pids=()
 
@@ -29,8 +30,9 @@ cleanup() {
   if [ -f "$DB" ]; then
     echo "demo: the data stays in $DB"
     "$CP" summary --db "$DB" || true
-    # the board pack of the last full month in the UK
+    # the board pack of the last full month in the UK, and the customer care standards of that month
     month=$(date -d "$(TZ=Europe/London date +%Y-%m-01) -1 month" +%Y-%m)
+    "$CP" standards --db "$DB" --period "$month" || true
     if "$CP" report --db "$DB" --period "$month" --out "$VAR/board-$month.html" >/dev/null 2>"$VAR/report.log"; then
       echo "demo: the board pack for $month: $PWD/$VAR/board-$month.html"
     else

@@ -144,6 +144,25 @@ class Store:
         rows = self.reader.execute("SELECT council, epoch_us(watermark) FROM watermarks").fetchall()
         return {c: w for c, w in rows}
 
+    def standards_live(self, horizons: dict[str, int], default_horizon: int) -> list[tuple[str, str, int, int]]:
+        """Per council and standard: verdicts pending and due by the council's horizon (microseconds), and
+        verdicts final and not met (the live series of METRICS.md section 5)."""
+        probe = pa.table(
+            {"council": pa.array(list(horizons), pa.string()), "horizon": pa.array(list(horizons.values()), pa.int64())}
+        )
+        self.reader.register("_horizons", probe)
+        try:
+            rows = self.reader.execute(
+                "SELECT s.council, s.standard, "
+                "count(*) FILTER (WHERE NOT s.final AND epoch_us(s.due_at) <= coalesce(h.horizon, ?)), "
+                "count(*) FILTER (WHERE s.final AND NOT s.met) "
+                "FROM contact_standards s LEFT JOIN _horizons h USING (council) GROUP BY ALL ORDER BY 1, 2",
+                [default_horizon],
+            ).fetchall()
+        finally:
+            self.reader.unregister("_horizons")
+        return [(c, s, int(d), int(b)) for c, s, d, b in rows]
+
     def offsets(self, topic: str) -> dict[int, int]:
         rows = self.reader.execute(
             "SELECT partition, next_offset FROM consumer_offsets WHERE topic = ?", [topic]

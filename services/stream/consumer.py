@@ -14,6 +14,7 @@ import asyncio
 import logging
 import signal
 import time
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from pipelines.engine import FactEngine
 from pipelines.live import LiveBoard
 from services.exposition.http import serve
 from services.exposition.metrics import LiveCollector, PipelineMetrics
+from services.exposition.standards import StandardsCollector, refresh
 from services.exposition.webconfig import load_web_config
 from services.kafka import KafkaSecurity, refused, wait_async
 from services.settings import Settings
@@ -252,6 +254,9 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
         over=lambda label: metrics.label_over_cap.labels(label).inc(),
     )
     registry.register(LiveCollector(board))
+    standards = StandardsCollector(settings.council_label_limit) if settings.standards else None
+    if standards is not None:
+        registry.register(standards)
     server = serve(
         settings.metrics_host,
         settings.metrics_port,
@@ -290,7 +295,8 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
         await snapshots.maybe(force=True)
         if await wait_async(settings.kafka_bootstrap, stop, KafkaSecurity.from_settings(settings)):
             log.info("consuming %s from %s", settings.events_topic, settings.kafka_bootstrap)
-            await _run_broker(settings, processor, snapshots, writer, stop, retention)
+            live = refresh(standards, writer.run, store, settings.working_calendars()) if standards else None
+            await _run_broker(settings, processor, snapshots, writer, stop, retention, live)
         if writer.failed is None:
             await writer.drain()
             await snapshots.maybe(force=True)
@@ -314,6 +320,7 @@ async def _run_broker(
     writer: Writer,
     stop: asyncio.Event,
     retention: Retention,
+    standards: Coroutine[Any, Any, None] | None = None,
 ) -> None:
     broker, listener = build_broker(settings, processor, snapshots, writer, retention)
     async with broker:
@@ -326,6 +333,8 @@ async def _run_broker(
             asyncio.create_task(snapshots.run()),
             asyncio.create_task(commit_group_offsets(listener, processor, GROUP_COMMIT_SECONDS)),
         ]
+        if standards is not None:  # the standards' live series, refreshed on the writer's thread
+            tasks.append(asyncio.create_task(standards))
         await stop.wait()
         for task in tasks:
             task.cancel()

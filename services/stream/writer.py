@@ -16,9 +16,12 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from services.stream.batch import StoreWrite
 from services.stream.processor import StreamProcessor
+
+T = TypeVar("T")
 
 log = logging.getLogger("contactpulse.writer")
 MAX_PENDING_EVENTS = 50_000
@@ -92,9 +95,9 @@ class Writer:
         if self.failed is not None:
             raise self.failed
 
-    async def run(self, fn: Callable[[], None]) -> None:
-        """Any other use of the read-write connection (snapshots), in turn with the writes."""
-        await asyncio.get_running_loop().run_in_executor(self.pool, fn)
+    async def run(self, fn: Callable[[], T]) -> T:
+        """Any other use of the connection (snapshots, the standards' counts), in turn with the writes."""
+        return await asyncio.get_running_loop().run_in_executor(self.pool, fn)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)

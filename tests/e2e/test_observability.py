@@ -93,7 +93,13 @@ def test_dashboards_and_rules_return_data_and_a_long_wait_alerts(
     sim_env = {**os.environ, "CONTACTPULSE_KAFKA_BOOTSTRAP": BOOTSTRAP, "CONTACTPULSE_EVENTS_TOPIC": topics.events}
     live = None
     try:
-        consumer = consumer_factory(tmp_path / "e2e.duckdb", topics, METRICS)
+        standards = [  # so that the standards' series and their panel have data (METRICS.md section 5)
+            {"name": "calls-20s", "channels": ["phone"], "milestone": "answered", "seconds": 20, "target": 0.8},
+            {"name": "written-10wd", "channels": ["email", "web"], "milestone": "wrapped_up", "working_days": 10,
+             "target": 0.9},
+        ]  # fmt: skip
+        env = {"CONTACTPULSE_STANDARDS": json.dumps(standards)}
+        consumer = consumer_factory(tmp_path / "e2e.duckdb", topics, METRICS, env)
         consumer.start()
         cli = [sys.executable, "-m", "services.cli", "simulate"]
         subprocess.run([*cli, "--days", "1"], cwd=ROOT, env=sim_env, check=True, timeout=300)
