@@ -93,6 +93,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         understaff=_understaff(args.understaff),
         volume_multiplier=multiplier,
         always_open=live_mode,
+        calendars=settings.working_calendars(),
     )
     if live_mode:
         events = live(config, args.seed, args.minutes)

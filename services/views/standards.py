@@ -86,8 +86,9 @@ def standards_table(
     for col in ("standard", "council", "met", "target", "", "change", "pending"):
         table.add_column(col, justify="left" if col in ("standard", "council") else "right")
     scopes = sorted({scope for _, scope in now} - {PARTNERSHIP})
+    whole = PARTNERSHIP
     if len(scopes) == 1:  # one council: the partnership row would repeat it
-        now = {k: t for k, t in now.items() if k[1] != PARTNERSHIP}
+        now, whole = {k: t for k, t in now.items() if k[1] != PARTNERSHIP}, scopes[0]
     met_count = judged = 0
     for s in standards:
         for scope in [*scopes, PARTNERSHIP]:
@@ -96,7 +97,7 @@ def standards_table(
                 continue
             rate = t.rate
             verdict = "-" if rate is None else ("met" if rate >= s.target else "missed")
-            if scope == PARTNERSHIP and rate is not None:
+            if scope == whole and rate is not None:
                 judged += 1
                 met_count += rate >= s.target
             table.add_row(
@@ -108,7 +109,8 @@ def standards_table(
                 _change(rate, before[(s.name, scope)].rate if (s.name, scope) in before else None),
                 f"{t.pending:,}",
             )
-    table.caption = f"{met_count} of {judged} standards met across the partnership" if judged else "no verdicts"
+    where = "across the partnership" if whole == PARTNERSHIP else f"in {whole}"
+    table.caption = f"{met_count} of {judged} standards met {where}" if judged else "no verdicts"
     return table
 
 
