@@ -16,6 +16,8 @@ import pytest
 from pipelines.fcr import FcrInput, verdicts
 from pipelines.pseudonym import customer_ref
 from pipelines.rules import MetricRules
+from pipelines.standards import standard_of
+from schemas.events import Channel
 from services.cli import main
 from services.replay.bulk import bulk_replay
 from services.store.readers import snapshot_path
@@ -59,10 +61,19 @@ def events() -> list[dict[str, Any]]:
     return out
 
 
+# a standard covering every channel, so that contact_standards holds the person's contacts too
+RULES = MetricRules(
+    standards=(
+        standard_of({"name": "any-1h", "channels": [c.value for c in Channel], "milestone": "answered", "seconds": 3600,
+                     "target": 0.8}),
+    )
+)  # fmt: skip
+
+
 def replay_into(db: Path, items: list[dict[str, Any]]) -> Any:
     with Store(db) as store:
         data = b"\n".join(orjson.dumps(e) for e in items) + b"\n"
-        summary = bulk_replay([("f", io.BytesIO(data))], store, MetricRules())
+        summary = bulk_replay([("f", io.BytesIO(data))], store, RULES)
         store.snapshot(snapshot_path(db))
     return summary
 
@@ -86,6 +97,7 @@ def test_erase_leaves_nothing_and_the_rest_as_if_the_person_had_never_been_there
     replay_into(db, everything)
     before = {r[0] for r in rows(db, "SELECT contact_id FROM contacts")}
     assert {"A1", "A2", "X", "B1"} <= before
+    assert {"A1", "X"} <= {r[0] for r in rows(db, "SELECT contact_id FROM contact_standards")}
     assert rows(db, "SELECT first_contact_resolved FROM contact_fcr WHERE contact_id = 'B1'") == [(False,)]  # X
 
     monkeypatch.setenv("CONTACTPULSE_PSEUDONYM_KEY", KEY)
@@ -115,6 +127,8 @@ def test_erase_leaves_nothing_and_the_rest_as_if_the_person_had_never_been_there
     oracle_db = tmp_path / "oracle.duckdb"
     replay_into(oracle_db, without)
     assert rows(db, CONTACTS) == rows(oracle_db, CONTACTS)
+    standards = "SELECT * FROM contact_standards ORDER BY contact_id"
+    assert rows(db, standards) == rows(oracle_db, standards)
     # and the plain FCR oracle on what is left: B1 has no repeat within 7 days now (B2 is on day 10)
     left = rows(
         db,
@@ -135,6 +149,8 @@ def test_erase_leaves_nothing_and_the_rest_as_if_the_person_had_never_been_there
     summary = replay_into(db, everything)
     assert summary.erased == 9 and summary.new_events == 0
     assert rows(db, CONTACTS) == rows(oracle_db, CONTACTS)
+    standards = "SELECT * FROM contact_standards ORDER BY contact_id"
+    assert rows(db, standards) == rows(oracle_db, standards)
 
 
 def test_erase_mistakes_are_one_line(
