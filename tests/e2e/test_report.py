@@ -20,26 +20,15 @@ import pytest
 from services.settings import load_settings
 from services.simulator.model import SimConfig, Simulation
 from services.store.store import Store
+from tests.support.builders import STANDARDS_TOML
 from tests.support.chromium import console_errors, run
 from tests.support.incremental import numbered_lines, replay
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = ["channel-shift", "cost", "waits", "standards", "out-of-hours", "fcr", "csat", "demand", "councils"]
-STANDARDS = """
-[[standards]]
-name = "calls-20s"
-title = "Calls answered within 20 seconds"
-channels = ["phone"]
-milestone = "answered"
-seconds = 20
-target = 0.8
-[[standards]]
-name = "email-10wd"
-title = "Emails answered in full within 10 working days"
-channels = ["email", "web"]
-milestone = "wrapped_up"
-working_days = 10
-target = 0.9
+STANDARDS = (
+    STANDARDS_TOML
+    + """
 [[standards]]
 name = "chat-5m"
 title = "Webchats answered within 5 minutes of opening hours"
@@ -48,6 +37,7 @@ milestone = "answered"
 working_seconds = 300
 target = 0.5
 """
+)
 
 
 @pytest.fixture(scope="module")

@@ -59,3 +59,21 @@ class Rec:
 def london_us(y: int, m: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> int:
     """A London wall-clock time as microseconds since the epoch (working-time tests)."""
     return round(datetime(y, m, d, h, mi, s, tzinfo=ZoneInfo("Europe/London")).timestamp() * 1_000_000)
+
+
+STANDARDS_TOML = """  # two customer care standards, as a settings file gives them (METRICS.md section 5)
+[[standards]]
+name = "calls-20s"
+title = "Calls answered within 20 seconds"
+channels = ["phone"]
+milestone = "answered"
+seconds = 20
+target = 0.8
+[[standards]]
+name = "email-10wd"
+title = "Emails answered in full within 10 working days"
+channels = ["email"]
+milestone = "wrapped_up"
+working_days = 10
+target = 0.9
+"""

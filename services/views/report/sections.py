@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from pipelines.measures import Counts
 from pipelines.periods import Period
@@ -209,11 +209,16 @@ def standards_section(f: Figures, p: Period, scope: str, standards: Sequence[Sta
     return section("standards", "Our standards", chart, note, tbl)
 
 
+def by_channel(f: Figures, p: Period, scope: str, present: Callable[[Counts], float]) -> list[tuple[str, Counts]]:
+    """Each channel's counts by its display name, where ``present`` counts something."""
+    rows = [(CHANNEL_NAMES.get(c, c), f.channel(p, scope, c)) for c in f.channels()]
+    return [(n, x) for n, x in rows if present(x)]
+
+
 def out_of_hours_section(f: Figures, p: Period, scope: str) -> str:
     """The share of contacts that came in while the council was closed, by channel: the evidence for
     decisions on opening hours."""
-    rows_data = [(CHANNEL_NAMES.get(c, c), f.channel(p, scope, c)) for c in f.channels()]
-    rows_data = [(n, x) for n, x in rows_data if x.contacts]
+    rows_data = by_channel(f, p, scope, lambda x: x.contacts)
     total = f.at(p, scope)
     chart = svg.horizontal_bars(
         "Contacts while we were closed",
@@ -233,8 +238,7 @@ def out_of_hours_section(f: Figures, p: Period, scope: str) -> str:
 
 
 def csat_section(f: Figures, p: Period, scope: str) -> str:
-    rows_data = [(CHANNEL_NAMES.get(c, c), f.channel(p, scope, c)) for c in f.channels()]
-    rows_data = [(n, x) for n, x in rows_data if x.ratings]
+    rows_data = by_channel(f, p, scope, lambda x: x.ratings)
     total = f.at(p, scope)
     chart = svg.grouped_bars(
         "Satisfaction by channel",

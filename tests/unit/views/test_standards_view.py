@@ -11,25 +11,10 @@ import pytest
 
 from services.cli import main
 from services.views.standards import month
-from tests.support.builders import ev
+from tests.support.builders import STANDARDS_TOML, ev
 
 DAY = 86400.0
-CONFIG = """
-[[standards]]
-name = "calls-20s"
-title = "Calls answered within 20 seconds"
-channels = ["phone"]
-milestone = "answered"
-seconds = 20
-target = 0.8
-[[standards]]
-name = "email-10wd"
-title = "Emails answered in full within 10 working days"
-channels = ["email"]
-milestone = "wrapped_up"
-working_days = 10
-target = 0.9
-"""
+CONFIG = STANDARDS_TOML
 
 
 def events() -> list[dict[str, object]]:
