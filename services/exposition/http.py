@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -35,9 +35,11 @@ def wallboard(
     day_of: Callable[[int], str] = uk_day,
     now: float | None = None,
     wait_colours: tuple[float, float] = (120.0, 300.0),
+    due_soon: Mapping[tuple[str, str], int] | None = None,
 ) -> dict[str, Any]:
     """Per council and queue: waiting now, longest wait, answered and abandoned today, service level and ASA
-    today (``pipelines.measures``), and the longest waits at which the wallboard turns amber and red."""
+    today (``pipelines.measures``), contacts due within the next working day under a customer care standard
+    (when standards are configured), and the longest waits at which the wallboard turns amber and red."""
     now = now if now is not None else time.time()
     today = day_of(round(now * 1e6))
     waiting, on_hold, tallies = board.view(today)
@@ -63,6 +65,8 @@ def wallboard(
             service_level_today=SERVICE_LEVEL.of(t),
             asa_today_seconds=ASA.of(t),
         )
+    for (council, queue), n in (due_soon or {}).items():
+        row(council, queue)["due_soon"] = n
     return {
         "generated_at": now,
         "day": today,
@@ -78,6 +82,7 @@ def create_app(
     day_of: Callable[[int], str] = uk_day,
     wait_colours: tuple[float, float] = (120.0, 300.0),
     web: WebConfig | None = None,
+    due_soon: Callable[[], Mapping[tuple[str, str], int]] | None = None,
 ) -> FastAPI:
     """``/metrics`` (``?name[]=`` selects series, as prometheus_client's own handler allows: a cheap poll),
     ``/wallboard.json`` and ``/healthz``; ``web``'s basic auth guards all but ``/healthz`` (and ``/``)."""
@@ -98,7 +103,10 @@ def create_app(
     @app.get("/wallboard.json")
     def wallboard_json() -> Response:
         return Response(
-            orjson.dumps(wallboard(board, day_of, wait_colours=wait_colours)), media_type="application/json"
+            orjson.dumps(
+                wallboard(board, day_of, wait_colours=wait_colours, due_soon=due_soon() if due_soon else None)
+            ),
+            media_type="application/json",
         )
 
     @app.get("/")
@@ -136,12 +144,13 @@ def serve(
     day_of: Callable[[int], str] = uk_day,
     wait_colours: tuple[float, float] = (120.0, 300.0),
     web: WebConfig | None = None,
+    due_soon: Callable[[], Mapping[tuple[str, str], int]] | None = None,
 ) -> Endpoint:
     """The consumer's endpoint, served by uvicorn as the gateway is (its protocol: a request that has not
     wholly arrived within ``READ_TIMEOUT`` seconds is answered 408); ``web``: TLS and basic auth."""
     if web is not None:
         web.ssl_context()  # the TLS files load, or one line says why, before anything starts
-    app = create_app(registry, board, day_of, wait_colours, web)
+    app = create_app(registry, board, day_of, wait_colours, web, due_soon)
     config = server_config(app, READ_TIMEOUT, MAX_CONNECTIONS, **(web.uvicorn_tls() if web is not None else {}))
     sock = listening_socket(
         host, port, "/metrics", "set metrics_host and metrics_port, or --metrics-host and --metrics-port"

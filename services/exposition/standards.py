@@ -27,14 +27,21 @@ log = logging.getLogger("contactpulse.standards")
 REFRESH_SECONDS = 15.0
 LABELS = ("council", "standard")
 Row = tuple[str, str, int, int]  # council, standard, due soon, breached
+QueueRow = tuple[str, str, int]  # council, queue, contacts due soon (the wallboard's column)
+Live = tuple[list[Row], list[QueueRow]]
 
 
 class StandardsCollector(Collector):
     def __init__(self, council_limit: int = 200) -> None:
         self.rows: list[Row] = []
+        self.by_queue: dict[tuple[str, str], int] = {}
         self.council_limit = council_limit
 
-    def update(self, rows: Sequence[Row]) -> None:
+    def due_soon_by_queue(self) -> dict[tuple[str, str], int]:
+        return self.by_queue
+
+    def update(self, rows: Sequence[Row], queues: Sequence[QueueRow] = ()) -> None:
+        self.by_queue = {(council, queue): n for council, queue, n in queues}
         councils = sorted({r[0] for r in rows})[: self.council_limit]
         summed: dict[tuple[str, str], list[int]] = {}
         for council, standard, due_soon, breached in rows:
@@ -69,8 +76,8 @@ def horizons(calendars: Calendars, councils: Sequence[str], now_us: int) -> dict
     return out
 
 
-def read(store: Store, calendars: Calendars) -> list[Row]:
-    """On the writer thread: the due-soon and breached counts by council and standard."""
+def read(store: Store, calendars: Calendars) -> Live:
+    """On the writer thread: the due-soon and breached counts by council and standard, and by queue."""
     now_us = int(time.time() * US)
     councils = list(store.watermarks())
     return store.standards_live(horizons(calendars, councils, now_us), horizons(calendars, ["-"], now_us)["-"])
@@ -78,14 +85,16 @@ def read(store: Store, calendars: Calendars) -> list[Row]:
 
 async def refresh(
     collector: StandardsCollector,
-    run_on_writer: Callable[[Callable[[], list[Row]]], Awaitable[list[Row]]],
+    run_on_writer: Callable[
+        [Callable[[], tuple[list[Row], list[QueueRow]]]], Awaitable[tuple[list[Row], list[QueueRow]]]
+    ],
     store: Store,
     calendars: Calendars,
     every: float = REFRESH_SECONDS,
 ) -> None:
     while True:
         try:
-            collector.update(await run_on_writer(lambda: read(store, calendars)))
+            collector.update(*await run_on_writer(lambda: read(store, calendars)))
         except Exception as exc:  # a failed read keeps the last values; the writer's own failure stops it
             log.warning("cannot read the standards' verdicts: %s", str(exc).splitlines()[0] if str(exc) else exc)
         await asyncio.sleep(every)

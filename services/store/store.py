@@ -144,24 +144,34 @@ class Store:
         rows = self.reader.execute("SELECT council, epoch_us(watermark) FROM watermarks").fetchall()
         return {c: w for c, w in rows}
 
-    def standards_live(self, horizons: dict[str, int], default_horizon: int) -> list[tuple[str, str, int, int]]:
-        """Per council and standard: verdicts pending and due by the council's horizon (microseconds), and
-        verdicts final and not met (the live series of METRICS.md section 5)."""
+    def standards_live(
+        self, horizons: dict[str, int], default_horizon: int
+    ) -> tuple[list[tuple[str, str, int, int]], list[tuple[str, str, int]]]:
+        """The live series of METRICS.md section 5: per council and standard, verdicts pending and due by the
+        council's horizon (microseconds) and verdicts final and not met; and the due-soon contacts per
+        council and queue (the queue they were last in), for the wallboard."""
         probe = pa.table(
             {"council": pa.array(list(horizons), pa.string()), "horizon": pa.array(list(horizons.values()), pa.int64())}
         )
+        soon = "NOT s.final AND epoch_us(s.due_at) <= coalesce(h.horizon, $default)"
         self.reader.register("_horizons", probe)
         try:
-            rows = self.reader.execute(
-                "SELECT s.council, s.standard, "
-                "count(*) FILTER (WHERE NOT s.final AND epoch_us(s.due_at) <= coalesce(h.horizon, ?)), "
+            series = self.reader.execute(
+                f"SELECT s.council, s.standard, count(*) FILTER (WHERE {soon}), "
                 "count(*) FILTER (WHERE s.final AND NOT s.met) "
                 "FROM contact_standards s LEFT JOIN _horizons h USING (council) GROUP BY ALL ORDER BY 1, 2",
-                [default_horizon],
+                {"default": default_horizon},
+            ).fetchall()
+            queues = self.reader.execute(
+                "SELECT s.council, coalesce(c.last_queue, c.queue), count(DISTINCT s.contact_id) "
+                "FROM contact_standards s JOIN contacts c USING (council, contact_id) "
+                f"LEFT JOIN _horizons h USING (council) WHERE {soon} AND coalesce(c.last_queue, c.queue) IS NOT NULL "
+                "GROUP BY ALL ORDER BY 1, 2",
+                {"default": default_horizon},
             ).fetchall()
         finally:
             self.reader.unregister("_horizons")
-        return [(c, s, int(d), int(b)) for c, s, d, b in rows]
+        return [(c, s, int(d), int(b)) for c, s, d, b in series], [(c, q, int(n)) for c, q, n in queues]
 
     def offsets(self, topic: str) -> dict[int, int]:
         rows = self.reader.execute(

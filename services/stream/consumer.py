@@ -265,6 +265,7 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
         days,
         (settings.wallboard_amber_seconds, settings.wallboard_red_seconds),
         load_web_config(settings.web_config),
+        standards.due_soon_by_queue if standards is not None else None,
     )
     try:
         store = Store(

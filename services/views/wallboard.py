@@ -22,7 +22,8 @@ from rich.table import Table
 
 from services.errors import UserError
 
-COLUMNS = ("council", "queue", "waiting", "longest wait", "on hold", "answered", "abandoned", "SL today", "ASA today")
+COLUMNS = ("council", "queue", "waiting", "longest wait", "on hold", "answered", "abandoned", "SL today", "ASA today",
+           "due soon")  # fmt: skip
 
 
 def credentials(env: Mapping[str, str]) -> tuple[str | None, ssl.SSLContext | None]:
@@ -109,6 +110,7 @@ def render(board: dict[str, Any], council: str | None = None) -> Table:
             str(r.get("abandoned_today", 0)),
             _pct(r.get("service_level_today")),
             duration(r.get("asa_today_seconds")),
+            str(r["due_soon"]) if "due_soon" in r else "-",  # under a customer care standard, next working day
             style=style,
         )
     return table

@@ -9,11 +9,14 @@ from prometheus_client import CollectorRegistry
 
 from pipelines.events import US, Event
 from pipelines.facts import compute_facts
+from pipelines.live import LiveBoard
 from pipelines.rules import MetricRules
 from pipelines.standards import standard_of
 from pipelines.working_time import Calendars, calendar_of
+from services.exposition.http import wallboard
 from services.exposition.standards import StandardsCollector, horizons
 from services.store.store import Store
+from services.views.wallboard import COLUMNS, render
 from tests.support.builders import london_us
 from tests.support.facts import to_events
 
@@ -50,6 +53,7 @@ def test_due_soon_and_breached_by_council_and_standard() -> None:
     events = [
         raw("contact.started", MON, "E-1", channel="email"),  # due Thursday 00:00: not within the next day
         raw("contact.started", london_us(2026, 3, 6, 10), "E-2", channel="email"),  # due Wednesday 00:00
+        raw("contact.queued", london_us(2026, 3, 6, 10), "E-2", channel="email", queue="emails"),
         raw("contact.started", MON - 60 * US, "C-1", channel="phone"),  # never answered: missed by 10:00
         raw("contact.started", MON - 30 * US, "C-2", channel="phone"),
         raw("contact.answered", MON - 25 * US, "C-2"),
@@ -58,14 +62,19 @@ def test_due_soon_and_breached_by_council_and_standard() -> None:
         write(store, events)
         ends = horizons(RULES.calendars, ["boston", "fife"], MON)
         assert ends == {"boston": london_us(2026, 3, 11), "fife": london_us(2026, 3, 11)}
-        rows = store.standards_live(ends, MON)
+        rows, queues = store.standards_live(ends, MON)
     assert rows == [("boston", "calls-20s", 0, 1), ("boston", "email-2wd", 1, 0)]
+    assert queues == [("boston", "emails", 1)]
     registry, collector = CollectorRegistry(), StandardsCollector()
     registry.register(collector)
-    collector.update(rows)
+    collector.update(rows, queues)
     labels = {"council": "boston", "standard": "email-2wd"}
     assert registry.get_sample_value("contactpulse_standard_due_soon", labels) == 1
     assert registry.get_sample_value("contactpulse_standard_breached_total", {**labels, "standard": "calls-20s"}) == 1
+    # the wallboard's column: the queue's contacts due soon, beside its live figures
+    board = wallboard(LiveBoard(), now=MON / US, due_soon=collector.due_soon_by_queue())
+    assert [(r["council"], r["queue"], r["due_soon"]) for r in board["rows"]] == [("boston", "emails", 1)]
+    assert "due soon" in COLUMNS and render(board).row_count == 1
 
 
 def test_councils_over_the_cap_are_summed_as_other() -> None:
