@@ -287,10 +287,11 @@ def _by_python(
 
 # a staged event of a retired contact, kept as a rejected line: its fields as JSON (the line is gone by now)
 LATE_STAGED = (
-    "INSERT INTO rejected_events SELECT DISTINCT ON (id) sha256(to_json(s)::VARCHAR), "
-    f"'{BEYOND_RETENTION}', 'its contact''s raw events were deleted by retention; its facts are kept', "
-    "to_json(s)::VARCHAR, 'replay', ? FROM _staging s "
-    "WHERE (council, contact_id) IN (SELECT council, contact_id FROM retired_contacts) ON CONFLICT DO NOTHING"
+    "MERGE INTO rejected_events USING (SELECT DISTINCT ON (id) sha256(to_json(s)::VARCHAR) AS raw_sha256, "
+    f"'{BEYOND_RETENTION}' AS reason, 'its contact''s raw events were deleted by retention; its facts are kept' "
+    "AS detail, to_json(s)::VARCHAR AS raw, 'replay' AS origin, ?::TIMESTAMPTZ AS rejected_at FROM _staging s "
+    "WHERE (council, contact_id) IN (SELECT council, contact_id FROM retired_contacts)) s USING (raw_sha256) "
+    "WHEN NOT MATCHED THEN INSERT"
 )
 
 

@@ -80,8 +80,16 @@ def erase(con: duckdb.DuckDBPyConnection, ref: str, raw_values: tuple[str, ...],
     needles = [ref, *[v for v in raw_values if v]]
     found = " OR ".join("contains(raw, ?)" for _ in needles)
     rejected = _count(con.execute(f"DELETE FROM rejected_events WHERE {found}", needles))
-    con.execute("INSERT INTO erased_contacts SELECT council, contact_id, ? FROM _erase ON CONFLICT DO NOTHING", [now])
-    con.execute("INSERT INTO erased_refs VALUES (?, ?) ON CONFLICT DO NOTHING", [ref_hash(value, ref), now])
+    con.execute(
+        "MERGE INTO erased_contacts USING (SELECT DISTINCT council, contact_id, ?::TIMESTAMPTZ AS erased_at "
+        "FROM _erase) s USING (council, contact_id) WHEN NOT MATCHED THEN INSERT",
+        [now],
+    )
+    con.execute(
+        "MERGE INTO erased_refs USING (SELECT ? AS ref_hash, ?::TIMESTAMPTZ AS erased_at) s USING (ref_hash) "
+        "WHEN NOT MATCHED THEN INSERT",
+        [ref_hash(value, ref), now],
+    )
     con.execute("CREATE OR REPLACE TEMP TABLE _facts AS SELECT * FROM contacts LIMIT 0")
     try:  # the other people's groups a shared contact was in: judged again without it
         judge_groups(con, [(a, b, c) for a, b, c in groups], fcr_window_days)

@@ -31,7 +31,17 @@ def unregister(con: duckdb.DuckDBPyConnection, *names: str) -> None:
             con.unregister(name)
 
 
-LATER_WATERMARK = "ON CONFLICT (council) DO UPDATE SET watermark = greatest(watermarks.watermark, excluded.watermark)"
+
+
+def later_watermarks(source: str) -> str:
+    """The statement that raises each council's stored watermark to ``source``'s (a query of council and
+    watermark), never lowering it. MERGE, not ON CONFLICT: a DuckLake table has no keys."""
+    return (
+        f"MERGE INTO watermarks USING ({source}) s USING (council) "
+        "WHEN MATCHED AND s.watermark > watermarks.watermark THEN UPDATE SET watermark = s.watermark "
+        "WHEN NOT MATCHED THEN INSERT (council, watermark) VALUES (s.council, s.watermark)"
+    )
+
 GroupKeys = list[tuple[str, str, str]]
 
 
@@ -111,8 +121,9 @@ def insert_rejected(con: duckdb.DuckDBPyConnection, rejected: Sequence[RejectedM
     con.register("_rejected", table)
     try:  # the first of a message's copies (its origin), as they came
         con.execute(
-            "INSERT INTO rejected_events SELECT DISTINCT ON (raw_sha256) raw_sha256, reason, detail, raw, origin, ? "
-            "FROM _rejected ORDER BY raw_sha256, n ON CONFLICT DO NOTHING",
+            "MERGE INTO rejected_events USING (SELECT DISTINCT ON (raw_sha256) raw_sha256, reason, detail, raw, "
+            "origin, ?::TIMESTAMPTZ AS rejected_at FROM _rejected ORDER BY raw_sha256, n) s USING (raw_sha256) "
+            "WHEN NOT MATCHED THEN INSERT",
             [now],
         )
     finally:

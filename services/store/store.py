@@ -53,7 +53,7 @@ from services.store.schema import (
     sql_text,
     verdicts_table,
 )
-from services.store.settle import LATER_WATERMARK, insert_rejected, replace_contacts, settle, unregister
+from services.store.settle import insert_rejected, later_watermarks, replace_contacts, settle, unregister
 
 
 class Store:
@@ -202,14 +202,18 @@ class Store:
                 if watermarks:
                     values = ", ".join(["(?, to_timestamp(0) + to_microseconds(?))"] * len(watermarks))
                     con.execute(
-                        f"INSERT INTO watermarks VALUES {values} {LATER_WATERMARK}",
+                        later_watermarks(f"SELECT * FROM (VALUES {values}) v (council, watermark)"),
                         [x for item in watermarks.items() for x in item],
                     )
                 settle(con, old_groups, rules, rejected, now)
                 if offsets:
                     values = ", ".join(["(?, ?, ?, ?)"] * len(offsets))
                     params = [x for (topic, part), off in offsets.items() for x in (topic, part, off, now)]
-                    con.execute(f"INSERT OR REPLACE INTO consumer_offsets VALUES {values}", params)
+                    con.execute(
+                        f"MERGE INTO consumer_offsets USING (VALUES {values}) s (topic, partition, next_offset, "
+                        "committed_at) USING (topic, partition) WHEN MATCHED THEN UPDATE WHEN NOT MATCHED THEN INSERT",
+                        params,
+                    )
         finally:
             unregister(con, "_ev", "_facts", "_verdicts")
 
@@ -252,8 +256,10 @@ class Store:
                 con.execute(f"INSERT INTO contact_events SELECT {STORED_FROM_EVENT_FIELDS}, ? FROM {name}", [now])
                 old_groups = replace_contacts(con)
                 con.execute(
-                    "INSERT INTO watermarks SELECT council, to_timestamp(0) + to_microseconds(max(t)) "
-                    f"FROM {name} GROUP BY council {LATER_WATERMARK}"
+                    later_watermarks(
+                        "SELECT council, to_timestamp(0) + to_microseconds(max(t)) AS watermark "
+                        f"FROM {name} GROUP BY council"
+                    )
                 )
                 settle(con, old_groups, rules, rejected, now)
         finally:

@@ -3,7 +3,7 @@
 -- before the batch) is judged again. The same rule as pipelines/fcr.py (incremental replay's judge);
 -- tests/integration/test_bulk_replay.py and test_streaming.py keep their contact_fcr equal.
 -- Parameters: {window_us}, {eligible_outcomes}.
-INSERT OR REPLACE INTO fcr_verdicts
+MERGE INTO fcr_verdicts USING (
 WITH g AS (
     SELECT council, customer_ref, service FROM _facts WHERE customer_ref IS NOT NULL AND service IS NOT NULL
     UNION SELECT council, customer_ref, service FROM _old_groups
@@ -20,3 +20,5 @@ SELECT council, contact_id, eligible, CASE WHEN eligible THEN has_repeat END,
 FROM members
 UNION ALL
 SELECT council, contact_id, false, NULL, NULL FROM _facts WHERE customer_ref IS NULL OR service IS NULL
+) s (council, contact_id, fcr_eligible, has_repeat, first_contact_resolved) USING (council, contact_id)
+WHEN MATCHED THEN UPDATE WHEN NOT MATCHED THEN INSERT
