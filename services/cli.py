@@ -19,6 +19,7 @@ from types import FrameType
 from services import logs
 from services.errors import UserError
 from services.settings import CONFIG_ENV, ConfigError, Settings, load_settings
+from services.store.location import DB_HELP
 
 EXIT_USAGE = 2
 
@@ -35,7 +36,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _cmd_replay(args: argparse.Namespace) -> int:
     from services.replay.cli import run_replay
 
-    return run_replay(args.files, Path(args.db), _settings(args))
+    settings = _settings(args)
+    return run_replay(args.files, settings.location(args.db), settings)
 
 
 def _cmd_consume(args: argparse.Namespace) -> int:
@@ -55,7 +57,7 @@ def _cmd_consume(args: argparse.Namespace) -> int:
     }
     settings = load_settings(_config_path(args), **overrides)
     logs.configure()
-    asyncio.run(run(settings, Path(args.db)))
+    asyncio.run(run(settings, settings.location(args.db)))
     return 0
 
 
@@ -111,11 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("replay", help="validate JSONL event files and build the DuckDB tables")
     p.add_argument("files", nargs="+", help="JSON Lines files of events, '-' for standard input")
-    p.add_argument("--db", required=True, help="DuckDB file to create or update")
+    p.add_argument("--db", help=DB_HELP)
     p.set_defaults(func=_cmd_replay)
 
     p = sub.add_parser("consume", help="consume contact events from Kafka into DuckDB and serve /metrics")
-    p.add_argument("--db", required=True, help="DuckDB file (this process is its only writer)")
+    p.add_argument("--db", help=DB_HELP + "; a file has this one writer, a lake many")
     p.add_argument("--bootstrap", help="Kafka bootstrap servers (default from settings: 127.0.0.1:9092)")
     p.add_argument("--topic", help="events topic (default contact.events.v1)")
     p.add_argument("--metrics-host", help="bind address for /metrics (default 127.0.0.1)")
@@ -171,12 +173,12 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     from services.views.summary import run
 
     settings = _settings(args)
-    return run(Path(args.db), settings.rules().sl_seconds, settings.timezone)
+    return run(settings.location(args.db), settings.rules().sl_seconds, settings.timezone, settings.fcr_window_days)
 
 
 def _register_summary(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("summary", help="one-screen summary per council (works while the consumer runs)")
-    p.add_argument("--db", required=True)
+    p.add_argument("--db", help=DB_HELP)
     p.set_defaults(func=_cmd_summary)
 
 
@@ -187,12 +189,12 @@ def _cmd_standards(args: argparse.Namespace) -> int:
     standards = settings.care_standards()
     if not standards:
         raise UserError("no customer care standards are configured ([[standards]] in the settings file)")
-    return run(Path(args.db), args.period, standards, args.council)
+    return run(settings.location(args.db), args.period, standards, args.council, settings.timezone)
 
 
 def _register_standards(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("standards", help="each customer care standard's met rate for a month, against its target")
-    p.add_argument("--db", required=True)
+    p.add_argument("--db", help=DB_HELP)
     p.add_argument("--period", required=True, help="the month, YYYY-MM")
     p.add_argument("--council", help="this council only")
     p.set_defaults(func=_cmd_standards)
@@ -277,6 +279,18 @@ def _register_retention(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     add_parser(sub).set_defaults(func=_cmd_retention)
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from services.store.export import run
+
+    return run(args, _settings(args))
+
+
+def _register_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from services.store.export import add_parser
+
+    add_parser(sub).set_defaults(func=_cmd_export)
+
+
 def _register_gateway(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from services.ingest.gateway.cli import add_parsers
 
@@ -296,6 +310,7 @@ _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentPars
     _register_adapt,
     _register_erase,
     _register_retention,
+    _register_export,
 ]
 
 

@@ -21,6 +21,7 @@ from pipelines.rules import DEFAULT_SL_SECONDS, DEFAULT_UNIT_COSTS, MetricRules
 from pipelines.standards import Standard, standard_of
 from pipelines.working_time import Calendars, calendar_of
 from schemas.events import COUNCIL_PATTERN, Channel
+from services.store.location import Location, parse_location
 from services.store.retention import MIN_RETENTION_DAYS
 
 CONFIG_ENV = "CONTACTPULSE_CONFIG"
@@ -98,6 +99,13 @@ class Settings(BaseSettings):
     gateway_read_timeout_seconds: float = Field(30.0, gt=0)  # a request's headers, then its body: else 408
     gateway_max_connections: int = Field(1000, ge=1)  # open connections; past it, 503 and closed
     gateway_liveness_seconds: float = Field(120.0, gt=0)  # /healthz answers 503 once unable to publish so long
+
+    # the store: a DuckDB file, or a DuckLake URI (ducklake:postgres:...; services/store/location.py) whose
+    # Parquet files go under ducklake_data_path; --db overrides db
+    db: str = ""
+    ducklake_data_path: str = ""
+    # a lake's maintenance (merging small files, expiring snapshots, removing unused files) this often (0: never)
+    lake_maintenance_seconds: float = Field(3600.0, ge=0)
 
     # raw events and rejected lines deleted once this many days old (0 keeps them; facts are always kept)
     retention_days: int = Field(0, ge=0)
@@ -207,6 +215,10 @@ class Settings(BaseSettings):
 
     def care_standards(self) -> tuple[Standard, ...]:
         return tuple(standard_of(t) for t in self.standards)
+
+    def location(self, db: str | None = None) -> Location:
+        """Where the data lives: ``--db`` if given, else the ``db`` setting (one line if neither)."""
+        return parse_location(db or self.db, self.ducklake_data_path)
 
     def rules(self) -> MetricRules:
         return MetricRules(

@@ -123,3 +123,42 @@ def consumer_factory(tmp_path: Path, topics: Topics) -> Iterator[type[Consumer]]
     yield Tracked
     for c in started:
         c.stop(signal.SIGKILL)
+
+
+PG_PORT = int(os.environ.get("CONTACTPULSE_TEST_PG_PORT", "15544"))
+PSQL = ("psql", "-h", "127.0.0.1", "-U", "contactpulse", "-d", "postgres")
+
+
+@dataclass
+class Lake:
+    """A fresh PostgreSQL database for one test's DuckLake catalog, and its data folder."""
+
+    uri: str
+    data_path: Path
+    env: dict[str, str]  # what a process needs to open it (the password's file, the data path)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[dict[str, str]]:
+    """PostgreSQL from Debian's package (scripts/postgres.sh) on a test port; the password's file in the env."""
+    env = {**os.environ, "PG_PORT": str(PG_PORT)}
+    subprocess.run(["bash", "scripts/postgres.sh", "up"], cwd=ROOT, env=env, check=True, timeout=120)
+    yield {"CONTACTPULSE_PG_PASSWORD_FILE": str(ROOT / ".cache" / "postgres" / "password")}
+    subprocess.run(["bash", "scripts/postgres.sh", "down"], cwd=ROOT, env=env, check=False, timeout=60)
+
+
+@pytest.fixture
+def lake(postgres: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lake:
+    name = f"lake_{uuid.uuid4().hex[:10]}"
+    password = Path(postgres["CONTACTPULSE_PG_PASSWORD_FILE"]).read_text().strip()
+    subprocess.run(
+        [*PSQL, "-p", str(PG_PORT), "-qc", f"CREATE DATABASE {name}"],
+        env={**os.environ, "PGPASSWORD": password},
+        check=True,
+        timeout=30,
+    )
+    data = tmp_path / "lake-data"
+    env = {**postgres, "CONTACTPULSE_DUCKLAKE_DATA_PATH": str(data)}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return Lake(f"ducklake:postgres:dbname={name} host=127.0.0.1 port={PG_PORT} user=contactpulse", data, env)

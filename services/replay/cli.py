@@ -17,6 +17,8 @@ from services.errors import UserError
 from services.replay.bulk import bulk_replay
 from services.replay.summary import ReplaySummary
 from services.settings import Settings
+from services.store.location import Location
+from services.store.opening import open_store
 from services.store.store import Store
 from services.stream.gcpolicy import THRESHOLDS, gc_thresholds
 
@@ -36,23 +38,14 @@ def _open_streams(stack: ExitStack, files: list[str]) -> list[tuple[str, BinaryI
     return streams
 
 
-def run_replay(files: list[str], db: Path, settings: Settings) -> int:
+def run_replay(files: list[str], where: Location, settings: Settings) -> int:
     console = Console(stderr=True)
-    if db.exists() and db.is_dir():
-        raise UserError(f"--db {db} is a directory")
     with ExitStack() as stack:
         streams = _open_streams(stack, files)
         try:
-            store = stack.enter_context(
-                Store(
-                    db,
-                    fcr_window_days=settings.fcr_window_days,
-                    timezone=settings.timezone,
-                    memory_limit=settings.duckdb_memory_limit,
-                )
-            )
+            store = stack.enter_context(open_store(settings, where))
         except duckdb.IOException as exc:
-            raise UserError(f"cannot open {db}: {str(exc).splitlines()[0]}") from None
+            raise UserError(f"cannot open {where}: {str(exc).splitlines()[0]}") from None
         if console.is_terminal:
             progress = stack.enter_context(
                 Progress(

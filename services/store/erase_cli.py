@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 
 from pipelines.pseudonym import customer_ref, normalise_email, normalise_phone, normalise_uprn
 from services.errors import UserError
 from services.ingest.gateway.edge import keys_from_env
 from services.settings import Settings
-from services.store.readers import snapshot_path
-from services.store.store import Store
+from services.store.opening import DB_HELP, open_store, refresh_snapshot
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p = sub.add_parser("erase", help="erase a person's contacts and events (the right to erasure); consumer stopped")
-    p.add_argument("--db", required=True, help="the DuckDB file (the consumer must be stopped)")
+    p.add_argument("--db", help=DB_HELP + "; a file's consumer must be stopped")
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--customer-ref", help="the person's customer_ref")
     who.add_argument("--phone", help="their phone number (made a pseudonym with the council's key)")
@@ -38,9 +36,7 @@ def forms(kind: str, value: str) -> tuple[str, ...]:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    db = Path(args.db)
-    if not db.exists():
-        raise UserError(f"no such database: {db}")
+    where = settings.location(args.db)
     kind = next(k for k in ("customer_ref", "phone", "email", "uprn") if getattr(args, k))
     value: str = getattr(args, kind)
     raw: tuple[str, ...] = ()
@@ -51,16 +47,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if key is None:
             raise UserError("no pseudonym key: set CONTACTPULSE_PSEUDONYM_KEY (or ..._<COUNCIL> with --council)")
         ref, raw = customer_ref(kind, value, key), forms(kind, value)
-    with Store(
-        db,
-        fcr_window_days=settings.fcr_window_days,
-        timezone=settings.timezone,
-        memory_limit=settings.duckdb_memory_limit,
-    ) as store:
+    with open_store(settings, where, must_exist=True) as store:
         done = store.erase(ref, raw)
-        snap = snapshot_path(db)
-        if snap.exists():
-            store.snapshot(snap)
+        refresh_snapshot(store)
     print(
         f"erased {done.contacts:,} contact(s), {done.events:,} event(s), {done.fcr_verdicts:,} FCR verdict(s) and "
         f"{done.rejected_lines:,} rejected line(s); FCR judged again in {done.groups_judged:,} other group(s); "

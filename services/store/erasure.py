@@ -77,6 +77,9 @@ def erase(con: duckdb.DuckDBPyConnection, ref: str, raw_values: tuple[str, ...],
                 f"DELETE FROM {table} t USING _erase e WHERE t.council = e.council AND t.contact_id = e.contact_id"
             )
         )
+    con.execute(
+        "DELETE FROM contact_partitions p USING _erase e WHERE p.council = e.council AND p.contact_id = e.contact_id"
+    )
     needles = [ref, *[v for v in raw_values if v]]
     found = " OR ".join("contains(raw, ?)" for _ in needles)
     rejected = _count(con.execute(f"DELETE FROM rejected_events WHERE {found}", needles))

@@ -42,6 +42,9 @@ def apply_retention(con: duckdb.DuckDBPyConnection, days: int, now: datetime) ->
             "DELETE FROM contact_events e USING _retire r WHERE e.council = r.council AND e.contact_id = r.contact_id"
         )
     )
+    con.execute(
+        "DELETE FROM contact_partitions p USING _retire r WHERE p.council = r.council AND p.contact_id = r.contact_id"
+    )
     rejected = _count(con.execute("DELETE FROM rejected_events WHERE rejected_at < ?", [horizon]))
     con.execute("DROP TABLE _retire")
     con.execute("INSERT INTO retention_log VALUES (?, ?, ?, ?, ?)", [now, horizon, contacts, events, rejected])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 import types
 import typing
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ import pyarrow as pa
 
 from pipelines.events import Event
 from schemas.facts import ContactFacts
+from services.store.writers import WRITE_TOKEN_DDL
 
 TS = pa.timestamp("us", tz="UTC")
 _SQL = {str: "VARCHAR", float: "DOUBLE", int: "INTEGER", bool: "BOOLEAN"}
@@ -107,7 +109,19 @@ ERASURE_DDL = [  # the right to erasure (services/store/erasure.py)
 ]
 
 
-def ddl() -> list[str]:
+def ddl(lake: bool = False) -> list[str]:
+    """The tables, as CREATE statements; ``lake``: without keys (a DuckLake table has none; its writers
+    keep the same rows unique, by MERGE and by dropping ids already stored), with the write token."""
+    stmts = _ddl()
+    if not lake:
+        return stmts
+    return [_NO_KEYS.sub("", s) for s in stmts] + list(WRITE_TOKEN_DDL)
+
+
+_NO_KEYS = re.compile(r",\s*PRIMARY KEY \([^)]*\)| PRIMARY KEY")
+
+
+def _ddl() -> list[str]:
     events = ", ".join(f"{c.name} {c.sql}" for c in EVENTS)
     facts = ", ".join(f"{c.name} {c.sql}" for c in FACTS)
     staging = ", ".join(f"{c.attr} {'BIGINT' if c.is_time else c.sql}" for c in EVENTS)
@@ -125,6 +139,9 @@ def ddl() -> list[str]:
         "CREATE TABLE IF NOT EXISTS watermarks (council VARCHAR PRIMARY KEY, watermark TIMESTAMPTZ NOT NULL)",
         "CREATE TABLE IF NOT EXISTS consumer_offsets (topic VARCHAR, partition INTEGER, next_offset BIGINT NOT NULL, "
         "committed_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (topic, partition))",
+        # on a lake: the partition each contact's events come from, for the consumer a rebalance gives it to
+        "CREATE TABLE IF NOT EXISTS contact_partitions (council VARCHAR, contact_id VARCHAR, "
+        "partition INTEGER NOT NULL, PRIMARY KEY (council, contact_id))",
         f"CREATE OR REPLACE TEMP TABLE _staging_schema (seq BIGINT, {staging})",
         *ERASURE_DDL,
         *RETENTION_DDL,

@@ -31,8 +31,6 @@ def unregister(con: duckdb.DuckDBPyConnection, *names: str) -> None:
             con.unregister(name)
 
 
-
-
 def later_watermarks(source: str) -> str:
     """The statement that raises each council's stored watermark to ``source``'s (a query of council and
     watermark), never lowering it. MERGE, not ON CONFLICT: a DuckLake table has no keys."""
@@ -41,6 +39,7 @@ def later_watermarks(source: str) -> str:
         "WHEN MATCHED AND s.watermark > watermarks.watermark THEN UPDATE SET watermark = s.watermark "
         "WHEN NOT MATCHED THEN INSERT (council, watermark) VALUES (s.council, s.watermark)"
     )
+
 
 GroupKeys = list[tuple[str, str, str]]
 

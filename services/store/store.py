@@ -18,12 +18,15 @@ one walk (``pipelines.facts``) either way. Both end in ``settle``.
 
 from __future__ import annotations
 
+import logging
+import random
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -32,14 +35,13 @@ from pipelines.calendar import DEFAULT_TIMEZONE
 from pipelines.engine import ContactKey
 from pipelines.events import Event
 from pipelines.facts import OPEN
-from pipelines.fcr import DAY_US
-from pipelines.measures import DIGITAL_CHANNELS, RATIOS
 from pipelines.rules import MetricRules
 from pipelines.standards import verdict_rows
 from schemas.facts import ContactFacts
 from services.errors import UserError
 from services.store.erasure import ErasedFilter, Erasure, erase
-from services.store.readers import snapshot_path, write_snapshot
+from services.store.location import LAKE_ALIAS, Location, connect_lake
+from services.store.readers import declare_readers, snapshot_path, write_snapshot
 from services.store.retention import Retention, apply_retention
 from services.store.schema import (
     EVENT_FIELDS,
@@ -50,46 +52,53 @@ from services.store.schema import (
     RejectedMessage,
     arrow_table,
     ddl,
-    sql_text,
     verdicts_table,
 )
 from services.store.settle import insert_rejected, later_watermarks, replace_contacts, settle, unregister
+from services.store.writers import (
+    COMMIT_ATTEMPTS,
+    WRITE_TOKEN_SQL,
+    check_fence,
+    is_conflict,
+    owners_table,
+    store_offsets,
+)
+
+log = logging.getLogger("contactpulse.store")
+T = TypeVar("T")
 
 
 class Store:
     def __init__(
         self,
-        path: Path | str,
+        where: Location | Path | str,
         read_only: bool = False,
         fcr_window_days: int = 7,
         timezone: str = DEFAULT_TIMEZONE,
         memory_limit: str | None = None,
     ) -> None:
-        self.path = Path(path)
+        self.where = where if isinstance(where, Location) else Location(str(where))
+        self.lake = self.where.is_lake
+        self.path: Path | None = None if self.lake else self.where.path  # a lake has no file (nor snapshot)
         self.fcr_window_days = fcr_window_days
-        self.con = connect(self.path, read_only)
+        self.con = connect_lake(self.where, read_only) if self.lake else connect(self.where.path, read_only)
         # reads that may run while another thread writes through ``con`` (the consumer's writer thread);
         # they see committed data only
         self.reader = self.con.cursor()
+        if self.lake:  # a cursor is a connection of its own: the lake is not its default until told
+            self.reader.execute(f"USE {LAKE_ALIAS}")
+        self.conflicts = 0  # commits redone after another writer's conflicted (a lake's)
         for con in (self.con, self.reader):
             con.execute("SET enable_progress_bar = false")  # a service's log is no terminal
         if memory_limit:
             self.con.execute("SET memory_limit = ?", [memory_limit])
+        _require_icu(self.con)
         if not read_only:
-            _require_icu(self.con)
-            for stmt in ddl():
-                self.con.execute(stmt)
-            self._fcr_view(fcr_window_days)
-            self.con.execute(measures_sql(timezone))
-
-    def _fcr_view(self, window_days: int) -> None:
-        """``contact_fcr``: each verdict, final once its council's watermark is at or past started_at + W."""
-        self.con.execute(
-            "CREATE OR REPLACE VIEW contact_fcr AS SELECT v.council, v.contact_id, v.fcr_eligible, v.has_repeat, "
-            "v.first_contact_resolved, coalesce(epoch_us(w.watermark) >= epoch_us(c.started_at) + "
-            f"{window_days * DAY_US}, false) AS fcr_final "
-            "FROM fcr_verdicts v JOIN contacts c USING (council, contact_id) LEFT JOIN watermarks w USING (council)"
-        )
+            self._commit(lambda: [self.con.execute(stmt) for stmt in ddl(self.lake)])
+        if self.lake:  # each connection's own: nothing for concurrent consumers to conflict over
+            declare_readers(self.con, fcr_window_days, timezone, temp=True)
+        elif not read_only:  # kept in the file, for its read-only readers
+            declare_readers(self.con, fcr_window_days, timezone)
 
     def close(self) -> None:
         self.reader.close()
@@ -102,6 +111,7 @@ class Store:
         self.close()
 
     def snapshot(self, target: Path) -> None:
+        """A copy of the file for readers (a lake needs none: its readers see each commit)."""
         write_snapshot(self.con, target)
 
     # --- reads (through ``reader``) ---
@@ -131,6 +141,18 @@ class Store:
     def open_contacts(self) -> list[ContactKey]:
         rows = self.reader.execute("SELECT council, contact_id FROM contacts WHERE outcome = ?", [OPEN]).fetchall()
         return [(c, i) for c, i in rows]
+
+    def open_contacts_of(self, partitions: Iterable[int]) -> dict[ContactKey, int]:
+        """The open contacts whose events come from these partitions (a lake's consumer group), with them."""
+        parts = sorted(partitions)
+        if not parts:
+            return {}
+        rows = self.reader.execute(
+            "SELECT c.council, c.contact_id, p.partition FROM contacts c JOIN contact_partitions p "
+            "USING (council, contact_id) WHERE c.outcome = ? AND list_contains(?, p.partition)",
+            [OPEN, parts],
+        ).fetchall()
+        return {(c, i): p for c, i, p in rows}
 
     def outcomes(self) -> dict[str, int]:
         """Contacts by outcome, over the whole database."""
@@ -188,34 +210,45 @@ class Store:
         rules: MetricRules,
         rejected: Sequence[RejectedMessage] = (),
         offsets: dict[tuple[str, int], int] | None = None,
+        expected: dict[tuple[str, int], int] | None = None,
+        owners: dict[ContactKey, int] | None = None,
     ) -> None:
-        """Events and the facts the engine computed for them, with watermarks and offsets."""
+        """Events and the facts the engine computed for them, with watermarks and offsets.
+
+        ``expected``: each partition's stored offset as this writer last saw it (None: none stored). If
+        another consumer has committed past it, the write is fenced (``Fenced``) and nothing is stored.
+        ``owners``: each contact's partition, kept on a lake for the consumer a rebalance gives it to."""
         now = datetime.now(UTC)
         con = self.con
         con.register("_ev", arrow_table(events, EVENTS))
         con.register("_facts", arrow_table(facts, FACTS))
         con.register("_verdicts", verdicts_table(verdict_rows(facts, rules.standards, rules.calendars)))
+        con.register("_owners", owners_table(owners or {}))
+
+        def body() -> None:
+            if offsets and expected is not None:
+                check_fence(con, {tp: expected.get(tp) for tp in offsets})
+            con.execute("INSERT INTO contact_events SELECT *, ? FROM _ev", [now])
+            old_groups = replace_contacts(con)
+            if watermarks:
+                values = ", ".join(["(?, to_timestamp(0) + to_microseconds(?))"] * len(watermarks))
+                con.execute(
+                    later_watermarks(f"SELECT * FROM (VALUES {values}) v (council, watermark)"),
+                    [x for item in watermarks.items() for x in item],
+                )
+            settle(con, old_groups, rules, rejected, now)
+            if offsets:
+                store_offsets(con, offsets, now)
+            if owners:
+                con.execute(
+                    "INSERT INTO contact_partitions SELECT * FROM _owners ANTI JOIN contact_partitions "
+                    "USING (council, contact_id)"
+                )
+
         try:
-            with self._transaction():
-                con.execute("INSERT INTO contact_events SELECT *, ? FROM _ev", [now])
-                old_groups = replace_contacts(con)
-                if watermarks:
-                    values = ", ".join(["(?, to_timestamp(0) + to_microseconds(?))"] * len(watermarks))
-                    con.execute(
-                        later_watermarks(f"SELECT * FROM (VALUES {values}) v (council, watermark)"),
-                        [x for item in watermarks.items() for x in item],
-                    )
-                settle(con, old_groups, rules, rejected, now)
-                if offsets:
-                    values = ", ".join(["(?, ?, ?, ?)"] * len(offsets))
-                    params = [x for (topic, part), off in offsets.items() for x in (topic, part, off, now)]
-                    con.execute(
-                        f"MERGE INTO consumer_offsets USING (VALUES {values}) s (topic, partition, next_offset, "
-                        "committed_at) USING (topic, partition) WHEN MATCHED THEN UPDATE WHEN NOT MATCHED THEN INSERT",
-                        params,
-                    )
+            self._commit(body)
         finally:
-            unregister(con, "_ev", "_facts", "_verdicts")
+            unregister(con, "_ev", "_facts", "_verdicts", "_owners")
 
     def new_events(self, source: str, name: str) -> int:
         """``name``: a temp table of the staged events of ``source`` (a relation of seq and an Event's fields)
@@ -251,29 +284,30 @@ class Store:
         now = datetime.now(UTC)
         con.register("_facts", walked[0])
         con.register("_verdicts", walked[1])
-        try:
-            with self._transaction():
-                con.execute(f"INSERT INTO contact_events SELECT {STORED_FROM_EVENT_FIELDS}, ? FROM {name}", [now])
-                old_groups = replace_contacts(con)
-                con.execute(
-                    later_watermarks(
-                        "SELECT council, to_timestamp(0) + to_microseconds(max(t)) AS watermark "
-                        f"FROM {name} GROUP BY council"
-                    )
+
+        def body() -> None:
+            con.execute(f"INSERT INTO contact_events SELECT {STORED_FROM_EVENT_FIELDS}, ? FROM {name}", [now])
+            old_groups = replace_contacts(con)
+            con.execute(
+                later_watermarks(
+                    "SELECT council, to_timestamp(0) + to_microseconds(max(t)) AS watermark "
+                    f"FROM {name} GROUP BY council"
                 )
-                settle(con, old_groups, rules, rejected, now)
+            )
+            settle(con, old_groups, rules, rejected, now)
+
+        try:
+            self._commit(body)
         finally:
             unregister(con, "_facts", "_verdicts")
 
     def erase(self, ref: str, raw_values: tuple[str, ...] = ()) -> Erasure:
         """A person's contacts and events gone (services/store/erasure.py), in one transaction."""
-        with self._transaction():
-            return erase(self.con, ref, raw_values, self.fcr_window_days)
+        return self._commit(lambda: erase(self.con, ref, raw_values, self.fcr_window_days))
 
     def apply_retention(self, days: int, now: datetime | None = None) -> Retention:
         """Raw events of contacts quiet for ``days``, and rejected lines older than that, deleted; facts kept."""
-        with self._transaction():
-            return apply_retention(self.con, days, now or datetime.now(UTC))
+        return self._commit(lambda: apply_retention(self.con, days, now or datetime.now(UTC)))
 
     def retired(self, keys: Iterable[ContactKey]) -> set[ContactKey]:
         """Those of these contacts whose raw events retention deleted."""
@@ -298,18 +332,36 @@ class Store:
     def store_rejected(self, rejected: Sequence[RejectedMessage]) -> None:
         """Bad messages on their own: each distinct one is stored once, so storing them early changes nothing."""
         if rejected:
-            with self._transaction():
-                insert_rejected(self.con, rejected, datetime.now(UTC))
+            self._commit(lambda: insert_rejected(self.con, rejected, datetime.now(UTC)))
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
+        """One transaction; on a lake, it also takes the write token (``WRITE_TOKEN_SQL``)."""
         self.con.execute("BEGIN TRANSACTION")
         try:
+            if self.lake:
+                self.con.execute(WRITE_TOKEN_SQL)
             yield
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
         self.con.execute("COMMIT")
+
+    def _commit(self, body: Callable[[], T]) -> T:
+        """``body`` in one transaction, redone when another writer's commit conflicts with it (only a lake
+        has other writers). ``body`` must be safe to run again: every write here recomputes from what the
+        transaction sees."""
+        for attempt in range(COMMIT_ATTEMPTS):
+            try:
+                with self._transaction():
+                    return body()
+            except duckdb.TransactionException as exc:
+                if not (self.lake and is_conflict(exc)) or attempt == COMMIT_ATTEMPTS - 1:
+                    raise
+                self.conflicts += 1
+                log.info("commit conflicted with another writer's; redoing it (attempt %d)", attempt + 2)
+                time.sleep(random.uniform(0.0, 0.05 * (attempt + 1)))
+        raise AssertionError("unreachable")
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -333,13 +385,3 @@ def _require_icu(con: duckdb.DuckDBPyConnection) -> None:
     row = con.execute("SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'icu'").fetchone()
     if not (row and row[0]):
         raise UserError(f"this DuckDB ({duckdb.__version__}) has no ICU extension loaded: local periods need it")
-
-
-def measures_sql(timezone: str = DEFAULT_TIMEZONE) -> str:
-    """``sql/measures.sql``: the period macros in ``timezone``'s calendar, with the ratios and digital channels
-    of ``pipelines.measures``."""
-    return sql_text("measures.sql").format(
-        timezone=ZoneInfo(timezone).key,
-        ratios=",\n       ".join(f"{r.sql()} AS {r.name}" for r in RATIOS),
-        digital_channels="(" + ", ".join(f"'{c}'" for c in DIGITAL_CHANNELS) + ")",
-    )

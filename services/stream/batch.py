@@ -36,6 +36,7 @@ class StoreWrite:
     offsets: dict[tuple[str, int], int] | None
     rules: MetricRules
     duplicates: int = 0
+    owners: dict[ContactKey, int] | None = None  # on a lake: each contact's partition (services/store/writers.py)
 
     def merge(self, later: StoreWrite) -> StoreWrite:
         """This write and a later one as one transaction: a contact's latest facts, the latest watermarks."""
@@ -44,6 +45,7 @@ class StoreWrite:
         offsets = dict(self.offsets or {})
         for tp, offset in (later.offsets or {}).items():
             offsets[tp] = max(offset, offsets.get(tp, offset))
+        owners = {**(self.owners or {}), **(later.owners or {})}
         return StoreWrite(
             [*self.events, *later.events],
             list(facts.values()),
@@ -52,10 +54,14 @@ class StoreWrite:
             offsets or None,
             later.rules,
             self.duplicates + later.duplicates,
+            owners or None,
         )
 
-    def apply(self, store: Store) -> None:
-        store.write_batch(self.events, self.facts, self.watermarks, self.rules, self.rejected, self.offsets)
+    def apply(self, store: Store, expected: dict[tuple[str, int], int] | None = None) -> None:
+        """The write, one transaction; ``expected``: the stored offsets it must find (fencing)."""
+        store.write_batch(
+            self.events, self.facts, self.watermarks, self.rules, self.rejected, self.offsets, expected, self.owners
+        )
 
 
 def prepare_batch(
@@ -67,6 +73,7 @@ def prepare_batch(
     pending_ids: AbstractSet[str] = frozenset(),
     known: Known | None = None,
     retired: AbstractSet[ContactKey] = frozenset(),
+    owners: dict[ContactKey, int] | None = None,
 ) -> StoreWrite:
     """Apply a batch to the engine; ``pending_ids`` are those of writes not committed yet, ``known`` (the
     consumer's) spares DuckDB the ids and contacts it cannot hold, and ``retired`` are contacts the
@@ -94,6 +101,7 @@ def prepare_batch(
         offsets,
         engine.rules,
         applied.duplicates + len(events) - len(fresh) - len(late),
+        owners,
     )
 
 

@@ -15,7 +15,6 @@ import logging
 import signal
 import time
 from collections.abc import Coroutine
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -33,6 +32,8 @@ from services.exposition.standards import StandardsCollector, refresh
 from services.exposition.webconfig import load_web_config
 from services.kafka import KafkaSecurity, refused, wait_async
 from services.settings import Settings
+from services.store.location import Location
+from services.store.opening import open_store
 from services.store.readers import snapshot_path
 from services.store.store import Store
 from services.stream.gcpolicy import THRESHOLDS, gc_paused, gc_thresholds
@@ -58,12 +59,18 @@ class SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
         self.subscriber: Any = None
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        return None
+        # what was read from these partitions is committed before the group hands them on (aiokafka awaits
+        # this before it rejoins), so their next owner resumes where this one stopped
+        if revoked and self.writer.failed is None:
+            await self.writer.drain()
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         consumer = self.subscriber.consumer
         await self.writer.drain()  # the offsets of the write in flight, once it has committed
         stored = self.processor.store.offsets(self.topic)
+        if self.processor.store.lake:  # partitions shared with other consumers: state follows the assignment
+            restored = self.processor.reassign({tp.partition for tp in assigned if tp.topic == self.topic}, stored)
+            log.info("%d open contacts restored for the partitions assigned", restored)
         for tp in assigned:
             if tp.partition in stored:  # otherwise auto_offset_reset=earliest or the group's own offset
                 consumer.seek(tp, stored[tp.partition])
@@ -84,6 +91,8 @@ class Snapshots:
         self.store, self.interval, self.writer = store, interval, writer
         self.last = time.monotonic()
         self.copied = -1  # the writer's count of committed writes that the last snapshot holds
+        if store.path is None:  # a lake's readers see every commit: no snapshot
+            self.interval = 0.0
 
     async def maybe(self, force: bool = False) -> None:
         # "changed" is a write committed since the last copy, not a batch handled: a batch's write commits up
@@ -93,7 +102,9 @@ class Snapshots:
             return
         self.last, self.copied = time.monotonic(), self.writer.commits  # the copy runs after those writes
         try:
-            await self.writer.run(lambda: self.store.snapshot(snapshot_path(self.store.path)))
+            path = self.store.path
+            assert path is not None
+            await self.writer.run(lambda: self.store.snapshot(snapshot_path(path)))
         except (duckdb.Error, OSError) as exc:  # a full disk: readers keep the last copy; the next one retries
             self.copied = -1
             log.warning("cannot write the snapshot: %s", str(exc).splitlines()[0] if str(exc) else exc)
@@ -231,12 +242,12 @@ def _update_lag(consumer: Any, processor: StreamProcessor, next_offsets: dict[tu
             processor.metrics.lag.labels(str(partition)).set(max(0, high - offset))
 
 
-async def run(settings: Settings, db: Path, stop: asyncio.Event | None = None) -> None:
+async def run(settings: Settings, db: Location, stop: asyncio.Event | None = None) -> None:
     with gc_thresholds(THRESHOLDS):
         await _consume(settings, db, stop)
 
 
-async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> None:
+async def _consume(settings: Settings, db: Location, stop: asyncio.Event | None) -> None:
     # no ``*_created`` series: they doubled every counter and histogram in a scrape, which no rule or
     # dashboard reads, and a scrape holds the interpreter lock the event loop needs
     disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -268,12 +279,7 @@ async def _consume(settings: Settings, db: Path, stop: asyncio.Event | None) -> 
         standards.due_soon_by_queue if standards is not None else None,
     )
     try:
-        store = Store(
-            db,
-            fcr_window_days=settings.fcr_window_days,
-            timezone=settings.timezone,
-            memory_limit=settings.duckdb_memory_limit,
-        )
+        store = open_store(settings, db)
     except BaseException:
         server.close()
         raise

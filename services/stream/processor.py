@@ -72,6 +72,7 @@ class DecodedBatch:
     rejected: list[RejectedMessage] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    owners: dict[ContactKey, int] = field(default_factory=dict)  # each contact's partition
     read: int = 0
     erased: int = 0  # events of an erased person, dropped
 
@@ -104,6 +105,9 @@ class StreamProcessor:
         # council -> heap of (time-out deadline, contact) for contacts on the live board
         self.deadlines: dict[str, list[tuple[int, ContactKey]]] = {}
         self.timeout_us = engine.rules.timeout_us
+        # on a lake, where consumers share the partitions: each contact's partition, and those assigned here
+        self.partition_of: dict[ContactKey, int] = {}
+        self.assigned: set[int] | None = None
 
     def _show_sources(self, latest: dict[str, int]) -> None:
         m = self.metrics
@@ -120,9 +124,33 @@ class StreamProcessor:
         self.engine.restore_watermarks(self.store.watermarks())
         self.positions = {(self.topic, p): o for p, o in self.store.offsets(self.topic).items()}
         self._show_sources(self.store.source_last_events())  # "silent after being active" survives restarts
+        if self.store.lake:  # a group's consumers restore their partitions' contacts when assigned them
+            return 0
         keys = self.store.open_contacts()
         self._restore(keys)
         return len(keys)
+
+    def reassign(self, assigned: set[int], stored: dict[int, int]) -> int:
+        """Partitions assigned in a rebalance (a lake's consumer group): contacts of partitions gone elsewhere
+        leave memory and the board (their new owner shows them), the stored offsets of these partitions are
+        the ones a write expects, and the open contacts of partitions new here are restored. Call with
+        nothing unwritten. Returns the contacts restored."""
+        before = self.assigned or set()
+        gone = [k for k, p in self.partition_of.items() if p not in assigned]
+        self.engine.evict(gone)
+        for k in gone:
+            del self.partition_of[k]
+        with self.board.lock:
+            self.board.forget(gone, counted=True)
+        self.positions = {(self.topic, p): o for p, o in stored.items() if p in assigned}
+        self.assigned = set(assigned)
+        self.known = Known.load(self.store.reader)  # ids and contacts other consumers stored meanwhile
+        self.erased = self.store.erased()
+        self.engine.restore_watermarks(self.store.watermarks())
+        fresh = self.store.open_contacts_of(assigned - before)
+        self.partition_of.update(fresh)
+        self._restore(sorted(k for k in fresh if k not in self.engine.states))
+        return len(fresh)
 
     def _restore(self, keys: Sequence[tuple[str, str]]) -> None:
         """Reload contacts from DuckDB and put them on the board as already counted (they were, before)."""
@@ -144,6 +172,8 @@ class StreamProcessor:
         horizon = rules.contact_timeout_seconds + (rules.fcr_window_days + 1) * 86400
         keys = [k for k in self.engine.quiet(horizon) if k not in keep]
         self.engine.evict(keys)
+        for k in keys:
+            self.partition_of.pop(k, None)
         with self.board.lock:
             self.board.forget(keys, counted=True)
         return len(keys)
@@ -182,7 +212,7 @@ class StreamProcessor:
         now_us = micros(now)
         out = DecodedBatch()
         positions, next_offsets, append = self.positions, out.next_offsets, out.events.append
-        erased = self.erased
+        erased, owners = self.erased, out.owners
         for r in records:
             tp, offset = (r.topic, r.partition), r.offset
             if offset < positions.get(tp, 0):
@@ -197,6 +227,7 @@ class StreamProcessor:
                     out.erased += 1
                     continue
                 append(event)
+                owners[event.contact] = r.partition
             except Rejected as exc:
                 origin = f"{r.topic}/{r.partition}/{r.offset}"
                 out.rejected.append(RejectedMessage(raw, exc.reason, exc.detail, origin))
@@ -230,7 +261,10 @@ class StreamProcessor:
             self.pending_ids,
             self.known,
             retired,
+            batch.owners if self.store.lake else None,
         )
+        if self.store.lake:
+            self.partition_of.update(batch.owners)
         late = len(write.rejected) - len(batch.rejected)
         if late:
             self.metrics.child(self.metrics.rejected, (BEYOND_RETENTION,)).inc(late)

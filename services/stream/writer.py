@@ -82,7 +82,9 @@ class Writer:
             self.processor.metrics.batch_duration.observe(time.perf_counter() - started)
 
     def _write(self, write: StoreWrite) -> None:
-        write.apply(self.processor.store)
+        # the offsets this consumer last committed or resumed from: another's commit since fences the write
+        positions = self.processor.positions
+        write.apply(self.processor.store, {tp: positions[tp] for tp in write.offsets or () if tp in positions})
 
     def unwritten_contacts(self) -> set[tuple[str, str]]:
         """Contacts with events waiting to be written or being written."""

@@ -18,8 +18,10 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
+from pipelines.calendar import DEFAULT_TIMEZONE
 from pipelines.standards import Standard, Tally
 from services.errors import UserError
+from services.store.location import Location
 from services.store.readers import open_read_only
 
 PARTNERSHIP = "partnership"
@@ -63,9 +65,15 @@ def _change(now: float | None, before: float | None) -> str:
     return f"{points:+d} pts" if points else "0 pts"
 
 
-def run(db: Path, period: str, standards: Sequence[Standard], council: str | None = None) -> int:
+def run(
+    db: Location | Path,
+    period: str,
+    standards: Sequence[Standard],
+    council: str | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> int:
     first, _, previous = month(period)
-    con, what = open_read_only(db)
+    con, what = open_read_only(db, timezone=timezone)
     try:
         now, before = counts(con, first, council), counts(con, previous, council)
         hours = con.execute(HOURS_SQL, {"period": first, "council": council}).fetchall()

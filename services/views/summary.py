@@ -14,6 +14,7 @@ from rich.table import Table
 
 from pipelines.calendar import DEFAULT_TIMEZONE
 from pipelines.measures import ASA, COUNT_NAMES, CSAT, Counts
+from services.store.location import Location
 from services.store.readers import open_read_only
 
 PARTNERSHIP = "partnership"
@@ -40,8 +41,10 @@ def load(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, Counts], dict[str, C
     return every, phone
 
 
-def run(db: Path, sl_seconds: Mapping[str, float], timezone: str = DEFAULT_TIMEZONE) -> int:
-    con, what = open_read_only(db)
+def run(
+    db: Location | Path, sl_seconds: Mapping[str, float], timezone: str = DEFAULT_TIMEZONE, fcr_window_days: int = 7
+) -> int:
+    con, what = open_read_only(db, fcr_window_days, timezone)
     try:
         every, phone = load(con)
         span = con.execute(

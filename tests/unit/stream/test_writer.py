@@ -78,7 +78,7 @@ class FailingWrite:
     events: tuple[Any, ...] = ()
     offsets = None
 
-    def apply(self, store: Store) -> None:
+    def apply(self, store: Store, expected: dict[tuple[str, int], int] | None = None) -> None:
         raise RuntimeError("disk full")
 
 
