@@ -46,8 +46,12 @@ def topics(kafka: str) -> Topics:
 
 
 class Consumer:
-    def __init__(self, db: Path, topics: Topics, port: int, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, db: Path, topics: Topics, port: int, env: dict[str, str] | None = None, db_arg: str | None = None
+    ) -> None:
+        """``db``: the DuckDB file (its folder holds the log); ``db_arg``: another ``--db`` (a lake's URI)."""
         self.db, self.topics, self.port = db, topics, port
+        self.db_arg = db_arg or str(db)
         self.extra_env = env or {}
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -64,7 +68,7 @@ class Consumer:
         }
         log = (self.db.parent / "consumer.log").open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "consume", "--db", str(self.db)],
+            [sys.executable, "-m", "services.cli", "consume", "--db", self.db_arg],
             cwd=ROOT,
             env=env,
             stdout=log,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -30,6 +31,7 @@ LAKE_CATALOG = "ducklake:postgres:"
 LAKE_ALIAS = "lake"
 PASSWORD_ENV = "CONTACTPULSE_PG_PASSWORD"
 PASSWORD_FILE_ENV = "CONTACTPULSE_PG_PASSWORD_FILE"
+INIT_ATTEMPTS = 5
 DB_HELP = "a DuckDB file, or a DuckLake URI 'ducklake:postgres:...' (default: the db setting)"
 
 
@@ -118,7 +120,7 @@ def connect_lake(where: Location, read_only: bool = False) -> duckdb.DuckDBPyCon
                 Path(where.data_path).mkdir(parents=True, exist_ok=True)
             options.append(f"DATA_PATH {_sql_string(_data_path(where.data_path))}")
         attach = f"ATTACH {_sql_string(where.text)} AS {LAKE_ALIAS}"
-        con.execute(f"{attach} ({', '.join(options)})" if options else attach)
+        _attach(con, f"{attach} ({', '.join(options)})" if options else attach)
         con.execute(f"USE {LAKE_ALIAS}")
     except duckdb.Error as exc:
         con.close()
@@ -127,6 +129,21 @@ def connect_lake(where: Location, read_only: bool = False) -> duckdb.DuckDBPyCon
         con.close()
         raise UserError(f"cannot use ducklake_data_path {where.data_path}: {exc.strerror}") from None
     return con
+
+
+def _attach(con: duckdb.DuckDBPyConnection, statement: str) -> None:
+    """ATTACH, again after a moment when another process was creating the same new catalog (two consumers
+    started together on a new lake: PostgreSQL refuses the second's CREATE TABLE)."""
+    import duckdb
+
+    for attempt in range(INIT_ATTEMPTS):
+        try:
+            con.execute(statement)
+            return
+        except duckdb.Error as exc:
+            if "Failed to initialize DuckLake" not in str(exc) or attempt == INIT_ATTEMPTS - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 # libpq's connection keywords and the postgres secret's names for them: postgres_scanner takes the default

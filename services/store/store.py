@@ -94,7 +94,7 @@ class Store:
             self.con.execute("SET memory_limit = ?", [memory_limit])
         _require_icu(self.con)
         if not read_only:
-            self._commit(lambda: [self.con.execute(stmt) for stmt in ddl(self.lake)])
+            self._commit(lambda: [self.con.execute(stmt) for stmt in ddl(self.lake)], token=False)
         if self.lake:  # each connection's own: nothing for concurrent consumers to conflict over
             declare_readers(self.con, fcr_window_days, timezone, temp=True)
         elif not read_only:  # kept in the file, for its read-only readers
@@ -335,11 +335,11 @@ class Store:
             self._commit(lambda: insert_rejected(self.con, rejected, datetime.now(UTC)))
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
+    def _transaction(self, token: bool = True) -> Iterator[None]:
         """One transaction; on a lake, it also takes the write token (``WRITE_TOKEN_SQL``)."""
         self.con.execute("BEGIN TRANSACTION")
         try:
-            if self.lake:
+            if self.lake and token:
                 self.con.execute(WRITE_TOKEN_SQL)
             yield
         except BaseException:
@@ -347,13 +347,13 @@ class Store:
             raise
         self.con.execute("COMMIT")
 
-    def _commit(self, body: Callable[[], T]) -> T:
+    def _commit(self, body: Callable[[], T], token: bool = True) -> T:
         """``body`` in one transaction, redone when another writer's commit conflicts with it (only a lake
         has other writers). ``body`` must be safe to run again: every write here recomputes from what the
         transaction sees."""
         for attempt in range(COMMIT_ATTEMPTS):
             try:
-                with self._transaction():
+                with self._transaction(token):
                     return body()
             except duckdb.TransactionException as exc:
                 if not (self.lake and is_conflict(exc)) or attempt == COMMIT_ATTEMPTS - 1:

@@ -61,6 +61,8 @@ class SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         # what was read from these partitions is committed before the group hands them on (aiokafka awaits
         # this before it rejoins), so their next owner resumes where this one stopped
+        if self.processor.store.lake:
+            self.processor.revoke({tp.partition for tp in revoked if tp.topic == self.topic})
         if revoked and self.writer.failed is None:
             await self.writer.drain()
 

@@ -130,6 +130,14 @@ class StreamProcessor:
         self._restore(keys)
         return len(keys)
 
+    def revoke(self, partitions: set[int]) -> None:
+        """Partitions a rebalance is taking away (a lake's group): records of them still to come are left
+        to their next owner. The caller then commits what was read of them before."""
+        if self.assigned is not None:
+            self.assigned -= partitions
+        else:
+            self.assigned = set()
+
     def reassign(self, assigned: set[int], stored: dict[int, int]) -> int:
         """Partitions assigned in a rebalance (a lake's consumer group): contacts of partitions gone elsewhere
         leave memory and the board (their new owner shows them), the stored offsets of these partitions are
@@ -212,11 +220,13 @@ class StreamProcessor:
         now_us = micros(now)
         out = DecodedBatch()
         positions, next_offsets, append = self.positions, out.next_offsets, out.events.append
-        erased, owners = self.erased, out.owners
+        erased, owners, assigned = self.erased, out.owners, self.assigned
         for r in records:
             tp, offset = (r.topic, r.partition), r.offset
             if offset < positions.get(tp, 0):
                 continue  # redelivered after a seek or restart: already in DuckDB
+            if assigned is not None and r.partition not in assigned:
+                continue  # fetched before a rebalance took the partition away: its new owner reads it
             out.read += 1
             if offset >= next_offsets.get(tp, 0):
                 next_offsets[tp] = offset + 1
