@@ -18,6 +18,7 @@ import duckdb
 import orjson
 import pytest
 
+from pipelines.events import micros
 from pipelines.rules import MetricRules
 from services.replay.bulk import bulk_replay
 from services.store.location import parse_location
@@ -130,7 +131,7 @@ def test_a_conflicting_commit_is_redone_and_a_stale_consumer_is_fenced(lake: Lak
     other.write_batch([], [], {}, rules, offsets={("t", 0): 10})
     other.write_batch([], [], {}, rules, offsets={("t", 0): 20}, expected={("t", 0): 10})
     with pytest.raises(Fenced, match="partition 0 of t was committed up to offset 20"):
-        mine.write_batch([], [], {"boston": T0}, rules, offsets={("t", 0): 15}, expected={("t", 0): 10})
+        mine.write_batch([], [], {"boston": micros(T0)}, rules, offsets={("t", 0): 15}, expected={("t", 0): 10})
     assert mine.offsets("t") == {0: 20}
     mine.close()
     other.close()
