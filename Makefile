@@ -6,9 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 APT_STAMP := .cache/apt.installed
-APT_PACKAGES := prometheus prometheus-alertmanager kcat chromium
+APT_PACKAGES := prometheus prometheus-alertmanager kcat chromium postgresql
 
-.PHONY: help setup demo test lint typecheck unit chaos wheel-test bench kafka-up kafka-down kafka-jars schemas dashboards clean
+.PHONY: help setup demo test lint typecheck unit chaos wheel-test bench kafka-up kafka-down kafka-jars lake-up lake-down schemas dashboards clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -35,6 +35,13 @@ kafka-up: $(STAMP) ## start the local Kafka broker (KRaft, 127.0.0.1:$${KAFKA_PO
 
 kafka-down: ## stop the local Kafka broker
 	@bash scripts/kafka.sh down
+
+lake-up: $(APT_STAMP) ## start PostgreSQL for a DuckLake catalog (127.0.0.1:$${PG_PORT:-5544}, database and user contactpulse)
+	@bash scripts/postgres.sh up
+	@echo "lake: --db '$$(bash scripts/postgres.sh uri)' with CONTACTPULSE_PG_PASSWORD_FILE=.cache/postgres/password"
+
+lake-down: ## stop that PostgreSQL
+	@bash scripts/postgres.sh down
 
 demo: setup ## the main job: broker, simulated council traffic, consumer, DuckDB, metrics, wallboard (MINUTES=N to stop)
 	@DEMO_MINUTES=$(MINUTES) bash scripts/demo.sh
@@ -79,5 +86,5 @@ bench: setup ## benchmarks: replay (events/s, memory), streaming (throughput, fr
 	$(PY) -m bench.adapters_bench
 	$(PY) -m bench.report_bench
 
-clean: kafka-down ## remove caches, the virtualenv and local data
+clean: kafka-down lake-down ## remove caches, the virtualenv and local data
 	rm -rf $(VENV) .cache var .mypy_cache .ruff_cache .pytest_cache .hypothesis

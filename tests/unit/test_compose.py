@@ -59,6 +59,13 @@ def test_prometheus_targets_and_grafana_datasource_name_compose_services() -> No
     assert any(v.endswith(":" + path + ":ro") for v in SERVICES["grafana"]["volumes"])
 
 
-def test_consumer_metrics_port_matches_the_scrape_target() -> None:
+def test_every_consumer_is_a_scrape_target_on_one_lake() -> None:
     target = (ROOT / "dashboards/prometheus/targets/compose/consumer.yml").read_text()
-    assert "consumer:9464" in target and "9464:9464" in SERVICES["consumer"]["ports"]
+    consumers = [name for name, svc in SERVICES.items() if svc.get("command") == ["consume"]]
+    assert len(consumers) == 2
+    assert set(re.findall(r'"([a-z-]+):9464"', target)) == set(consumers)
+    for name in consumers:
+        env = SERVICES[name]["environment"]
+        assert env["CONTACTPULSE_DB"].startswith("ducklake:postgres:") and "host=postgres " in env["CONTACTPULSE_DB"]
+        assert "password" not in env["CONTACTPULSE_DB"]
+        assert "lake-data:/lake" in SERVICES[name]["volumes"]
