@@ -19,11 +19,8 @@ one walk (``pipelines.facts``) either way. Both end in ``settle``.
 from __future__ import annotations
 
 import logging
-import random
 import re
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -55,14 +52,7 @@ from services.store.schema import (
     verdicts_table,
 )
 from services.store.settle import insert_rejected, later_watermarks, replace_contacts, settle, unregister
-from services.store.writers import (
-    COMMIT_ATTEMPTS,
-    WRITE_TOKEN_SQL,
-    check_fence,
-    is_conflict,
-    owners_table,
-    store_offsets,
-)
+from services.store.writers import CommitStats, check_fence, commit, owners_table, store_offsets, waits_for_the_lake
 
 log = logging.getLogger("contactpulse.store")
 T = TypeVar("T")
@@ -87,7 +77,7 @@ class Store:
         self.reader = self.con.cursor()
         if self.lake:  # a cursor is a connection of its own: the lake is not its default until told
             self.reader.execute(f"USE {LAKE_ALIAS}")
-        self.conflicts = 0  # commits redone after another writer's conflicted (a lake's)
+        self.stats = CommitStats()  # a lake's commits redone after a conflict
         for con in (self.con, self.reader):
             con.execute("SET enable_progress_bar = false")  # a service's log is no terminal
         if memory_limit:
@@ -115,6 +105,7 @@ class Store:
         write_snapshot(self.con, target)
 
     # --- reads (through ``reader``) ---
+    @waits_for_the_lake
     def existing_ids(self, ids: Iterable[str]) -> set[str]:
         probe = pa.table({"id": pa.array(list(ids), type=pa.string())})
         self.reader.register("_probe", probe)
@@ -124,6 +115,7 @@ class Store:
             self.reader.unregister("_probe")
         return {r[0] for r in rows}
 
+    @waits_for_the_lake
     def load_events(self, keys: Iterable[ContactKey]) -> list[Event]:
         keys = list(keys)
         if not keys:
@@ -142,6 +134,7 @@ class Store:
         rows = self.reader.execute("SELECT council, contact_id FROM contacts WHERE outcome = ?", [OPEN]).fetchall()
         return [(c, i) for c, i in rows]
 
+    @waits_for_the_lake
     def open_contacts_of(self, partitions: Iterable[int]) -> dict[ContactKey, int]:
         """The open contacts whose events come from these partitions (a lake's consumer group), with them."""
         parts = sorted(partitions)
@@ -158,14 +151,17 @@ class Store:
         """Contacts by outcome, over the whole database."""
         return {o: n for o, n in self.con.execute("SELECT outcome, count(*) FROM contacts GROUP BY 1").fetchall()}
 
+    @waits_for_the_lake
     def source_last_events(self) -> dict[str, int]:
         rows = self.reader.execute("SELECT source, epoch_us(max(time)) FROM contact_events GROUP BY source").fetchall()
         return {s: t for s, t in rows}
 
+    @waits_for_the_lake
     def watermarks(self) -> dict[str, int]:
         rows = self.reader.execute("SELECT council, epoch_us(watermark) FROM watermarks").fetchall()
         return {c: w for c, w in rows}
 
+    @waits_for_the_lake
     def standards_live(
         self, horizons: dict[str, int], default_horizon: int
     ) -> tuple[list[tuple[str, str, int, int]], list[tuple[str, str, int]]]:
@@ -195,6 +191,7 @@ class Store:
             self.reader.unregister("_horizons")
         return [(c, s, int(d), int(b)) for c, s, d, b in series], [(c, q, int(n)) for c, q, n in queues]
 
+    @waits_for_the_lake
     def offsets(self, topic: str) -> dict[int, int]:
         rows = self.reader.execute(
             "SELECT partition, next_offset FROM consumer_offsets WHERE topic = ?", [topic]
@@ -309,6 +306,7 @@ class Store:
         """Raw events of contacts quiet for ``days``, and rejected lines older than that, deleted; facts kept."""
         return self._commit(lambda: apply_retention(self.con, days, now or datetime.now(UTC)))
 
+    @waits_for_the_lake
     def retired(self, keys: Iterable[ContactKey]) -> set[ContactKey]:
         """Those of these contacts whose raw events retention deleted."""
         probe = pa.table(
@@ -326,6 +324,7 @@ class Store:
             self.reader.unregister("_retired_probe")
         return {(a, b) for a, b in found}
 
+    @waits_for_the_lake
     def erased(self) -> ErasedFilter:
         return ErasedFilter.load(self.con)
 
@@ -334,34 +333,10 @@ class Store:
         if rejected:
             self._commit(lambda: insert_rejected(self.con, rejected, datetime.now(UTC)))
 
-    @contextmanager
-    def _transaction(self, token: bool = True) -> Iterator[None]:
-        """One transaction; on a lake, it also takes the write token (``WRITE_TOKEN_SQL``)."""
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            if self.lake and token:
-                self.con.execute(WRITE_TOKEN_SQL)
-            yield
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        self.con.execute("COMMIT")
-
     def _commit(self, body: Callable[[], T], token: bool = True) -> T:
-        """``body`` in one transaction, redone when another writer's commit conflicts with it (only a lake
-        has other writers). ``body`` must be safe to run again: every write here recomputes from what the
-        transaction sees."""
-        for attempt in range(COMMIT_ATTEMPTS):
-            try:
-                with self._transaction(token):
-                    return body()
-            except duckdb.TransactionException as exc:
-                if not (self.lake and is_conflict(exc)) or attempt == COMMIT_ATTEMPTS - 1:
-                    raise
-                self.conflicts += 1
-                log.info("commit conflicted with another writer's; redoing it (attempt %d)", attempt + 2)
-                time.sleep(random.uniform(0.0, 0.05 * (attempt + 1)))
-        raise AssertionError("unreachable")
+        """``body`` in one transaction; on a lake, with the write token, redone after a conflict and
+        waiting out a catalog outage (``writers.commit``)."""
+        return commit(self.con, body, self.lake and token, self.lake, self.stats)
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -18,7 +18,14 @@ consumer of a group, and from ``replay``, ``erase`` and ``retention``.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -31,6 +38,11 @@ WRITE_TOKEN_DDL = (
 )
 WRITE_TOKEN_SQL = "UPDATE lake_writes SET writes = writes + 1"
 COMMIT_ATTEMPTS = 20  # two consumers conflict on some commits; twenty in a row would be a fault, said as one
+OUTAGE_SECONDS = 300.0  # how long a lake's reads and writes wait for its catalog to come back, then fail
+
+log = logging.getLogger("contactpulse.store")
+T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class Fenced(UserError):
@@ -39,8 +51,88 @@ class Fenced(UserError):
 
 def is_conflict(exc: duckdb.Error) -> bool:
     """A commit that DuckLake refused because another transaction's commit touched the same data."""
-    text = str(exc).lower()
-    return "conflict" in text
+    return isinstance(exc, duckdb.TransactionException) and "conflict" in str(exc).lower()
+
+
+def is_unreachable(exc: duckdb.Error) -> bool:
+    """The lake's catalog cannot be reached (PostgreSQL restarting, the network): worth waiting for."""
+    text = str(exc)
+    return isinstance(exc, duckdb.IOException) and "Postgres" in text and ("connect" in text or "connection" in text)
+
+
+@dataclass
+class CommitStats:
+    conflicts: int = 0  # commits redone after another writer's conflicted
+    outages: int = 0  # reads or commits that waited for the catalog
+
+
+def wait_for_the_lake(fn: Callable[[], T], stats: CommitStats | None = None) -> T:
+    """``fn``, again every second while the catalog cannot be reached, for up to ``OUTAGE_SECONDS``."""
+    deadline = time.monotonic() + OUTAGE_SECONDS
+    said = 0.0
+    while True:
+        try:
+            return fn()
+        except duckdb.Error as exc:
+            if not is_unreachable(exc) or time.monotonic() > deadline:
+                raise
+            if stats is not None:
+                stats.outages += 1
+            if time.monotonic() - said >= 10:
+                said = time.monotonic()
+                log.warning("the lake's catalog cannot be reached; waiting for it: %s", str(exc).splitlines()[0])
+            time.sleep(1.0)
+
+
+class _OnLake(Protocol):
+    lake: bool
+    stats: CommitStats
+
+
+S = TypeVar("S", bound=_OnLake)
+
+
+def waits_for_the_lake(method: Callable[Concatenate[S, P], T]) -> Callable[Concatenate[S, P], T]:
+    """A store's read that, on a lake, waits out a catalog outage (a file has none)."""
+
+    def read(store: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        if not store.lake:
+            return method(store, *args, **kwargs)
+        return wait_for_the_lake(lambda: method(store, *args, **kwargs), store.stats)
+
+    read.__name__, read.__doc__ = method.__name__, method.__doc__
+    return read
+
+
+def commit(con: duckdb.DuckDBPyConnection, body: Callable[[], T], token: bool, lake: bool, stats: CommitStats) -> T:
+    """``body`` in one transaction, redone when another writer's commit conflicts with it (only a lake has
+    other writers), waiting while the lake's catalog cannot be reached. ``body`` must be safe to run again:
+    every write recomputes from what its transaction sees, and a consumer's is fenced by its offsets (so a
+    commit whose answer was lost in an outage is refused, not stored twice)."""
+
+    def once() -> T:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if token:
+                con.execute(WRITE_TOKEN_SQL)
+            result = body()
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):  # a lost connection cannot roll back: the server has
+                con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+        return result
+
+    for attempt in range(COMMIT_ATTEMPTS):
+        try:
+            return wait_for_the_lake(once, stats) if lake else once()
+        except duckdb.TransactionException as exc:
+            if not (lake and is_conflict(exc)) or attempt == COMMIT_ATTEMPTS - 1:
+                raise
+            stats.conflicts += 1
+            log.info("commit conflicted with another writer's; redoing it (attempt %d)", attempt + 2)
+            time.sleep(random.uniform(0.0, 0.05 * (attempt + 1)))
+    raise AssertionError("unreachable")
 
 
 def check_fence(con: duckdb.DuckDBPyConnection, expected: dict[tuple[str, int], int | None]) -> None:

@@ -124,7 +124,7 @@ def test_a_conflicting_commit_is_redone_and_a_stale_consumer_is_fenced(lake: Lak
             replay(numbered_lines("x", io.BytesIO(orjson.dumps(started) + b"\n")), other, rules)
 
     mine._commit(body)
-    assert len(calls) == 2 and mine.conflicts == 1
+    assert len(calls) == 2 and mine.stats.conflicts == 1
     assert other.con.execute("SELECT count(*) FROM contacts").fetchall() == [(1,)]
 
     # partition 0: this consumer resumed from offset 10, then another committed it to 20
