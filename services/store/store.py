@@ -38,6 +38,7 @@ from schemas.facts import ContactFacts
 from services.errors import UserError
 from services.store.erasure import ErasedFilter, Erasure, erase
 from services.store.location import LAKE_ALIAS, Location, connect_lake
+from services.store.maintenance import Upkeep, maintain
 from services.store.readers import declare_readers, snapshot_path, write_snapshot
 from services.store.retention import Retention, apply_retention
 from services.store.schema import (
@@ -52,7 +53,15 @@ from services.store.schema import (
     verdicts_table,
 )
 from services.store.settle import insert_rejected, later_watermarks, replace_contacts, settle, unregister
-from services.store.writers import CommitStats, check_fence, commit, owners_table, store_offsets, waits_for_the_lake
+from services.store.writers import (
+    CommitStats,
+    check_fence,
+    commit,
+    owners_table,
+    store_offsets,
+    wait_for_the_lake,
+    waits_for_the_lake,
+)
 
 log = logging.getLogger("contactpulse.store")
 T = TypeVar("T")
@@ -299,12 +308,21 @@ class Store:
             unregister(con, "_facts", "_verdicts")
 
     def erase(self, ref: str, raw_values: tuple[str, ...] = ()) -> Erasure:
-        """A person's contacts and events gone (services/store/erasure.py), in one transaction."""
-        return self._commit(lambda: erase(self.con, ref, raw_values, self.fcr_window_days))
+        """A person's contacts and events gone (services/store/erasure.py), in one transaction; on a lake,
+        then from every snapshot and file too (``maintain``)."""
+        done = self._commit(lambda: erase(self.con, ref, raw_values, self.fcr_window_days))
+        self.maintain()
+        return done
 
     def apply_retention(self, days: int, now: datetime | None = None) -> Retention:
         """Raw events of contacts quiet for ``days``, and rejected lines older than that, deleted; facts kept."""
-        return self._commit(lambda: apply_retention(self.con, days, now or datetime.now(UTC)))
+        done = self._commit(lambda: apply_retention(self.con, days, now or datetime.now(UTC)))
+        self.maintain()
+        return done
+
+    def maintain(self) -> Upkeep | None:
+        """A lake's upkeep (services/store/maintenance.py); a file needs none."""
+        return wait_for_the_lake(lambda: maintain(self.con), self.stats) if self.lake else None
 
     @waits_for_the_lake
     def retired(self, keys: Iterable[ContactKey]) -> set[ContactKey]:

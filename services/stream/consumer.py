@@ -194,6 +194,16 @@ def build_broker(
     return broker, listener
 
 
+async def lake_upkeep(store: Store, writer: Writer, every: float) -> None:
+    """A lake's maintenance (services/store/maintenance.py) every ``every`` seconds, in turn with the writes."""
+    while store.lake and every > 0:
+        await asyncio.sleep(every)
+        try:
+            await writer.run(store.maintain)
+        except duckdb.Error as exc:  # the next round tries again; the data is safe either way
+            log.warning("lake upkeep failed: %s", str(exc).splitlines()[0] if str(exc) else exc)
+
+
 async def refresh_lag(listener: SeekToStoredOffsets, processor: StreamProcessor, every: float = 10.0) -> None:
     """Lag from the topic's end offsets and the offsets stored with the data, even while no batch arrives."""
     while True:
@@ -341,6 +351,7 @@ async def _run_broker(
             asyncio.create_task(refresh_lag(listener, processor)),
             asyncio.create_task(snapshots.run()),
             asyncio.create_task(commit_group_offsets(listener, processor, GROUP_COMMIT_SECONDS)),
+            asyncio.create_task(lake_upkeep(processor.store, writer, settings.lake_maintenance_seconds)),
         ]
         if standards is not None:  # the standards' live series, refreshed on the writer's thread
             tasks.append(asyncio.create_task(standards))
