@@ -243,11 +243,11 @@ def trends() -> dict[str, Any]:
         "none",
         [
             (
-                'sum by (council, standard) (contactpulse_standard_due_soon{council=~"$council"})',
+                'max by (council, standard) (contactpulse_standard_due_soon{council=~"$council"})',
                 "due soon {{council}} {{standard}}",
             ),
             (
-                'sum by (council, standard) (rate(contactpulse_standard_breached_total{council=~"$council"}[$__rate_interval])) * 60',
+                'max by (council, standard) (rate(contactpulse_standard_breached_total{council=~"$council"}[$__rate_interval])) * 60',
                 "missed per minute {{council}} {{standard}}",
             ),
         ],

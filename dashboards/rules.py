@@ -123,7 +123,8 @@ def alert_group(cfg: Config) -> dict[str, Any]:
     a = cfg.alerts
     eff = f"{LEVEL}:contactpulse_threshold_{{kind}}:effective"
     where = "{{ $labels.council }}, queue {{ $labels.queue }} ({{ $labels.channel }})"
-    wait_age = "(time() - (contactpulse_queue_oldest_queued_timestamp_seconds > 0))"
+    # per queue over every consumer instance: on a lake each shows the contacts of its partitions
+    wait_age = f"(time() - min by ({BY}) (contactpulse_queue_oldest_queued_timestamp_seconds > 0))"
     volume = f"and on ({BY}) {LEVEL}:contactpulse_contacts_offered:increase1h >= {a.min_offered_per_hour}"
     rules = [
         _alert(
@@ -148,7 +149,7 @@ def alert_group(cfg: Config) -> dict[str, Any]:
         ),
         _alert(
             "CustomerOnHoldTooLong",
-            f"(time() - (contactpulse_on_hold_oldest_started_timestamp_seconds > 0))\n"
+            f"(time() - min by ({BY}) (contactpulse_on_hold_oldest_started_timestamp_seconds > 0))\n"
             f"> on ({BY}) {eff.format(kind='hold_seconds')}",
             a.for_hold,
             "warning",
@@ -180,7 +181,8 @@ def alert_group(cfg: Config) -> dict[str, Any]:
         ),
         _alert(
             "ContactSourceSilent",
-            f"time() - contactpulse_source_last_event_timestamp_seconds > {a.source_silent_seconds}",
+            # the latest over instances: a source's contacts may all be on another consumer's partitions
+            f"time() - max by (source) (contactpulse_source_last_event_timestamp_seconds) > {a.source_silent_seconds}",
             a.for_source,
             "warning",
             "A source system has gone silent.",
@@ -191,7 +193,7 @@ def alert_group(cfg: Config) -> dict[str, Any]:
         _alert(
             "ContactPulsePipelineStalled",
             f"(time() - contactpulse_batch_committed_timestamp_seconds > {a.pipeline_stalled_seconds})\n"
-            "and on () (sum(contactpulse_consumer_lag_messages) > 0)",
+            "and on (instance) (sum by (instance) (contactpulse_consumer_lag_messages) > 0)",
             a.for_pipeline,
             "critical",
             "The pipeline is stalled: no batch committed while messages wait.",
@@ -233,7 +235,8 @@ def alert_group(cfg: Config) -> dict[str, Any]:
         ),
         _alert(
             "StandardDueSoon",
-            f"sum by (council, standard) (contactpulse_standard_due_soon) > {a.standard_due_soon_max}",
+            # every instance reads the same store's verdicts: the same count, not shares of it
+            f"max by (council, standard) (contactpulse_standard_due_soon) > {a.standard_due_soon_max}",
             a.for_standards,
             "warning",
             "Many contacts are due soon under a customer care standard.",

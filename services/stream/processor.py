@@ -14,6 +14,7 @@ The live board is read by the HTTP threads: every change to it here is made unde
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import time
 from collections import Counter
@@ -150,6 +151,9 @@ class StreamProcessor:
             del self.partition_of[k]
         with self.board.lock:
             self.board.forget(gone, counted=True)
+        for p in before - assigned:  # its lag is its new owner's to show now
+            with contextlib.suppress(KeyError):
+                self.metrics.lag.remove(str(p))
         self.positions = {(self.topic, p): o for p, o in stored.items() if p in assigned}
         self.assigned = set(assigned)
         self.known = Known.load(self.store.reader)  # ids and contacts other consumers stored meanwhile
