@@ -156,13 +156,18 @@ def _cmd_wallboard(args: argparse.Namespace) -> int:
     from services.views.wallboard import run
 
     settings = _settings(args)
-    url = args.url or f"http://{settings.metrics_host}:{settings.metrics_port}"
-    return run(url, args.minutes, once=args.once, council=args.council)
+    urls = args.url or [f"http://{settings.metrics_host}:{settings.metrics_port}"]
+    return run(urls, args.minutes, once=args.once, council=args.council)
 
 
 def _register_wallboard(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("wallboard", help="live terminal wallboard: waits, holds, answered and abandoned today")
-    p.add_argument("--url", help="the consumer's HTTP address (default from settings: http://127.0.0.1:9464)")
+    p.add_argument(
+        "--url",
+        action="append",
+        help="a consumer's HTTP address (default from settings: http://127.0.0.1:9464); give each consumer of a "
+        "group on a lake to see the whole partnership",
+    )
     p.add_argument("--minutes", type=float, help="stop after this many minutes")
     p.add_argument("--once", action="store_true", help="print the board once and exit")
     p.add_argument("--council", help="show this council's queues only")

@@ -7,6 +7,7 @@ never holds the process up. Bound to 127.0.0.1 by default.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import threading
 import time
@@ -20,7 +21,7 @@ from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from pipelines.calendar import uk_day
-from pipelines.live import LiveBoard
+from pipelines.live import DayTally, LiveBoard
 from pipelines.measures import ASA, SERVICE_LEVEL
 from services.exposition.webconfig import WebConfig
 from services.ingest.gateway.protocol import listening_socket, server_config
@@ -58,13 +59,7 @@ def wallboard(
     for (council, _channel, queue), (n, _) in on_hold.items():
         row(council, queue)["on_hold"] += n
     for (council, queue), t in tallies.items():
-        row(council, queue).update(
-            offered_today=t.offered,
-            answered_today=t.answered,
-            abandoned_today=t.abandoned,
-            service_level_today=SERVICE_LEVEL.of(t),
-            asa_today_seconds=ASA.of(t),
-        )
+        row(council, queue).update(today_row(t))
     for (council, queue), n in (due_soon or {}).items():
         row(council, queue)["due_soon"] = n
     return {
@@ -73,6 +68,19 @@ def wallboard(
         "amber_wait_seconds": wait_colours[0],
         "red_wait_seconds": wait_colours[1],
         "rows": sorted(rows.values(), key=lambda r: (r["council"], r["queue"])),
+    }
+
+
+def today_row(t: DayTally) -> dict[str, Any]:
+    """A queue's figures today: the counts (``counts_today``, which boards of several consumers add up)
+    and the ratios derived from them."""
+    return {
+        "offered_today": t.offered,
+        "answered_today": t.answered,
+        "abandoned_today": t.abandoned,
+        "service_level_today": SERVICE_LEVEL.of(t),
+        "asa_today_seconds": ASA.of(t),
+        "counts_today": dataclasses.asdict(t),
     }
 
 

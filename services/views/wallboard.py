@@ -6,12 +6,13 @@ The consumer's settings decide when a queue's longest wait turns amber and red (
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 import ssl
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from pipelines.live import DayTally
 from services.errors import UserError
+from services.exposition.http import today_row
 
 COLUMNS = ("council", "queue", "waiting", "longest wait", "on hold", "answered", "abandoned", "SL today", "ASA today",
            "due soon")  # fmt: skip
@@ -71,6 +74,33 @@ def fetch(url: str, auth: tuple[str | None, ssl.SSLContext | None] = (None, None
         raise UserError(f"cannot reach the consumer at {url}: {getattr(exc, 'reason', exc)}") from None
 
 
+def merge(boards: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The boards of several consumers of one group (a lake: each shows the contacts of its partitions) as
+    one: waiting and on hold added up, the longest wait the longest of any, today's counts added up and
+    their ratios derived again; due soon is read from the shared store by each, so the largest is taken."""
+    if len(boards) == 1:
+        return boards[0]
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for board in boards:
+        for r in board["rows"]:
+            key = (r["council"], r["queue"])
+            into = rows.setdefault(key, {"council": key[0], "queue": key[1], "waiting": 0, "on_hold": 0})
+            into["waiting"] += r["waiting"]
+            into["on_hold"] += r["on_hold"]
+            into["longest_wait_seconds"] = max(into.get("longest_wait_seconds", 0.0), r["longest_wait_seconds"])
+            if "due_soon" in r:
+                into["due_soon"] = max(into.get("due_soon", 0), r["due_soon"])
+            if "counts_today" in r:
+                counts = into.setdefault("counts_today", dataclasses.asdict(DayTally()))
+                for name, value in r["counts_today"].items():
+                    counts[name] += value
+    for r in rows.values():
+        if "counts_today" in r:
+            r.update(today_row(DayTally(**r["counts_today"])))
+    first = boards[0]
+    return {**first, "rows": sorted(rows.values(), key=lambda r: (r["council"], r["queue"]))}
+
+
 def duration(seconds: float | None) -> str:
     """m:ss under an hour, h:mm:ss from an hour (email and social queues wait hours), d h from a day."""
     if seconds is None:
@@ -116,10 +146,23 @@ def render(board: dict[str, Any], council: str | None = None) -> Table:
     return table
 
 
-def run(url: str, minutes: float | None, once: bool = False, council: str | None = None) -> int:
+def fetch_all(urls: Sequence[str], auth: tuple[str | None, ssl.SSLContext | None]) -> dict[str, Any]:
+    """Every consumer's board, merged: one that cannot be reached is left out while another answers."""
+    boards, failures = [], []
+    for url in urls:
+        try:
+            boards.append(fetch(url, auth))
+        except UserError as exc:
+            failures.append(exc)
+    if not boards:
+        raise failures[0]
+    return merge(boards)
+
+
+def run(urls: Sequence[str], minutes: float | None, once: bool = False, council: str | None = None) -> int:
     console = Console()
     auth = credentials(os.environ)
-    first = fetch(url, auth)
+    first = fetch_all(urls, auth)
     if council is not None and all(r["council"] != council for r in first["rows"]):
         known = sorted({r["council"] for r in first["rows"]})
         console.print(f"no queue of {council!r} on the board yet (councils now: {', '.join(known) or 'none'})")
@@ -131,7 +174,7 @@ def run(url: str, minutes: float | None, once: bool = False, council: str | None
         while deadline is None or time.monotonic() < deadline:
             time.sleep(2)
             try:
-                live.update(render(fetch(url, auth), council))
+                live.update(render(fetch_all(urls, auth), council))
             except UserError:
                 continue  # the consumer may be restarting; keep the last board
     return 0
