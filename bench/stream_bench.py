@@ -85,9 +85,13 @@ def quantile(buckets: list[tuple[float, float]], q: float) -> float:
     return prev_le
 
 
-def start_consumer(db: Path, topic: str, port: int) -> subprocess.Popen[bytes]:
+def start_consumer(
+    db: Path | str, topic: str, port: int, extra: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """A consumer process (``extra``: more environment, such as a lake's); returns once it serves /metrics."""
     env = {
         **os.environ,
+        **(extra or {}),
         "CONTACTPULSE_KAFKA_BOOTSTRAP": BOOTSTRAP,
         "CONTACTPULSE_EVENTS_TOPIC": topic,
         "CONTACTPULSE_DLQ_TOPIC": topic + "-dlq",
