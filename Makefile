@@ -79,9 +79,10 @@ test: setup ## everything CI runs: lint, types, schema drift, the installed whee
 	PY_SYS=$(PY_SYS) bash scripts/wheel-test.sh
 	$(PY) -m pytest -q tests
 
-bench: setup ## benchmarks: replay (events/s, memory), streaming (throughput, freshness, ceiling), gateway, adapters, report speed
+bench: setup ## benchmarks: replay (events/s, memory), streaming (throughput, freshness, ceiling), a lake with 1 and 2 consumers, gateway, adapters, report speed
 	$(PY) -m bench.replay_bench
 	$(PY) -m bench.stream_bench
+	$(PY) -m bench.lake_bench
 	$(PY) -m bench.gateway_bench
 	$(PY) -m bench.adapters_bench
 	$(PY) -m bench.report_bench

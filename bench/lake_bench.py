@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import orjson
 
-from bench.stream_bench import BOOTSTRAP, ROOT, broker, event, processed, start_consumer
+from bench.stream_bench import BOOTSTRAP, ROOT, broker, event, histogram, processed, start_consumer
 from services.kafka import create_topics
 from services.store.location import Location, parse_location
 from services.store.readers import open_read_only
@@ -37,6 +37,7 @@ from tests.support.generator import Generator
 
 PG_PORT = 15545
 PASSWORD_FILE = ROOT / ".cache" / "postgres" / "password"
+LOGS = Path(tempfile.mkdtemp(prefix="lake-bench-logs-"))
 
 
 def postgres(action: str) -> None:
@@ -88,8 +89,14 @@ def consumers(where: Location | Path, topic: str, count: int, env: dict[str, str
     procs: Procs = []
     for k in range(count):
         port = 19510 + k
-        procs.append((start_consumer(str(where), topic, port, env), port))
+        log = LOGS / f"{topic}-{k}.log"
+        procs.append((start_consumer(str(where), topic, port, env, log), port))
     return procs
+
+
+def redone(topic: str) -> int:
+    """Commits the consumers of ``topic`` redone after a conflict (from their logs)."""
+    return sum(p.read_text().count("commit conflicted") for p in LOGS.glob(f"{topic}-*.log"))
 
 
 def throughput(label: str, where: Location | Path, count: int, env: dict[str, str], tsv: Path, n: int) -> float:
@@ -106,7 +113,7 @@ def throughput(label: str, where: Location | Path, count: int, env: dict[str, st
     producer.wait()
     assert stored(where) == n, "every event must be in the store"
     rate = n / elapsed
-    print(f"{label}: {n:,} events in {elapsed:.1f} s = {rate:,.0f} events/s")
+    print(f"{label}: {n:,} events in {elapsed:.1f} s = {rate:,.0f} events/s ({redone(topic)} commits redone)")
     return rate
 
 
@@ -178,15 +185,19 @@ def freshness(label: str, where: Location | Path, count: int, env: dict[str, str
     for p in pollers:
         p.done.set()
         p.join()
+    writes = [histogram(port, "contactpulse_batch_duration_seconds") for _, port in procs]
     stop(procs)
-    parts = [f"live p50 {_q(sent, pollers[0].seen, 49):.0f} ms, p99 {_q(sent, pollers[0].seen, 98):.0f}"]
+    parts = [f"live p50 {_q(sent, pollers[0].seen, 49):.0f} ms, p99 {_q(sent, pollers[0].seen, 98):.0f} ms"]
     if len(pollers) > 1:
         reader.close()
         seen = pollers[1].seen
         parts.append(
             f"committed (seen by a lake reader) p50 {_q(sent, seen, 49):.0f} ms, p99 {_q(sent, seen, 98):.0f} ms"
         )
-    print(f"{label} freshness at {rate:,} events/s for {seconds} s: " + "; ".join(parts) + " ms")
+    count: float = sum(w[2] for w in writes)
+    total_s: float = sum(w[1] for w in writes)
+    parts.append(f"{count:.0f} writes of mean {1000 * total_s / max(count, 1):.0f} ms, {redone(topic)} redone")
+    print(f"{label} freshness at {rate:,} events/s for {seconds} s: " + "; ".join(parts))
 
 
 def _q(sent: list[float], seen: list[tuple[float, float]], q: int) -> float:

@@ -86,9 +86,10 @@ def quantile(buckets: list[tuple[float, float]], q: float) -> float:
 
 
 def start_consumer(
-    db: Path | str, topic: str, port: int, extra: dict[str, str] | None = None
+    db: Path | str, topic: str, port: int, extra: dict[str, str] | None = None, log: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    """A consumer process (``extra``: more environment, such as a lake's); returns once it serves /metrics."""
+    """A consumer process (``extra``: more environment, such as a lake's; ``log``: where its log goes);
+    returns once it serves /metrics."""
     env = {
         **os.environ,
         **(extra or {}),
@@ -101,7 +102,8 @@ def start_consumer(
     }
     prof = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
     command = [sys.executable, *prof, "-m", "services.cli", "consume", "--db", str(db)]
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = log.open("ab") if log else subprocess.DEVNULL
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
     while processed(port) < 0:
         time.sleep(0.1)
     return proc

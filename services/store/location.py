@@ -109,11 +109,7 @@ def connect_lake(where: Location, read_only: bool = False) -> duckdb.DuckDBPyCon
     con = duckdb.connect()
     secret = None
     try:
-        load_lake_extensions(con)
-        secret = password()
-        if secret is not None:
-            # a temporary secret (this connection only); the statement's text is never logged or shown
-            con.execute(f"CREATE OR REPLACE TEMPORARY SECRET __default_postgres ({_secret_options(where, secret)})")
+        secret = _prepare(con, where)
         options = ["READ_ONLY"] if read_only else []
         if where.data_path and not read_only:  # a lake keeps its data path; a reader takes the stored one
             if "://" not in where.data_path:
@@ -129,6 +125,32 @@ def connect_lake(where: Location, read_only: bool = False) -> duckdb.DuckDBPyCon
         con.close()
         raise UserError(f"cannot use ducklake_data_path {where.data_path}: {exc.strerror}") from None
     return con
+
+
+def connect_catalog(where: Location) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the lake's PostgreSQL database attached as ``catalog`` (for the writers'
+    advisory lock: services/store/writers.py)."""
+    import duckdb
+
+    con = duckdb.connect()
+    secret = None
+    try:
+        secret = _prepare(con, where)
+        con.execute(f"ATTACH {_sql_string(where.text[len(LAKE_CATALOG) :])} AS catalog (TYPE postgres)")
+    except duckdb.Error as exc:
+        con.close()
+        raise UserError(f"cannot open the lake's catalog {where.text}: {_first_line(exc, secret)}") from None
+    return con
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, where: Location) -> str | None:
+    """The extensions loaded and the password given as a temporary secret (this connection only: the
+    statement's text is never logged or shown); returns the password, to keep it out of messages."""
+    load_lake_extensions(con)
+    secret = password()
+    if secret is not None:
+        con.execute(f"CREATE OR REPLACE TEMPORARY SECRET __default_postgres ({_secret_options(where, secret)})")
+    return secret
 
 
 def _attach(con: duckdb.DuckDBPyConnection, statement: str) -> None:

@@ -44,9 +44,10 @@ def later_watermarks(source: str) -> str:
 GroupKeys = list[tuple[str, str, str]]
 
 
-def replace_contacts(con: duckdb.DuckDBPyConnection) -> GroupKeys:
-    """Swap in the contacts rows held in ``_facts``, and their standards' verdicts in ``_verdicts``; return
-    the FCR groups they were in before."""
+def replace_contacts(con: duckdb.DuckDBPyConnection, standards: bool = True) -> GroupKeys:
+    """Swap in the contacts rows held in ``_facts``, and their standards' verdicts in ``_verdicts`` (when
+    ``standards`` are configured: otherwise the table is not touched, which on a lake saves reading its
+    catalog at every write); return the FCR groups they were in before."""
     old = con.execute(
         "SELECT c.council, c.customer_ref, c.service FROM contacts c JOIN _facts "
         "USING (council, contact_id) WHERE c.customer_ref IS NOT NULL AND c.service IS NOT NULL"
@@ -55,6 +56,8 @@ def replace_contacts(con: duckdb.DuckDBPyConnection) -> GroupKeys:
         "DELETE FROM contacts USING _facts f WHERE contacts.council = f.council AND contacts.contact_id = f.contact_id"
     )
     con.execute("INSERT INTO contacts SELECT * FROM _facts")
+    if not standards:
+        return [(a, b, c) for a, b, c in old]
     con.execute(
         "DELETE FROM contact_standards USING _facts f "
         "WHERE contact_standards.council = f.council AND contact_standards.contact_id = f.contact_id"

@@ -18,6 +18,7 @@ one walk (``pipelines.facts``) either way. Both end in ``settle``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -37,7 +38,7 @@ from pipelines.standards import verdict_rows
 from schemas.facts import ContactFacts
 from services.errors import UserError
 from services.store.erasure import ErasedFilter, Erasure, erase
-from services.store.location import LAKE_ALIAS, Location, connect_lake
+from services.store.location import LAKE_ALIAS, Location, connect_catalog, connect_lake
 from services.store.maintenance import Upkeep, maintain
 from services.store.readers import declare_readers, snapshot_path, write_snapshot
 from services.store.retention import Retention, apply_retention
@@ -55,6 +56,7 @@ from services.store.schema import (
 from services.store.settle import insert_rejected, later_watermarks, replace_contacts, settle, unregister
 from services.store.writers import (
     CommitStats,
+    Turns,
     check_fence,
     commit,
     owners_table,
@@ -87,6 +89,8 @@ class Store:
         if self.lake:  # a cursor is a connection of its own: the lake is not its default until told
             self.reader.execute(f"USE {LAKE_ALIAS}")
         self.stats = CommitStats()  # a lake's commits redone after a conflict
+        # a lake's writers take turns (services/store/writers.py); readers need none
+        self.turns = Turns(connect_catalog(self.where)) if self.lake and not read_only else None
         for con in (self.con, self.reader):
             con.execute("SET enable_progress_bar = false")  # a service's log is no terminal
         if memory_limit:
@@ -102,6 +106,8 @@ class Store:
     def close(self) -> None:
         self.reader.close()
         self.con.close()
+        if self.turns is not None:
+            self.turns.close()
 
     def __enter__(self) -> Store:
         return self
@@ -235,7 +241,7 @@ class Store:
             if offsets and expected is not None:
                 check_fence(con, {tp: expected.get(tp) for tp in offsets})
             con.execute("INSERT INTO contact_events SELECT *, ? FROM _ev", [now])
-            old_groups = replace_contacts(con)
+            old_groups = replace_contacts(con, bool(rules.standards))
             if watermarks:
                 values = ", ".join(["(?, to_timestamp(0) + to_microseconds(?))"] * len(watermarks))
                 con.execute(
@@ -293,7 +299,7 @@ class Store:
 
         def body() -> None:
             con.execute(f"INSERT INTO contact_events SELECT {STORED_FROM_EVENT_FIELDS}, ? FROM {name}", [now])
-            old_groups = replace_contacts(con)
+            old_groups = replace_contacts(con, bool(rules.standards))
             con.execute(
                 later_watermarks(
                     "SELECT council, to_timestamp(0) + to_microseconds(max(t)) AS watermark "
@@ -322,7 +328,10 @@ class Store:
 
     def maintain(self) -> Upkeep | None:
         """A lake's upkeep (services/store/maintenance.py); a file needs none."""
-        return wait_for_the_lake(lambda: maintain(self.con), self.stats) if self.lake else None
+        if not self.lake:
+            return None
+        with self.turns.turn() if self.turns is not None else contextlib.nullcontext():
+            return wait_for_the_lake(lambda: maintain(self.con), self.stats)
 
     @waits_for_the_lake
     def retired(self, keys: Iterable[ContactKey]) -> set[ContactKey]:
@@ -354,7 +363,7 @@ class Store:
     def _commit(self, body: Callable[[], T], token: bool = True) -> T:
         """``body`` in one transaction; on a lake, with the write token, redone after a conflict and
         waiting out a catalog outage (``writers.commit``)."""
-        return commit(self.con, body, self.lake and token, self.lake, self.stats)
+        return commit(self.con, body, self.lake and token, self.lake, self.stats, self.turns if token else None)
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -8,6 +8,10 @@ consumer of a group, and from ``replay``, ``erase`` and ``retention``.
   two updates of one row always do, so of two overlapping writes one commits and the other fails at
   its commit. Writes are thereby serialised: FCR's groups, the watermarks and the time-outs are judged
   over every partition's committed contacts, whichever consumer wrote them.
+- **Turns.** Before it begins, a write on a lake takes a PostgreSQL advisory lock (``Turns``), held until
+  it has committed, so writers wait for each other instead of redoing their work after a conflict. The
+  lock spares work; the token is what makes the writes exact, whoever else writes (a reader's ad hoc
+  change, a process without the lock).
 - **Redo.** A write that failed on a conflict is rolled back and run again (``Store._commit``): each
   write recomputes from what its transaction sees, so running it again is safe.
 - **Fencing.** A consumer's write carries the offsets it expects to find stored for its partitions (the
@@ -22,7 +26,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
@@ -43,6 +47,31 @@ OUTAGE_SECONDS = 300.0  # how long a lake's reads and writes wait for its catalo
 log = logging.getLogger("contactpulse.store")
 T = TypeVar("T")
 P = ParamSpec("P")
+
+
+TURN_KEY = 0x636F6E74_61637470  # the advisory lock's key: "contactp" in ASCII
+
+
+class Turns:
+    """The writers' turns on one lake: a transaction-level advisory lock in the lake's PostgreSQL, taken on
+    a connection of its own (``location.connect_catalog``) and held until the write has committed. A
+    writer that dies releases it with its connection."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.con.execute(f"CALL postgres_execute('catalog', 'SELECT pg_advisory_xact_lock({TURN_KEY})')")
+            yield
+        finally:
+            with contextlib.suppress(duckdb.Error):  # a lost connection has released the lock already
+                self.con.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.con.close()
 
 
 class Fenced(UserError):
@@ -104,13 +133,24 @@ def waits_for_the_lake(method: Callable[Concatenate[S, P], T]) -> Callable[Conca
     return read
 
 
-def commit(con: duckdb.DuckDBPyConnection, body: Callable[[], T], token: bool, lake: bool, stats: CommitStats) -> T:
+def commit(
+    con: duckdb.DuckDBPyConnection,
+    body: Callable[[], T],
+    token: bool,
+    lake: bool,
+    stats: CommitStats,
+    turns: Turns | None = None,
+) -> T:
     """``body`` in one transaction, redone when another writer's commit conflicts with it (only a lake has
     other writers), waiting while the lake's catalog cannot be reached. ``body`` must be safe to run again:
     every write recomputes from what its transaction sees, and a consumer's is fenced by its offsets (so a
     commit whose answer was lost in an outage is refused, not stored twice)."""
 
     def once() -> T:
+        with turns.turn() if turns is not None else contextlib.nullcontext():
+            return transaction()
+
+    def transaction() -> T:
         con.execute("BEGIN TRANSACTION")
         try:
             if token:
@@ -123,15 +163,15 @@ def commit(con: duckdb.DuckDBPyConnection, body: Callable[[], T], token: bool, l
         con.execute("COMMIT")
         return result
 
-    for attempt in range(COMMIT_ATTEMPTS):
+    for tried in range(COMMIT_ATTEMPTS):
         try:
             return wait_for_the_lake(once, stats) if lake else once()
         except duckdb.TransactionException as exc:
-            if not (lake and is_conflict(exc)) or attempt == COMMIT_ATTEMPTS - 1:
+            if not (lake and is_conflict(exc)) or tried == COMMIT_ATTEMPTS - 1:
                 raise
             stats.conflicts += 1
-            log.info("commit conflicted with another writer's; redoing it (attempt %d)", attempt + 2)
-            time.sleep(random.uniform(0.0, 0.05 * (attempt + 1)))
+            log.info("commit conflicted with another writer's; redoing it (attempt %d)", tried + 2)
+            time.sleep(random.uniform(0.0, 0.05 * (tried + 1)))
     raise AssertionError("unreachable")
 
 

@@ -9,6 +9,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,7 +114,9 @@ def test_a_conflicting_commit_is_redone_and_a_stale_consumer_is_fenced(lake: Lak
     rules = MetricRules()
     mine, other = Store(where), Store(where)
     started = ev("contact.started", 0, "C-1", channel="phone")
-    # another writer commits while this one's transaction is open: this commit conflicts, and is redone
+    # a writer that does not take turns (ad hoc SQL, say) commits while this one's transaction is open:
+    # the write token makes this commit conflict, and it is redone
+    other.turns = None
     calls = []
     real = mine.con.execute
 
@@ -192,3 +195,24 @@ def _read(c: Consumer) -> float:
         return c.read_total()
     except OSError:
         return 0.0
+
+
+def test_writers_take_turns_so_a_write_waits_instead_of_being_redone(lake: Lake) -> None:
+    where = parse_location(lake.uri, str(lake.data_path))
+    first, second = Store(where), Store(where)
+    assert first.turns is not None
+    done = threading.Event()
+
+    def write() -> None:
+        second.write_batch([], [], {"boston": micros(T0)}, MetricRules(), offsets={("t", 1): 5})
+        done.set()
+
+    with first.turns.turn():  # another writer's turn, held
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert not done.wait(2.0), "the second writer waited for its turn"
+    assert done.wait(30)
+    writer.join()
+    assert second.stats.conflicts == 0 and second.offsets("t") == {1: 5}
+    first.close()
+    second.close()
