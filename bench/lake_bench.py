@@ -194,9 +194,9 @@ def freshness(label: str, where: Location | Path, count: int, env: dict[str, str
         parts.append(
             f"committed (seen by a lake reader) p50 {_q(sent, seen, 49):.0f} ms, p99 {_q(sent, seen, 98):.0f} ms"
         )
-    count: float = sum(w[2] for w in writes)
+    n_writes: float = sum(w[2] for w in writes)
     total_s: float = sum(w[1] for w in writes)
-    parts.append(f"{count:.0f} writes of mean {1000 * total_s / max(count, 1):.0f} ms, {redone(topic)} redone")
+    parts.append(f"{n_writes:.0f} writes of mean {1000 * total_s / max(n_writes, 1):.0f} ms, {redone(topic)} redone")
     print(f"{label} freshness at {rate:,} events/s for {seconds} s: " + "; ".join(parts))
 
 
