@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import orjson
 
-from bench.stream_bench import BOOTSTRAP, ROOT, broker, event, histogram, processed, start_consumer
+from bench.stream_bench import BOOTSTRAP, ROOT, broker, histogram, paced, processed, start_consumer
 from services.kafka import create_topics
 from services.store.location import Location, parse_location
 from services.store.readers import open_read_only
@@ -133,18 +133,7 @@ def produce(topic: str, rate: int, total: int, prefix: str) -> list[float]:
     """``total`` events at ``rate`` a second (after 200 to warm up, not timed); when each was sent."""
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(bootstrap_servers=BOOTSTRAP, linger_ms=0, acks=1)
-    sent = [0.0] * total
-    start, wall = time.perf_counter(), time.time()
-    for i in range(total):
-        due = start + i / rate
-        while time.perf_counter() < due:
-            time.sleep(0.0002)
-        ev = event(f"{prefix}-{i}", wall + i / rate)
-        sent[i] = time.perf_counter()
-        producer.send(topic, key=str(ev["subject"]).encode(), value=orjson.dumps(ev))
-    producer.flush()
-    return sent
+    return paced(KafkaProducer(bootstrap_servers=BOOTSTRAP, linger_ms=0, acks=1), topic, rate, total, prefix)
 
 
 class Poller(threading.Thread):

@@ -25,6 +25,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import orjson
@@ -175,6 +176,21 @@ def event(contact: str, t: float) -> dict[str, object]:
     }
 
 
+def paced(producer: Any, topic: str, rate: int, total: int, prefix: str) -> list[float]:
+    """``total`` events at a steady ``rate`` a second, each keyed by its contact; when each was sent."""
+    sent = [0.0] * total
+    start, wall = time.perf_counter(), time.time()
+    for i in range(total):
+        due = start + i / rate
+        while time.perf_counter() < due:
+            time.sleep(0.0002)
+        ev = event(f"{prefix}-{i}", wall + i / rate)
+        sent[i] = time.perf_counter()
+        producer.send(topic, key=str(ev["subject"]).encode(), value=orjson.dumps(ev))
+    producer.flush()
+    return sent
+
+
 def freshness(tmp: Path, rate: int = 1000, seconds: int = 20) -> None:
     from kafka import KafkaProducer
 
@@ -191,7 +207,6 @@ def freshness(tmp: Path, rate: int = 1000, seconds: int = 20) -> None:
         time.sleep(0.05)
     lat0, _, _ = histogram(19501, "contactpulse_ingest_latency_seconds")
     total = rate * seconds
-    sent = [0.0] * total
     seen: list[tuple[float, float]] = []
     done = threading.Event()
 
@@ -202,16 +217,7 @@ def freshness(tmp: Path, rate: int = 1000, seconds: int = 20) -> None:
 
     poller = threading.Thread(target=poll)
     poller.start()
-    start = time.perf_counter()
-    base = time.time()
-    for i in range(total):
-        due = start + i / rate
-        while time.perf_counter() < due:
-            time.sleep(0.0002)
-        ev = event(f"F-{i}", base + i / rate)
-        sent[i] = time.perf_counter()
-        producer.send(topic, key=ev["subject"].encode(), value=orjson.dumps(ev))  # type: ignore[attr-defined]
-    producer.flush()
+    sent = paced(producer, topic, rate, total, "F")
     while processed(19501) < WARMUP + total:
         time.sleep(0.05)
     done.set()

@@ -27,6 +27,7 @@ from services.store.readers import open_read_only
 from services.store.store import Store
 from services.store.writers import Fenced
 from tests.conftest import ROOT, Consumer, Lake, Topics
+from tests.integration.test_bulk_replay import TABLES
 from tests.integration.test_streaming import kcat_produce, keyed_lines
 from tests.support.builders import T0, ev
 from tests.support.generator import Generator
@@ -35,12 +36,6 @@ from tests.support.incremental import numbered_lines, replay
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
-TABLES = {
-    "contacts": "SELECT * FROM contacts ORDER BY council, contact_id",
-    "contact_fcr": "SELECT * FROM contact_fcr ORDER BY council, contact_id",
-    "contact_events": "SELECT * EXCLUDE (ingested_at) FROM contact_events ORDER BY id",
-    "watermarks": "SELECT * FROM watermarks ORDER BY council",
-}
 
 
 def read(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[Any, ...]]]:
