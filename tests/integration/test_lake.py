@@ -29,7 +29,7 @@ from services.store.writers import Fenced
 from tests.conftest import ROOT, Consumer, Lake, Topics
 from tests.integration.test_bulk_replay import TABLES
 from tests.integration.test_streaming import kcat_produce, keyed_lines
-from tests.support.builders import T0, ev
+from tests.support.builders import STANDARDS_TOML, T0, ev
 from tests.support.generator import Generator
 from tests.support.incremental import numbered_lines, replay
 
@@ -211,3 +211,32 @@ def test_writers_take_turns_so_a_write_waits_instead_of_being_redone(lake: Lake)
     assert second.stats.conflicts == 0 and second.offsets("t") == {1: 5}
     first.close()
     second.close()
+
+
+def test_every_command_that_takes_db_works_on_a_lake(
+    tmp_path: Path, lake: Lake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from services.cli import main
+
+    config = tmp_path / "settings.toml"
+    config.write_text(STANDARDS_TOML)
+    events = [e for c in Generator(33).contacts(300) for e in c]
+    data = tmp_path / "events.jsonl"
+    data.write_bytes(b"\n".join(orjson.dumps(e) for e in events) + b"\n")
+    cfg = ["--config", str(config)]
+    assert main([*cfg, "replay", str(data), "--db", lake.uri]) == 0
+    assert main([*cfg, "replay", str(data), "--db", lake.uri]) == 0  # again: every line a duplicate
+    month = events[0]["time"][:7]
+    out = tmp_path / "board.html"
+    assert main([*cfg, "report", "--db", lake.uri, "--period", month, "--out", str(out)]) == 0
+    assert "as committed now" in out.read_text()
+    capsys.readouterr()
+    assert main([*cfg, "standards", "--db", lake.uri, "--period", month]) == 0
+    said = capsys.readouterr().out
+    assert "calls-20s" in said and "as committed now" in said
+    con, _ = open_read_only(parse_location(lake.uri))
+    assert con.execute("SELECT count(*), count(DISTINCT id) FROM contact_events").fetchall() == [
+        (len(events), len(events))
+    ]
+    assert con.execute("SELECT count(*) FROM contact_standards").fetchall()[0][0] > 0
+    con.close()
