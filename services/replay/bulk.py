@@ -35,6 +35,7 @@ from pipelines.events import micros
 from pipelines.rules import MetricRules
 from schemas.reasons import Rejected
 from services.replay.summary import ReplaySummary
+from services.settings import Settings
 from services.store.erasure import ERASED_STAGED
 from services.store.erasure import salt as erasure_salt
 from services.store.lane import filter_pushdown_off, validation_sql
@@ -47,8 +48,8 @@ from services.store.walk import Walker
 T = TypeVar("T")
 BLOCK_BYTES = 32 << 20
 MORSEL_ROWS = 16_384
-# staged events a transaction, about: with duckdb_memory_limit, replay stays within ~1 GiB (docs/performance.md)
-CHUNK_EVENTS = 500_000
+# staged events a transaction, about: the setting's default (docs/performance.md)
+CHUNK_EVENTS: int = Settings.model_fields["replay_chunk_events"].default
 
 
 @dataclass(frozen=True)
