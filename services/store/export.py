@@ -10,8 +10,8 @@ import duckdb
 
 from services.errors import UserError
 from services.settings import Settings
-from services.store.location import DB_HELP
-from services.store.readers import open_read_only
+from services.store.location import DB_HELP, LAKE_ALIAS, Location
+from services.store.readers import open_read_only, snapshot_path
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -21,17 +21,35 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     return p
 
 
+def _source(where: Location, settings: Settings) -> tuple[duckdb.DuckDBPyConnection, str, str]:
+    """A writable in-memory DuckDB with the source attached read-only: the lake, or the file (its snapshot
+    while a consumer holds it); with a note on what was opened, and the source's catalog name."""
+    if where.is_lake:
+        con, what = open_read_only(where, settings.fcr_window_days, settings.timezone)
+        return con, what, LAKE_ALIAS
+    if not where.path.exists():
+        raise UserError(f"no database at {where.path}")
+    con = duckdb.connect()
+    for path, what in ((where.path, str(where.path)), (snapshot_path(where.path), f"{where.path}'s snapshot")):
+        try:
+            con.execute(f"ATTACH '{path}' AS source (READ_ONLY)")
+            return con, what, "source"
+        except duckdb.IOException:
+            continue
+    con.close()
+    raise UserError(f"{where.path} is held by a running consumer and it has not yet written its snapshot")
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     out = Path(args.out)
     if out.exists():
         raise UserError(f"{out} exists: export writes a new file")
     if not out.parent.is_dir():
         raise UserError(f"cannot write {out}: {out.parent} is not a folder")
-    con, what = open_read_only(settings.location(args.db), settings.fcr_window_days, settings.timezone)
+    con, what, source = _source(settings.location(args.db), settings)
     tmp = out.with_name(out.name + ".tmp")
     tmp.unlink(missing_ok=True)
     try:
-        source = con.execute("SELECT current_database()").fetchall()[0][0]
         tables = [
             r[0]
             for r in con.execute(
