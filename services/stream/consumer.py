@@ -165,8 +165,12 @@ def build_broker(
             if processor.known_needs_reload():
                 await writer.drain()  # rare (every 200,000 new events or more): a pause of about a second
                 processor.reload_known()
-        with gc_paused():
-            write = processor.prepare(batch)  # the live series now count this batch
+        try:
+            with gc_paused():
+                write = processor.prepare(batch)  # the live series now count this batch
+        except duckdb.Error as exc:  # a read for the batch failed (a lake's catalog gone too long): stop, so
+            writer.fail(exc)  # that no later batch's offsets pass this one's
+            return
         await writer.add(write)  # written soon, with any batches that arrive meanwhile
         processor.metrics.observe_ingest((r.timestamp for r in records), time.time())
         _update_lag(listener.subscriber.consumer, processor, batch.next_offsets)

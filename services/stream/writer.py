@@ -72,9 +72,7 @@ class Writer:
             try:
                 await loop.run_in_executor(self.pool, self._write, write)
             except Exception as exc:
-                self.failed = exc
-                self.stop.set()
-                log.critical("DuckDB write failed; stopping (restart resumes from the stored offsets): %s", exc)
+                self.fail(exc)
                 return
             self.inflight = None
             self.commits += 1
@@ -85,6 +83,13 @@ class Writer:
         # the offsets this consumer last committed or resumed from: another's commit since fences the write
         positions = self.processor.positions
         write.apply(self.processor.store, {tp: positions[tp] for tp in write.offsets or () if tp in positions})
+
+    def fail(self, exc: BaseException) -> None:
+        """Stop the consumer: the store could not be written (or read for a batch); a restart resumes from
+        the offsets stored with the data, so the batches not written are read again."""
+        self.failed = exc
+        self.stop.set()
+        log.critical("DuckDB write failed; stopping (restart resumes from the stored offsets): %s", exc)
 
     def unwritten_contacts(self) -> set[tuple[str, str]]:
         """Contacts with events waiting to be written or being written."""
