@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -93,21 +94,44 @@ def postgres(action: str) -> None:
     subprocess.run(["bash", "scripts/postgres.sh", action], cwd=ROOT, env=env, check=True, timeout=120)
 
 
+def mid_stream(
+    tmp: Path,
+    lake: Lake,
+    topics: Topics,
+    factory: type[Consumer],
+    seed: int,
+    fault: Callable[[Group], None],
+    then: Callable[[Group], object] = lambda group: None,
+) -> None:
+    """Two consumers; half the events; the fault; the other half; ``then``; caught up and exact."""
+    items = events(seed, 6000)
+    first, second = items[: len(items) // 2], items[len(items) // 2 :]
+    group = Group(tmp, lake, topics, factory)
+    group.add(), group.add()
+    kcat_produce(topics.events, keyed_lines(first), tmp / "a.tsv")
+    time.sleep(3)
+    fault(group)
+    kcat_produce(topics.events, keyed_lines(second), tmp / "b.tsv")
+    then(group)
+    group.caught_up(len(items))
+    group.facts_equal_a_replay(items)
+
+
+def sigkill_one(group: Group) -> None:
+    victim = group.members.pop(0)
+    victim.stop(signal.SIGKILL)
+
+
+def restart_the_broker(group: Group) -> None:
+    os.kill(int(PIDFILE.read_text()), signal.SIGKILL)
+    time.sleep(3)
+    broker("up")  # the same data directory: the topics and committed offsets are still there
+
+
 def test_one_of_two_consumers_sigkilled_then_a_third_joins(
     tmp_path: Path, lake: Lake, topics: Topics, consumer_factory: type[Consumer]
 ) -> None:
-    items = events(41, 6000)
-    first, second = items[: len(items) // 2], items[len(items) // 2 :]
-    group = Group(tmp_path, lake, topics, consumer_factory)
-    a, _ = group.add(), group.add()
-    kcat_produce(topics.events, keyed_lines(first), tmp_path / "a.tsv")
-    time.sleep(4)  # mid-stream
-    a.stop(signal.SIGKILL)
-    group.members.remove(a)
-    kcat_produce(topics.events, keyed_lines(second), tmp_path / "b.tsv")
-    group.add()  # a third joins
-    group.caught_up(len(items))
-    group.facts_equal_a_replay(items)
+    mid_stream(tmp_path, lake, topics, consumer_factory, 41, sigkill_one, then=Group.add)
 
 
 def test_postgres_restarted_mid_stream(
@@ -130,15 +154,4 @@ def test_postgres_restarted_mid_stream(
 def test_the_broker_restarted_with_two_consumers(
     tmp_path: Path, lake: Lake, topics: Topics, consumer_factory: type[Consumer]
 ) -> None:
-    items = events(43, 6000)
-    first, second = items[: len(items) // 2], items[len(items) // 2 :]
-    group = Group(tmp_path, lake, topics, consumer_factory)
-    group.add(), group.add()
-    kcat_produce(topics.events, keyed_lines(first), tmp_path / "a.tsv")
-    time.sleep(3)
-    os.kill(int(PIDFILE.read_text()), signal.SIGKILL)
-    time.sleep(3)
-    broker("up")
-    kcat_produce(topics.events, keyed_lines(second), tmp_path / "b.tsv")
-    group.caught_up(len(items))
-    group.facts_equal_a_replay(items)
+    mid_stream(tmp_path, lake, topics, consumer_factory, 43, restart_the_broker)
