@@ -208,6 +208,18 @@ async def lake_upkeep(store: Store, writer: Writer, every: float) -> None:
             log.warning("lake upkeep failed: %s", str(exc).splitlines()[0] if str(exc) else exc)
 
 
+async def follow_lake_watermarks(processor: StreamProcessor, writer: Writer, every: float = 15.0) -> None:
+    """On a lake, the councils' watermarks as every consumer has raised them, every ``every`` seconds."""
+    while processor.store.lake:
+        await asyncio.sleep(every)
+        try:
+            stored = await writer.run(processor.store.watermarks)
+        except duckdb.Error as exc:  # the catalog away: the next round tries again
+            log.warning("cannot read the lake's watermarks: %s", str(exc).splitlines()[0] if str(exc) else exc)
+            continue
+        processor.follow_watermarks(stored)
+
+
 async def refresh_lag(listener: SeekToStoredOffsets, processor: StreamProcessor, every: float = 10.0) -> None:
     """Lag from the topic's end offsets and the offsets stored with the data, even while no batch arrives."""
     while True:
@@ -356,6 +368,7 @@ async def _run_broker(
             asyncio.create_task(snapshots.run()),
             asyncio.create_task(commit_group_offsets(listener, processor, GROUP_COMMIT_SECONDS)),
             asyncio.create_task(lake_upkeep(processor.store, writer, settings.lake_maintenance_seconds)),
+            asyncio.create_task(follow_lake_watermarks(processor, writer)),
         ]
         if standards is not None:  # the standards' live series, refreshed on the writer's thread
             tasks.append(asyncio.create_task(standards))

@@ -198,6 +198,14 @@ class StreamProcessor:
         if walk.last_event is not None and self.board.is_live(key):
             heapq.heappush(self.deadlines.setdefault(facts.council, []), (walk.last_event + self.timeout_us, key))
 
+    def follow_watermarks(self, stored: dict[str, int]) -> None:
+        """Each council's watermark over every partition (a lake's, which other consumers raise too), so
+        that this consumer's live series time contacts out when the partnership's events have moved on,
+        even while its own partitions are quiet."""
+        self.engine.restore_watermarks(stored)
+        with self.board.lock:
+            self._sweep_timed_out()
+
     def _sweep_timed_out(self) -> None:
         """A contact that times out leaves the live gauges even when no event touches it.
 
