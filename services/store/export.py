@@ -32,12 +32,16 @@ def _source(where: Location, settings: Settings) -> tuple[duckdb.DuckDBPyConnect
     con = duckdb.connect()
     for path, what in ((where.path, str(where.path)), (snapshot_path(where.path), f"{where.path}'s snapshot")):
         try:
-            con.execute(f"ATTACH '{path}' AS source (READ_ONLY)")
+            con.execute(f"ATTACH {_quoted(path)} AS source (READ_ONLY)")
             return con, what, "source"
         except duckdb.IOException:
             continue
     con.close()
     raise UserError(f"{where.path} is held by a running consumer and it has not yet written its snapshot")
+
+
+def _quoted(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -57,7 +61,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 [source],
             ).fetchall()
         ]
-        con.execute(f"ATTACH '{tmp}' AS _export")
+        con.execute(f"ATTACH {_quoted(tmp)} AS _export")
         con.execute("BEGIN TRANSACTION")  # one snapshot of the source for every table
         for table in tables:
             con.execute(f'CREATE TABLE _export."{table}" AS SELECT * FROM "{source}"."{table}"')

@@ -19,7 +19,6 @@ one walk (``pipelines.facts``) either way. Both end in ``settle``.
 from __future__ import annotations
 
 import contextlib
-import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -65,7 +64,6 @@ from services.store.writers import (
     waits_for_the_lake,
 )
 
-log = logging.getLogger("contactpulse.store")
 T = TypeVar("T")
 
 

@@ -119,9 +119,10 @@ def _pct(x: float | None) -> str:
 
 def render(board: dict[str, Any], council: str | None = None) -> Table:
     where = f" - {council}" if council else ""
-    table = Table(
-        title=f"ContactPulse wallboard{where} - {board['day']} (UK)", caption="refreshes every 2 s; Ctrl-C to stop"
-    )
+    caption = "refreshes every 2 s; Ctrl-C to stop"
+    if board.get("unreachable"):  # a consumer of the group left out: its partitions' contacts are not shown
+        caption = f"NOT SHOWN: the consumer(s) at {', '.join(board['unreachable'])} cannot be reached; " + caption
+    table = Table(title=f"ContactPulse wallboard{where} - {board['day']} (UK)", caption=caption)
     for col in COLUMNS:
         table.add_column(col, justify="left" if col in ("council", "queue") else "right")
     amber, red = board.get("amber_wait_seconds", 120), board.get("red_wait_seconds", 300)
@@ -147,16 +148,19 @@ def render(board: dict[str, Any], council: str | None = None) -> Table:
 
 
 def fetch_all(urls: Sequence[str], auth: tuple[str | None, ssl.SSLContext | None]) -> dict[str, Any]:
-    """Every consumer's board, merged: one that cannot be reached is left out while another answers."""
-    boards, failures = [], []
+    """Every consumer's board, merged: one that cannot be reached is left out while another answers, and
+    named in ``unreachable`` (the board says so: its partitions' contacts are missing)."""
+    boards, failures, unreachable = [], [], []
     for url in urls:
         try:
             boards.append(fetch(url, auth))
         except UserError as exc:
             failures.append(exc)
+            unreachable.append(url)
     if not boards:
         raise failures[0]
-    return merge(boards)
+    merged = merge(boards)
+    return {**merged, "unreachable": unreachable} if unreachable else merged
 
 
 def run(urls: Sequence[str], minutes: float | None, once: bool = False, council: str | None = None) -> int:

@@ -56,3 +56,28 @@ def test_two_consumers_boards_merged_equal_one_consumers_board(tmp_path: Path) -
                 assert all(abs(value[k] - b[key][k]) < 1e-6 for k in value), (a["queue"], key)
             else:
                 assert value == b[key], (a["queue"], key)
+
+
+def test_a_consumer_that_cannot_be_reached_is_named_on_the_board(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from services.exposition.http import serve
+    from services.views.wallboard import fetch_all, render
+    from tests.support.net import free_port
+
+    proc = processor(tmp_path / "one.duckdb")
+    queued = [e for c in Generator(3, start=T0).contacts(20) for e in c][:30]
+    proc.commit(proc.decode([Rec(i, raw(e)) for i, e in enumerate(queued)], ingest_time=T0))
+    port, gone = free_port(), free_port()
+    server = serve("127.0.0.1", port, CollectorRegistry(), proc.board)
+    try:
+        board = fetch_all([f"http://127.0.0.1:{port}", f"http://127.0.0.1:{gone}"], (None, None))
+    finally:
+        server.close()
+    assert board["unreachable"] == [f"http://127.0.0.1:{gone}"]
+    assert board["rows"], "the board of the consumer that answered"
+    out = io.StringIO()
+    Console(file=out, width=250).print(render(board))
+    assert f"NOT SHOWN: the consumer(s) at http://127.0.0.1:{gone} cannot be reached" in out.getvalue()
