@@ -12,9 +12,13 @@ WEBHOOK_PORT="${WEBHOOK_PORT:-9099}"
 TARGETS="${TARGETS_DIR:-$ROOT/dashboards/prometheus/targets/local}"
 CP="${CONTACTPULSE:-$ROOT/.venv/bin/contactpulse}"
 
-start() {  # name, command...
-  local name=$1; shift
+start() {  # name, port, command...
+  local name=$1 port=$2; shift 2
   if [ -f "$DIR/$name.pid" ] && kill -0 "$(cat "$DIR/$name.pid")" 2>/dev/null; then return 0; fi
+  # another process on the port would answer the readiness check in this one's place
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "monitoring: port $port is in use by another process; stop it or choose another port for $name" >&2; exit 1
+  fi
   nohup "$@" >"$DIR/$name.log" 2>&1 &
   echo $! >"$DIR/$name.pid"
 }
@@ -35,10 +39,10 @@ up() {
   fi
   ln -sfn "$ROOT/dashboards/prometheus/rules" "$DIR/prometheus/rules"
   ln -sfn "$TARGETS" "$DIR/prometheus/targets"
-  start webhook "$CP" alert-webhook --port "$WEBHOOK_PORT" --log "$DIR/alerts.jsonl"
-  start alertmanager prometheus-alertmanager --config.file="$ROOT/dashboards/alertmanager/alertmanager.yml" \
+  start webhook "$WEBHOOK_PORT" "$CP" alert-webhook --port "$WEBHOOK_PORT" --log "$DIR/alerts.jsonl"
+  start alertmanager "$AM_PORT" prometheus-alertmanager --config.file="$ROOT/dashboards/alertmanager/alertmanager.yml" \
       --storage.path="$DIR/alertmanager-data" --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address=
-  start prometheus prometheus --config.file="$DIR/prometheus/prometheus.yml" --storage.tsdb.path="$DIR/prometheus-data" \
+  start prometheus "$PROM_PORT" prometheus --config.file="$DIR/prometheus/prometheus.yml" --storage.tsdb.path="$DIR/prometheus-data" \
       --web.listen-address="127.0.0.1:$PROM_PORT" --web.enable-lifecycle
   wait_http "http://127.0.0.1:$AM_PORT/-/ready" alertmanager
   wait_http "http://127.0.0.1:$PROM_PORT/-/ready" prometheus

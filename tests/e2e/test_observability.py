@@ -58,6 +58,22 @@ def expressions() -> list[tuple[str, str]]:
     return out
 
 
+def diagnose_wait(alerts: list[dict[str, Any]]) -> str:
+    """What Prometheus holds for boston's revenues queue, so that a failure says which step broke."""
+    sel = '{council="boston",queue="revenues"}'
+    lines = [f"alerts: {[(a['labels']['alertname'], a['labels'].get('queue'), a['state']) for a in alerts]}"]
+    for expr in (
+        f"contactpulse_queue_oldest_queued_timestamp_seconds{sel}",
+        f"time() - contactpulse_queue_oldest_queued_timestamp_seconds{sel}",
+        f"council_channel_queue:contactpulse_threshold_wait_warning_seconds:effective{sel}",
+        f"contactpulse_queue_waiting{sel}",
+        "min_over_time(up[5m])",
+        "max_over_time(scrape_duration_seconds[5m])",
+    ):
+        lines.append(f"{expr} = {[(r['metric'], r['value'][1]) for r in query(expr)]}")
+    return "\n".join(lines)
+
+
 def event(type_: str, contact: str, at: datetime, **data: Any) -> bytes:
     return orjson.dumps(
         {
@@ -142,7 +158,7 @@ def test_dashboards_and_rules_return_data_and_a_long_wait_alerts(
                 and a["labels"].get("queue") == "revenues"
                 and a["labels"].get("council") == "boston"
             ]
-        assert firing, "ContactWaitingTooLong did not fire in Prometheus"
+        assert firing, "ContactWaitingTooLong did not fire in Prometheus\n" + diagnose_wait(alerts)
         assert firing[0]["labels"]["severity"] == "warning"
         assert "boston, queue revenues (phone)" in firing[0]["annotations"]["description"]
 
