@@ -48,14 +48,28 @@ def replayed(db: Path, data: bytes, chunk_events: int = 500_000, block_bytes: in
         )
 
 
+def reused_ids(lines: list[bytes], n: int) -> list[bytes]:
+    """Copies of ``n`` events under their own ids for other contacts: an id's two lines then belong to
+    different slices, and only the first line of an id is kept, whichever slice is written first."""
+    out = []
+    for i, line in enumerate(lines[:n]):
+        e = orjson.loads(line)
+        e["subject"] = e["data"]["contact_id"] = f"REUSED-{i}"
+        out.append(orjson.dumps(e))
+    return out
+
+
 def test_chunks_give_the_tables_of_one_transaction(tmp_path: Path) -> None:
-    data = b"\n".join(shuffled_lines(31, 1500, 400)) + b"\n"
+    lines = shuffled_lines(31, 1500, 400)
+    valid = list({orjson.loads(line)["id"]: line for line in lines if line.startswith(b'{"specversion"')}.values())
+    lines = reused_ids(valid[:20], 20) + lines + reused_ids(valid[20:40], 20)  # the copy first, then last
+    data = b"\n".join(lines) + b"\n"
     replayed(tmp_path / "one.duckdb", data)
     replayed(tmp_path / "chunked.duckdb", data, chunk_events=97, block_bytes=4096)
     one, chunked = tables(tmp_path / "one.duckdb"), tables(tmp_path / "chunked.duckdb")
     for name in TABLES:
         assert one[name] == chunked[name], name
-    assert len(one["contacts"]) == 1500 and len(one["rejected_events"]) == len(BAD_LINES)
+    assert len(one["contacts"]) == 1500 + 20 and len(one["rejected_events"]) == len(BAD_LINES)
 
 
 def count_events(db: Path) -> int:
