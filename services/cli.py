@@ -42,6 +42,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 def _cmd_consume(args: argparse.Namespace) -> int:
     import asyncio
+    import faulthandler
 
     from services.stream.consumer import run
 
@@ -57,6 +58,8 @@ def _cmd_consume(args: argparse.Namespace) -> int:
     }
     settings = load_settings(_config_path(args), **overrides)
     logs.configure()
+    # `kill -USR1 PID` writes every thread's stack to stderr: what a consumer that stopped is waiting on
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     asyncio.run(run(settings, settings.location(args.db)))
     return 0
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -72,6 +73,16 @@ def diagnose_wait(alerts: list[dict[str, Any]]) -> str:
     ):
         lines.append(f"{expr} = {[(r['metric'], r['value'][1]) for r in query(expr)]}")
     return "\n".join(lines)
+
+
+def stacks(consumer: Consumer) -> str:
+    """The consumer's threads' stacks (it dumps them on SIGUSR1) and the end of its log."""
+    assert consumer.proc is not None
+    if consumer.proc.poll() is None:
+        consumer.proc.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+    lines = (consumer.db.parent / "consumer.log").read_text(errors="replace").splitlines()
+    return "\nconsumer's log, last lines:\n" + "\n".join(lines[-120:])
 
 
 def event(type_: str, contact: str, at: datetime, **data: Any) -> bytes:
@@ -158,7 +169,7 @@ def test_dashboards_and_rules_return_data_and_a_long_wait_alerts(
                 and a["labels"].get("queue") == "revenues"
                 and a["labels"].get("council") == "boston"
             ]
-        assert firing, "ContactWaitingTooLong did not fire in Prometheus\n" + diagnose_wait(alerts)
+        assert firing, "ContactWaitingTooLong did not fire in Prometheus\n" + diagnose_wait(alerts) + stacks(consumer)
         assert firing[0]["labels"]["severity"] == "warning"
         assert "boston, queue revenues (phone)" in firing[0]["annotations"]["description"]
 
