@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,16 +82,12 @@ class Store:
         self.path: Path | None = None if self.lake else self.where.path  # a lake has no file (nor snapshot)
         self.fcr_window_days = fcr_window_days
         self.con = connect_lake(self.where, read_only) if self.lake else connect(self.where.path, read_only)
-        # reads that may run while another thread writes through ``con`` (the consumer's writer thread);
-        # they see committed data only
-        self.reader = self.con.cursor()
-        if self.lake:  # a cursor is a connection of its own: the lake is not its default until told
-            self.reader.execute(f"USE {LAKE_ALIAS}")
+        self._local = threading.local()  # each thread's reader, in _readers too (to close them)
+        self._readers: list[duckdb.DuckDBPyConnection] = []
         self.stats = CommitStats()  # a lake's commits redone after a conflict
         # a lake's writers take turns (services/store/writers.py); readers need none
         self.turns = Turns(connect_catalog(self.where)) if self.lake and not read_only else None
-        for con in (self.con, self.reader):
-            con.execute("SET enable_progress_bar = false")  # a service's log is no terminal
+        self.con.execute("SET enable_progress_bar = false")  # a service's log is no terminal
         if memory_limit:
             self.con.execute("SET memory_limit = ?", [memory_limit])
         _require_icu(self.con)
@@ -101,8 +98,23 @@ class Store:
         elif not read_only:  # kept in the file, for its read-only readers
             declare_readers(self.con, fcr_window_days, timezone)
 
+    @property
+    def reader(self) -> duckdb.DuckDBPyConnection:
+        """The calling thread's own cursor (reads see committed data only). One per thread: two threads on one
+        cursor hung the consumer (``tests/unit/store/test_reader_threads.py``)."""
+        cursor: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self.con.cursor()
+            if self.lake:  # a cursor is a connection of its own: the lake is not its default until told
+                cursor.execute(f"USE {LAKE_ALIAS}")
+            cursor.execute("SET enable_progress_bar = false")
+            self._local.cursor = cursor
+            self._readers.append(cursor)  # one call under the GIL: no lock needed
+        return cursor
+
     def close(self) -> None:
-        self.reader.close()
+        for cursor in self._readers:
+            cursor.close()
         self.con.close()
         if self.turns is not None:
             self.turns.close()
